@@ -1,0 +1,1 @@
+"""The bpy adapter layer: everything in the engine that touches Blender lives here."""

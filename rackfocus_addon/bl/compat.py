@@ -1,0 +1,154 @@
+"""Every Blender-version difference Rack Focus meets, in one place (4.2 LTS .. 5.2 LTS).
+
+- Animation: 4.4 introduced slotted (layered) actions and 5.0 removed ``Action.fcurves``; one
+  action can hold several slots (an object and its camera data), so F-curves are always looked up
+  through the ID's own ``animation_data.action_slot``.
+- EEVEE's engine id is ``BLENDER_EEVEE_NEXT`` in 4.2-4.5 and ``BLENDER_EEVEE`` from 5.0.
+- Compositor: 5.0 replaced ``scene.node_tree`` with ``scene.compositing_node_group``.
+- Movie output: 5.0 added ``ImageFormatSettings.media_type`` that must be 'VIDEO' before 'FFMPEG'.
+"""
+
+from __future__ import annotations
+
+import bpy
+
+VERSION: tuple[int, int, int] = tuple(bpy.app.version)  # type: ignore[assignment]
+
+
+def _channelbag(id_data: bpy.types.ID, create: bool = False):
+    """The channelbag of ``id_data``'s own action slot, or None (legacy action or none yet)."""
+    ad = id_data.animation_data
+    if ad is None or ad.action is None:
+        return None
+    slot = getattr(ad, "action_slot", None)
+    if slot is None:
+        return None
+    from bpy_extras import anim_utils
+
+    if create and hasattr(anim_utils, "action_ensure_channelbag_for_slot"):
+        return anim_utils.action_ensure_channelbag_for_slot(ad.action, slot)
+    getter = getattr(anim_utils, "action_get_channelbag_for_slot", None)
+    return getter(ad.action, slot) if getter else None
+
+
+def fcurves(id_data: bpy.types.ID) -> list:
+    """The F-curves animating ``id_data`` (empty when it has none), on every supported version."""
+    ad = id_data.animation_data
+    if ad is None or ad.action is None:
+        return []
+    bag = _channelbag(id_data)
+    if bag is not None:
+        return list(bag.fcurves)
+    legacy = getattr(ad.action, "fcurves", None)
+    return list(legacy) if legacy is not None else []
+
+
+def find_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0):
+    """The F-curve of ``data_path[index]`` on ``id_data``, or None."""
+    for fc in fcurves(id_data):
+        if fc.data_path == data_path and fc.array_index == index:
+            return fc
+    return None
+
+
+def remove_fcurve(id_data: bpy.types.ID, fcurve) -> None:
+    """Remove one F-curve from ``id_data``'s action (the action and its other curves stay)."""
+    bag = _channelbag(id_data)
+    if bag is not None and any(fc == fcurve for fc in bag.fcurves):
+        bag.fcurves.remove(fcurve)
+        return
+    legacy = getattr(id_data.animation_data.action, "fcurves", None)
+    if legacy is not None:
+        legacy.remove(fcurve)
+
+
+def ensure_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0, frame: int = 1):
+    """The F-curve of ``data_path[index]``, created (with action and slot) if missing.
+
+    Created by inserting one key through ``keyframe_insert``, the one call that makes the action,
+    the slot and the channelbag correctly on every version; the caller then rewrites the points.
+    """
+    fc = find_fcurve(id_data, data_path, index)
+    if fc is not None:
+        return fc
+    owner, prop = _resolve_owner(id_data, data_path)
+    owner.keyframe_insert(prop, index=index if _is_array(owner, prop) else -1, frame=frame)
+    fc = find_fcurve(id_data, data_path, index)
+    if fc is None:  # pragma: no cover - would be a Blender API change
+        raise RuntimeError(f"could not create an F-curve for {id_data.name}.{data_path}")
+    return fc
+
+
+def _resolve_owner(id_data: bpy.types.ID, data_path: str):
+    head, _, prop = data_path.rpartition(".")
+    owner = id_data.path_resolve(head) if head else id_data
+    return owner, prop
+
+
+def _is_array(owner, prop: str) -> bool:
+    rna = owner.bl_rna.properties.get(prop)
+    return bool(rna is not None and getattr(rna, "is_array", False))
+
+
+def eevee_engine_id() -> str:
+    """The render engine id of EEVEE on this Blender."""
+    return "BLENDER_EEVEE" if VERSION >= (5, 0, 0) else "BLENDER_EEVEE_NEXT"
+
+
+def engine_id(name: str) -> str:
+    """Blender's engine id for 'cycles', 'eevee' or 'workbench'."""
+    name = name.lower()
+    if name == "cycles":
+        return "CYCLES"
+    if name == "eevee":
+        return eevee_engine_id()
+    if name == "workbench":
+        return "BLENDER_WORKBENCH"
+    raise ValueError(f"unknown engine {name!r}: use cycles, eevee or workbench")
+
+
+def compositor_tree(scene: bpy.types.Scene, create: bool = True):
+    """The scene's compositor node tree (created empty with an output if ``create``)."""
+    if VERSION >= (5, 0, 0):
+        tree = scene.compositing_node_group
+        if tree is None and create:
+            tree = bpy.data.node_groups.new(f"{scene.name} Compositor", "CompositorNodeTree")
+            tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+            tree.nodes.new("NodeGroupOutput")
+            scene.compositing_node_group = tree
+        return tree
+    if create:
+        scene.use_nodes = True
+    return scene.node_tree
+
+
+def compositor_output(tree):
+    """The node that the compositor writes to the render (Group Output in 5.0, Composite in 4.x)."""
+    kind = "NodeGroupOutput" if VERSION >= (5, 0, 0) else "CompositorNodeComposite"
+    for node in tree.nodes:
+        if node.bl_idname == kind:
+            return node
+    return tree.nodes.new(kind)
+
+
+def set_movie_output(scene: bpy.types.Scene) -> None:
+    """Make ``scene`` render an H.264 MP4."""
+    settings = scene.render.image_settings
+    if hasattr(settings, "media_type"):
+        settings.media_type = "VIDEO"
+    settings.file_format = "FFMPEG"
+    scene.render.ffmpeg.format = "MPEG4"
+    scene.render.ffmpeg.codec = "H264"
+
+
+def set_image_output(scene: bpy.types.Scene, file_format: str = "PNG") -> None:
+    """Make ``scene`` render still images of ``file_format`` ('PNG', 'OPEN_EXR')."""
+    settings = scene.render.image_settings
+    if hasattr(settings, "media_type"):
+        settings.media_type = "MULTI_LAYER_IMAGE" if file_format == "OPEN_EXR_MULTILAYER" else "IMAGE"
+    settings.file_format = file_format
+
+
+def is_linked(id_data: bpy.types.ID) -> bool:
+    """True for data linked from another .blend (read-only here)."""
+    return id_data.library is not None or bool(getattr(id_data, "is_linked", False))

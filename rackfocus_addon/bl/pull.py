@@ -1,0 +1,314 @@
+"""Writing a pull into a scene (rig or bake) and clearing it again, losing nothing.
+
+The pull's bookkeeping lives in a JSON custom property on the camera data (``rackfocus_pull``):
+what the pull created (target empty, constraints, point empties, the focus F-curve) and what was
+there before it (DOF settings and any user keys it was allowed to replace). Re-running a pull
+replaces only what the previous pull created; clearing restores the original state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from ..easing import Easing
+from ..errors import RackFocusError
+from ..marks import Mark
+from ..plan import MODES, PullPlan, Span, fit_keys, influence_for, make_plan
+from . import compat, keys
+from .scene_eval import Subject, resolve_subject, sample_distances
+
+RECORD = "rackfocus_pull"
+TARGET_PROP = "rackfocus_target_of"
+POINT_PROP = "rackfocus_point_of"
+FOCUS_PATH = "dof.focus_distance"
+CONSTRAINT_PREFIX = "RackFocus"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PullResult:
+    """What :func:`create_pull` did, for the operator's report and the CLI's output."""
+
+    camera: str
+    mode: str
+    plan: PullPlan
+    frame_range: tuple[int, int]
+    keys_written: int = 0
+    target: str | None = None
+    mark_distances_m: list[float] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        marks = ", ".join(
+            f"{self.plan.subjects[s].label()}@{f} ({d:.3f} m)"
+            for (s, f), d in zip(self.plan.marks, self.mark_distances_m)
+        )
+        return (f"{self.mode} pull on camera '{self.camera}': {marks}; "
+                f"{self.plan.easing.spec()} in {self.plan.space}, {self.keys_written} keys")
+
+
+def resolve_camera(scene: bpy.types.Scene, name: str | None = None) -> bpy.types.Object:
+    """The camera to pull focus on: ``name`` or the scene camera, checked to be usable."""
+    if name:
+        cam = scene.objects.get(name)
+        if cam is None:
+            raise RackFocusError(f"No camera named '{name}' in scene '{scene.name}'")
+    else:
+        cam = scene.camera
+        if cam is None:
+            raise RackFocusError(f"Scene '{scene.name}' has no camera: add one or pass --camera")
+    if cam.type != "CAMERA":
+        raise RackFocusError(f"'{cam.name}' is a {cam.type.lower()}, not a camera")
+    if cam.data.type != "PERSP":
+        raise RackFocusError(
+            f"Camera '{cam.name}' is {cam.data.type.lower()}: depth of field needs a perspective camera"
+        )
+    if compat.is_linked(cam) or compat.is_linked(cam.data):
+        raise RackFocusError(
+            f"Camera '{cam.name}' is linked from another file and read-only here: "
+            "make it local (or a library override) first"
+        )
+    return cam
+
+
+def marker_frame(scene: bpy.types.Scene, name: str) -> int:
+    """Frame of the timeline marker ``name``."""
+    marker = scene.timeline_markers.get(name)
+    if marker is None:
+        known = ", ".join(sorted(m.name for m in scene.timeline_markers)) or "none"
+        raise RackFocusError(f"No timeline marker named '{name}' (markers: {known})")
+    return int(marker.frame)
+
+
+def read_record(camera: bpy.types.Object) -> dict | None:
+    raw = camera.data.get(RECORD)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def create_pull(
+    scene: bpy.types.Scene,
+    camera: bpy.types.Object,
+    marks: Sequence[Mark],
+    easing: Easing | None = None,
+    space: str = "distance",
+    mode: str = "rig",
+    replace: bool = False,
+    progress: Progress | None = None,
+    pixel_resolver=None,
+) -> PullResult:
+    """Write a focus pull on ``camera`` through ``marks``; see the module docstring.
+
+    Validates everything first (camera, subjects, frames, behind-camera, existing user keys) and
+    raises :class:`RackFocusError` before changing anything.
+    """
+    if mode not in MODES:
+        raise RackFocusError(f"Unknown mode '{mode}': use rig or bake")
+    resolve_camera(scene, camera.name)
+    resolved = []
+    for mark in marks:
+        frame = mark.frame if mark.marker is None else marker_frame(scene, mark.marker)
+        resolved.append((mark.subject, frame))
+    plan = make_plan(resolved, easing, space)
+    subjects = [resolve_subject(scene, ref, camera, pixel_resolver) for ref in plan.subjects]
+
+    record = read_record(camera)
+    user_curve = compat.find_fcurve(camera.data, FOCUS_PATH)
+    owns_curve = bool(record and record.get("owns_focus_curve"))
+    if user_curve is not None and len(user_curve.keyframe_points) and not owns_curve and not replace:
+        raise RackFocusError(
+            f"Camera '{camera.name}' already has {len(user_curve.keyframe_points)} keyframe(s) on "
+            "focus distance; they were kept. Replace them explicitly (--replace) to pull focus; "
+            "clearing the pull later restores them"
+        )
+
+    # Distances at every mark, to refuse subjects behind the camera before anything changes.
+    mark_frames = [f for _, f in plan.marks]
+    at_marks = sample_distances(scene, camera, subjects, mark_frames)
+    mark_distances = []
+    for i, (s, frame) in enumerate(plan.marks):
+        depth = at_marks[s, i]
+        if depth <= 0.0:
+            raise RackFocusError(
+                f"Subject {plan.subjects[s].label()} is behind camera '{camera.name}' "
+                f"at frame {frame}"
+            )
+        mark_distances.append(float(depth))
+
+    lo = min(scene.frame_start, plan.first_frame)
+    hi = max(scene.frame_end, plan.last_frame)
+    result = PullResult(camera.name, mode, plan, (lo, hi), mark_distances_m=mark_distances)
+
+    # From here on the scene changes: first undo the previous pull's own objects and curves.
+    backup = record["backup"] if record else _backup(camera, user_curve)
+    if record:
+        _remove_created(camera, record, keep_target=True)
+    elif user_curve is not None and len(user_curve.keyframe_points):
+        result.messages.append(
+            f"Replaced {len(user_curve.keyframe_points)} user key(s) on focus distance "
+            "(saved: Clear Pull restores them)"
+        )
+    if user_curve is not None and compat.find_fcurve(camera.data, FOCUS_PATH) is not None:
+        keys.remove_curve(camera.data, FOCUS_PATH)
+
+    new_record = {
+        "version": 1, "mode": mode, "space": space, "easing": plan.easing.spec(),
+        "marks": [f"{plan.subjects[s].spec()}@{f}" for s, f in plan.marks],
+        "backup": backup, "owns_focus_curve": False, "constraints": [], "points": [],
+        "target": record.get("target") if record else None,
+        "created_target": bool(record and record.get("created_target")),
+    }
+    camera.data.dof.use_dof = True
+    if mode == "bake":
+        _write_bake(scene, camera, plan, subjects, lo, hi, result, new_record, progress)
+    else:
+        _write_rig(scene, camera, plan, subjects, result, new_record, progress)
+    camera.data[RECORD] = json.dumps(new_record)
+    return result
+
+
+def _backup(camera: bpy.types.Object, user_curve) -> dict:
+    dof = camera.data.dof
+    return {
+        "use_dof": bool(dof.use_dof),
+        "focus_object": dof.focus_object.name if dof.focus_object else None,
+        "focus_distance": float(dof.focus_distance),
+        "focus_keys": keys.read_keys(user_curve) if user_curve is not None else None,
+    }
+
+
+def _write_bake(scene, camera, plan: PullPlan, subjects: list[Subject], lo: int, hi: int,
+                result: PullResult, record: dict, progress: Progress | None) -> None:
+    frames = list(range(lo, hi + 1))
+    depths = sample_distances(scene, camera, subjects, frames,
+                              _stage(progress, "Evaluating subjects"))
+    values = np.empty(len(frames))
+    for i, frame in enumerate(frames):
+        values[i] = plan.focus_m(frame, lambda s, i=i: max(abs(depths[s, i]), 1e-5))
+    key_list = fit_keys(frames, values, plan.spans(lo, hi), plan.easing)
+    camera.data.dof.focus_object = None
+    keys.write_keys(camera.data, FOCUS_PATH, key_list)
+    record["owns_focus_curve"] = True
+    result.keys_written = len(key_list)
+
+
+def ensure_target(camera: bpy.types.Object) -> tuple[bpy.types.Object, bool]:
+    """The camera's focus-target empty, created if it has none: (empty, created)."""
+    for obj in bpy.data.objects:
+        if obj.get(TARGET_PROP) == camera.name and obj.type == "EMPTY" and not obj.library:
+            return obj, False
+    target = bpy.data.objects.new(f"{camera.name} Focus", None)
+    target.empty_display_type = "SPHERE"
+    target.empty_display_size = 0.05
+    target[TARGET_PROP] = camera.name
+    collections = camera.users_collection or (bpy.context.scene.collection,)
+    collections[0].objects.link(target)
+    return target, True
+
+
+def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], result: PullResult,
+               record: dict, progress: Progress | None) -> None:
+    target, created = ensure_target(camera)
+    record["target"] = target.name
+    record["created_target"] = record["created_target"] or created
+    runs = plan.runs()
+    total = 0
+    for k, (s, start, _end) in enumerate(runs):
+        con = target.constraints.new("COPY_LOCATION")
+        con.name = f"{CONSTRAINT_PREFIX} {k + 1}"
+        subject = subjects[s]
+        con.target = subject.obj if subject.obj is not None else _point_empty(camera, subject, record)
+        if subject.bone:
+            con.subtarget = subject.bone
+        record["constraints"].append(con.name)
+        if k == 0:
+            con.influence = 1.0
+            continue
+        prev_end = runs[k - 1][2]
+        frames = list(range(prev_end, start + 1))
+        duration = float(start - prev_end)
+        weights = np.array([plan.easing((f - prev_end) / duration, duration) for f in frames])
+        if plan.space == "diopter":
+            depths = np.abs(sample_distances(scene, camera, [subjects[runs[k - 1][0]], subject],
+                                             frames, _stage(progress, f"Pull {k}")))
+            focus = [plan.focus_m(f, lambda j, i=i: depths[0 if j == runs[k - 1][0] else 1, i])
+                     for i, f in enumerate(frames)]
+            weights = np.array([influence_for(depths[0, i], depths[1, i], focus[i], weights[i])
+                                for i in range(len(frames))])
+        key_list = fit_keys(frames, weights, [Span(prev_end, start, 0, 1)], plan.easing)
+        keys.write_keys(target, f'constraints["{con.name}"].influence', key_list)
+        total += len(key_list)
+    dof = camera.data.dof
+    dof.focus_object = target
+    if hasattr(dof, "focus_subtarget"):
+        dof.focus_subtarget = ""
+    result.target = target.name
+    result.keys_written = total
+
+
+def _point_empty(camera, subject: Subject, record: dict) -> bpy.types.Object:
+    empty = bpy.data.objects.new(f"{camera.name} Focus Point", None)
+    empty.empty_display_type = "PLAIN_AXES"
+    empty.empty_display_size = 0.05
+    empty.location = [float(c) for c in subject.point]
+    empty[POINT_PROP] = camera.name
+    collections = camera.users_collection or (bpy.context.scene.collection,)
+    collections[0].objects.link(empty)
+    record["points"].append(empty.name)
+    return empty
+
+
+def _remove_created(camera: bpy.types.Object, record: dict, keep_target: bool) -> None:
+    """Remove what the pull described by ``record`` created (never user data)."""
+    target = bpy.data.objects.get(record.get("target") or "")
+    if target is not None and target.get(TARGET_PROP) == camera.name:
+        for name in record.get("constraints", []):
+            con = target.constraints.get(name)
+            if con is not None:
+                keys.remove_curve(target, f'constraints["{name}"].influence')
+                target.constraints.remove(con)
+        if not keep_target and record.get("created_target"):
+            if camera.data.dof.focus_object == target:
+                camera.data.dof.focus_object = None
+            bpy.data.objects.remove(target)
+    for name in record.get("points", []):
+        empty = bpy.data.objects.get(name)
+        if empty is not None and empty.get(POINT_PROP) == camera.name:
+            bpy.data.objects.remove(empty)
+    if record.get("owns_focus_curve"):
+        keys.remove_curve(camera.data, FOCUS_PATH)
+
+
+def clear_pull(camera: bpy.types.Object) -> str:
+    """Remove the pull on ``camera`` and restore what was there before the first pull."""
+    record = read_record(camera)
+    if record is None:
+        raise RackFocusError(f"Camera '{camera.name}' has no Rack Focus pull to clear")
+    _remove_created(camera, record, keep_target=False)
+    backup = record.get("backup") or {}
+    dof = camera.data.dof
+    dof.use_dof = bool(backup.get("use_dof", dof.use_dof))
+    dof.focus_object = bpy.data.objects.get(backup.get("focus_object") or "")
+    dof.focus_distance = float(backup.get("focus_distance", dof.focus_distance))
+    restored = backup.get("focus_keys")
+    if restored:
+        keys.restore_keys(camera.data, FOCUS_PATH, restored)
+    del camera.data[RECORD]
+    extra = f", {len(restored)} user key(s) restored" if restored else ""
+    return f"Cleared the pull on camera '{camera.name}'{extra}"
+
+
+def _stage(progress: Progress | None, label: str):
+    if progress is None:
+        return None
+    return lambda done, total: progress(label, done, total)

@@ -1,0 +1,151 @@
+"""Where subjects are and how far from the lens, frame by frame, the way Blender measures focus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+from ..errors import RackFocusError
+from ..marks import SubjectRef
+
+#: Blender clamps focus distance to this (metres) when measuring to a focus object.
+MIN_FOCUS_M = 1e-5
+
+
+def camera_axis(camera: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
+    """(position, unit view axis) of ``camera`` in world space; the camera looks down its -Z."""
+    mw = camera.matrix_world
+    z = Vector(mw.col[2][:3]).normalized()
+    return np.array(mw.translation, dtype=np.float64), -np.array(z, dtype=np.float64)
+
+
+def depth_along_axis(camera: bpy.types.Object, point) -> float:
+    """Signed distance (metres) of ``point`` in front of ``camera`` along its view axis."""
+    pos, forward = camera_axis(camera)
+    return float(np.dot(np.asarray(point, dtype=np.float64) - pos, forward))
+
+
+def focus_distance_to(camera: bpy.types.Object, point) -> float:
+    """Blender's focus distance to ``point``: |depth along the view axis|, at least 1e-5 m."""
+    return max(abs(depth_along_axis(camera, point)), MIN_FOCUS_M)
+
+
+class Subject:
+    """A resolved subject: something with a world position at the current frame."""
+
+    def __init__(self, ref: SubjectRef, obj: bpy.types.Object | None = None,
+                 bone: str = "", point: Sequence[float] | None = None) -> None:
+        self.ref = ref
+        self.obj = obj
+        self.bone = bone
+        self.point = None if point is None else np.array(point, dtype=np.float64)
+
+    def position(self) -> np.ndarray:
+        """World position (metres) at the scene's current frame."""
+        if self.obj is None:
+            return self.point
+        if self.bone:
+            pose_bone = self.obj.pose.bones[self.bone]
+            return np.array(self.obj.matrix_world @ pose_bone.head, dtype=np.float64)
+        return np.array(self.obj.matrix_world.translation, dtype=np.float64)
+
+    def is_static(self) -> bool:
+        return self.obj is None or not is_animated(self.obj)
+
+
+def is_animated(obj: bpy.types.Object) -> bool:
+    """True if ``obj``'s world transform may change over time (keys, drivers, NLA, constraints).
+
+    Conservative: walks the parent chain; any animation data or constraint counts.
+    """
+    seen = set()
+    while obj is not None and obj.name not in seen:
+        seen.add(obj.name)
+        ad = obj.animation_data
+        if ad is not None and (ad.action is not None or len(ad.drivers) or len(ad.nla_tracks)):
+            return True
+        if len(obj.constraints):
+            return True
+        if obj.type == "ARMATURE" and obj.pose is not None:
+            if any(len(pb.constraints) for pb in obj.pose.bones):
+                return True
+        obj = obj.parent
+    return False
+
+
+def resolve_subject(scene: bpy.types.Scene, ref: SubjectRef, camera: bpy.types.Object,
+                    pixel_resolver: Callable[[SubjectRef], Subject] | None = None) -> Subject:
+    """Find the scene thing that ``ref`` names, or raise a :class:`RackFocusError` that says why."""
+    if ref.kind == "point":
+        return Subject(ref, point=ref.coords)
+    if ref.kind == "pixel":
+        if pixel_resolver is None:
+            raise RackFocusError(
+                f"Mark on {ref.label()} needs a depth plate in front of camera '{camera.name}'"
+            )
+        return pixel_resolver(ref)
+    obj = scene.objects.get(ref.name)
+    if obj is None:
+        hint = " (it exists in the file but not in this scene)" if ref.name in bpy.data.objects else ""
+        raise RackFocusError(f"No object named '{ref.name}' in scene '{scene.name}'{hint}")
+    if obj == camera:
+        raise RackFocusError(
+            f"Camera '{camera.name}' cannot focus on itself: pick a subject in front of it"
+        )
+    if ref.kind == "bone":
+        if obj.type != "ARMATURE":
+            raise RackFocusError(f"'{ref.name}' is a {obj.type.lower()}, not an armature: "
+                                 f"'{ref.spec()}' needs ARMATURE:BONE")
+        if ref.bone not in obj.pose.bones:
+            raise RackFocusError(f"Armature '{ref.name}' has no bone named '{ref.bone}'")
+        return Subject(ref, obj=obj, bone=ref.bone)
+    return Subject(ref, obj=obj)
+
+
+def sample_distances(scene: bpy.types.Scene, camera: bpy.types.Object,
+                     subjects: Sequence[Subject], frames: Sequence[int],
+                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Signed depths (metres along the view axis), shape (len(subjects), len(frames)).
+
+    When the camera and every subject are static one evaluation serves every frame; otherwise
+    each frame is evaluated once with ``scene.frame_set`` (the current frame is restored).
+    """
+    frames = list(frames)
+    out = np.empty((len(subjects), len(frames)), dtype=np.float64)
+    if not frames:
+        return out
+    static = not is_animated(camera) and all(s.is_static() for s in subjects)
+    current = scene.frame_current, scene.frame_subframe
+    try:
+        todo = frames[:1] if static else frames
+        for i, frame in enumerate(todo):
+            if frame != scene.frame_current or i == 0:
+                scene.frame_set(int(frame))
+            pos, forward = camera_axis(camera)
+            for j, subject in enumerate(subjects):
+                out[j, i] = float(np.dot(subject.position() - pos, forward))
+            if progress is not None and (i % 50 == 0 or i == len(todo) - 1):
+                progress(i + 1, len(todo))
+        if static:
+            out[:, :] = out[:, :1]
+    finally:
+        scene.frame_set(current[0], subframe=current[1])
+    return out
+
+
+def effective_focus_m(scene: bpy.types.Scene, camera: bpy.types.Object, frame: int) -> float:
+    """The focus distance Blender renders ``camera`` with at ``frame`` (metres)."""
+    scene.frame_set(int(frame))
+    dof = camera.data.dof
+    target = dof.focus_object
+    if target is None:
+        return float(dof.focus_distance)
+    sub = getattr(dof, "focus_subtarget", "")
+    if sub and target.type == "ARMATURE" and sub in target.pose.bones:
+        point = target.matrix_world @ target.pose.bones[sub].head
+    else:
+        point = target.matrix_world.translation
+    return focus_distance_to(camera, point)

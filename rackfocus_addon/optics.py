@@ -1,0 +1,87 @@
+"""Thin-lens optics for focus pulls (pure Python).
+
+Units: distances in metres, focal length and sensor width in millimetres, circle of confusion (CoC)
+on the sensor in millimetres, blur in pixels. Blender's camera DOF is a thin lens with aperture
+diameter ``focal / fstop``; these formulas are the ones depth-of-field tables use.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Below this a distance is treated as the lens itself (Blender clamps focus distance the same way).
+MIN_DISTANCE_M = 1e-5
+
+
+def to_diopters(distance_m: float) -> float:
+    """Diopters (1/m) of a distance in metres."""
+    return 1.0 / max(distance_m, MIN_DISTANCE_M)
+
+
+def from_diopters(diopters: float) -> float:
+    """Metres of a focus in diopters; 0 diopters (infinity) gives ``inf``."""
+    return math.inf if diopters <= 0.0 else 1.0 / diopters
+
+
+def blend_focus(from_m: float, to_m: float, weight: float, space: str) -> float:
+    """Focus distance (metres) a fraction ``weight`` of the way from ``from_m`` to ``to_m``.
+
+    ``space='distance'`` blends metres linearly; ``space='diopter'`` blends 1/d, so blur changes
+    evenly and the half-way point of a symmetric pull is the harmonic mean of the two distances.
+    """
+    if space == "distance":
+        return from_m + (to_m - from_m) * weight
+    if space == "diopter":
+        inv = to_diopters(from_m) + (to_diopters(to_m) - to_diopters(from_m)) * weight
+        return 1.0 / max(inv, 1e-9)
+    raise ValueError(f"unknown interpolation space {space!r}")
+
+
+def hyperfocal_m(focal_mm: float, fstop: float, coc_mm: float) -> float:
+    """Hyperfocal distance in metres: H = f^2 / (N c) + f."""
+    return (focal_mm * focal_mm / (fstop * coc_mm) + focal_mm) / 1000.0
+
+
+def dof_limits_m(focus_m: float, focal_mm: float, fstop: float, coc_mm: float
+                 ) -> tuple[float, float]:
+    """Near and far limits of acceptable sharpness (metres) when focused at ``focus_m``.
+
+    The far limit is ``inf`` at or beyond the hyperfocal distance.
+    """
+    f = focal_mm / 1000.0
+    h = hyperfocal_m(focal_mm, fstop, coc_mm)
+    s = focus_m
+    near = s * (h - f) / (h + s - 2.0 * f)
+    far = math.inf if s >= h else s * (h - f) / (h - s)
+    return near, far
+
+
+def coc_mm(subject_m: float, focus_m: float, focal_mm: float, fstop: float) -> float:
+    """Blur-circle diameter on the sensor (mm) of a point at ``subject_m`` with focus at ``focus_m``.
+
+    Thin lens: c = A * |s - d| / s * f / (d - f), with aperture diameter A = f / N, focus distance
+    d and subject distance s, all measured from the lens.
+    """
+    f = focal_mm / 1000.0
+    d = max(focus_m, f * 1.0001)
+    s = max(subject_m, MIN_DISTANCE_M)
+    aperture = f / fstop
+    return aperture * abs(s - d) / s * f / (d - f) * 1000.0
+
+
+def coc_px(subject_m: float, focus_m: float, focal_mm: float, fstop: float,
+           sensor_width_mm: float, width_px: int) -> float:
+    """Blur-circle diameter in pixels on a ``width_px``-wide render of a ``sensor_width_mm`` sensor."""
+    return coc_mm(subject_m, focus_m, focal_mm, fstop) * width_px / sensor_width_mm
+
+
+def fstop_for_blur(subject_m: float, focus_m: float, focal_mm: float, blur_px: float,
+                   sensor_width_mm: float, width_px: int) -> float:
+    """The f-stop at which a subject at ``subject_m`` blurs by ``blur_px`` with focus at ``focus_m``.
+
+    CoC is inversely proportional to N, so this solves the thin-lens formula directly.
+    """
+    at_f1 = coc_px(subject_m, focus_m, focal_mm, 1.0, sensor_width_mm, width_px)
+    if blur_px <= 0.0:
+        raise ValueError("blur_px must be positive")
+    return at_f1 / blur_px

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Create the Python environments the demo and the tests use, idempotently.
+#   .venv         Python 3.11 + bpy 5.0.1 (module stage, demo, ruff)
+#   .venv-compat  Python 3.11 + bpy 4.2 LTS (compat stage: the oldest supported Blender)
+# Re-running is cheap: each venv is skipped once its marker file matches the wanted pins.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${RACKFOCUS_PYTHON:-}
+if [ -z "$PY" ]; then
+  for cand in python3.11 "$HOME/.pyenv/versions/3.11.7/bin/python3.11" python3; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      PY=$cand; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { echo "setup: Python 3.11 is required (the bpy wheels 4.2-5.0 are built for it)" >&2; exit 2; }
+
+DEV_PKGS="pytest==8.3.5 hypothesis==6.122.3 ruff==0.8.6"
+
+make_venv() {  # dir, bpy pin, numpy pin
+  local dir=$1 bpy=$2 numpy=$3
+  local want="bpy==$bpy numpy$numpy $DEV_PKGS"
+  if [ -f "$dir/.rackfocus-pins" ] && [ "$(cat "$dir/.rackfocus-pins")" = "$want" ]; then
+    return 0
+  fi
+  echo "setup: creating $dir ($want)" >&2
+  rm -rf "$dir"
+  "$PY" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null
+  # shellcheck disable=SC2086
+  "$dir/bin/python" -m pip install -q "bpy==$bpy" "numpy$numpy" $DEV_PKGS
+  echo "$want" > "$dir/.rackfocus-pins"
+}
+
+make_venv .venv 5.0.1 "<2.0"
+if [ "${1:-}" != "--main-only" ]; then
+  make_venv .venv-compat 4.2.23 "<2.0"
+fi

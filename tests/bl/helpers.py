@@ -1,0 +1,62 @@
+"""Scene builders and image measures shared by the bpy tests."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+
+import bpy
+import numpy as np
+
+
+def add_camera(scene, name="Cam", location=(0.0, 0.0, 0.0), lens=50.0, fstop=1.4):
+    """A perspective camera looking along +Y (rotation 90 deg about X)."""
+    data = bpy.data.cameras.new(name)
+    data.lens = lens
+    data.dof.aperture_fstop = fstop
+    cam = bpy.data.objects.new(name, data)
+    cam.location = location
+    cam.rotation_euler = (math.pi / 2.0, 0.0, 0.0)
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    bpy.context.view_layer.update()
+    return cam
+
+
+def add_empty(scene, name, location):
+    obj = bpy.data.objects.new(name, None)
+    obj.location = location
+    scene.collection.objects.link(obj)
+    bpy.context.view_layer.update()
+    return obj
+
+
+def two_subject_scene(scene, near=2.0, far=8.0):
+    """Camera at the origin looking down +Y, empties 'Near' and 'Far' at those depths."""
+    cam = add_camera(scene)
+    add_empty(scene, "Near", (0.0, near, 0.0))
+    add_empty(scene, "Far", (0.0, far, 0.0))
+    return cam
+
+
+def render_to_array(scene, path=None) -> np.ndarray:
+    """Render the current frame and return linear-ish RGBA floats, shape (H, W, 4), top row first."""
+    path = path or os.path.join(tempfile.mkdtemp(prefix="rf-"), "frame.png")
+    scene.render.filepath = path
+    bpy.ops.render.render(write_still=True)
+    img = bpy.data.images.load(path, check_existing=False)
+    try:
+        w, h = img.size
+        px = np.empty(w * h * 4, dtype=np.float32)
+        img.pixels.foreach_get(px)
+    finally:
+        bpy.data.images.remove(img)
+    return px.reshape(h, w, 4)[::-1]
+
+
+def laplacian_variance(gray: np.ndarray) -> float:
+    """Sharpness of a grey image: the variance of its 4-neighbour Laplacian."""
+    lap = (-4.0 * gray[1:-1, 1:-1] + gray[:-2, 1:-1] + gray[2:, 1:-1]
+           + gray[1:-1, :-2] + gray[1:-1, 2:])
+    return float(lap.var())
