@@ -1,4 +1,5 @@
-"""The one command line: ``python -m rackfocus_addon VERB ...`` and ``blender -c rackfocus VERB ...``.
+"""The one command line, two doors: ``python -m rackfocus_addon VERB ...`` and
+``blender -b FILE -c rackfocus VERB ...``.
 
 Verbs live in small modules (``cli_*.py``) that each add their sub-parsers; this module only
 dispatches. Exit status: 0 success, 2 bad arguments or bad input (one line on stderr), 1 a failure
@@ -14,7 +15,7 @@ import traceback
 
 from .errors import RackFocusError
 
-#: Modules that contribute verbs; each has ``add_verbs(subparsers)`` setting ``func`` on its parsers.
+#: Modules that contribute verbs; each ``add_verbs(subparsers)`` sets ``func`` on its parsers.
 VERB_MODULES = ("cli_pull", "cli_render")
 
 PROG = "rackfocus"

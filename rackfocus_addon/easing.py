@@ -166,7 +166,10 @@ def _elastic(time: float, change: float, duration: float, amplitude: float, peri
         return change
     in_out = mode == "in-out"
     half = duration / 2.0 if in_out else duration
-    x = time / half - 1.0 if in_out else (time / duration - 1.0 if mode == "in" else -time / duration)
+    if in_out:
+        x = time / half - 1.0
+    else:
+        x = time / duration - 1.0 if mode == "in" else -time / duration
     if not period:
         period = duration * (0.45 if in_out else 0.3)
     damp = 1.0

@@ -38,7 +38,7 @@ class Key:
 
 @dataclass(frozen=True)
 class Span:
-    """Frames ``start``..``end`` going from subject index ``source`` to ``target`` (equal: a hold)."""
+    """Frames ``start``..``end`` from subject index ``source`` to ``target`` (equal: a hold)."""
 
     start: int
     end: int
@@ -52,7 +52,7 @@ class Span:
 
 @dataclass(frozen=True)
 class PullPlan:
-    """A validated pull: unique ``subjects``, ``marks`` as (subject index, frame), easing and space."""
+    """A validated pull: unique ``subjects``, ``marks`` (subject index, frame), easing, space."""
 
     subjects: tuple[SubjectRef, ...]
     marks: tuple[tuple[int, int], ...]

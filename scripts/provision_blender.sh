@@ -16,7 +16,7 @@ fi
 CACHE=${RACKFOCUS_CACHE:-/var/cache/rackfocus}
 ROOT=$CACHE/sid-root
 WRAP=$CACHE/blender-sid
-PKGS="blender python3-pytest libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth"
+PKGS="blender python3-pytest python3-cattr python3-numpy python3-requests libegl1 libegl-mesa0 libgl1-mesa-dri xvfb xauth"
 
 if [ -x "$WRAP" ] && [ -f "$ROOT/.rackfocus-ready" ] && [ "$(cat "$ROOT/.rackfocus-ready")" = "$PKGS" ]; then
   echo "$WRAP"; exit 0

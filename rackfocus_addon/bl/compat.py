@@ -145,10 +145,25 @@ def set_image_output(scene: bpy.types.Scene, file_format: str = "PNG") -> None:
     """Make ``scene`` render still images of ``file_format`` ('PNG', 'OPEN_EXR')."""
     settings = scene.render.image_settings
     if hasattr(settings, "media_type"):
-        settings.media_type = "MULTI_LAYER_IMAGE" if file_format == "OPEN_EXR_MULTILAYER" else "IMAGE"
+        multilayer = file_format == "OPEN_EXR_MULTILAYER"
+        settings.media_type = "MULTI_LAYER_IMAGE" if multilayer else "IMAGE"
     settings.file_format = file_format
 
 
 def is_linked(id_data: bpy.types.ID) -> bool:
     """True for data linked from another .blend (read-only here)."""
     return id_data.library is not None or bool(getattr(id_data, "is_linked", False))
+
+
+def vse_strips(sequence_editor):
+    """The top-level strips of a sequence editor (``strips`` from 4.4, ``sequences`` before)."""
+    strips = getattr(sequence_editor, "strips", None)
+    return strips if strips is not None else sequence_editor.sequences
+
+
+def new_node_material(name: str) -> bpy.types.Material:
+    """A new material with a node tree (5.0 deprecates ``use_nodes``: nodes are always on)."""
+    mat = bpy.data.materials.new(name)
+    if VERSION < (5, 0, 0) or mat.node_tree is None:
+        mat.use_nodes = True
+    return mat

@@ -37,7 +37,7 @@ def write_keys(id_data: bpy.types.ID, data_path: str, keys: Sequence[Key], index
     for key in keys:
         co.extend((float(key.frame), float(key.value)))
     points.foreach_set("co", co)
-    for i, (kp, key) in enumerate(zip(points, keys)):
+    for kp, key in zip(points, keys):
         kp.interpolation = key.interpolation
         kp.easing = key.easing
         if key.back is not None:

@@ -18,6 +18,7 @@ import numpy as np
 from ..easing import Easing
 from ..errors import RackFocusError
 from ..marks import Mark
+from ..optics import blend_focus
 from ..plan import MODES, PullPlan, Span, fit_keys, influence_for, make_plan
 from . import compat, keys
 from .scene_eval import Subject, resolve_subject, sample_distances
@@ -67,7 +68,8 @@ def resolve_camera(scene: bpy.types.Scene, name: str | None = None) -> bpy.types
         raise RackFocusError(f"'{cam.name}' is a {cam.type.lower()}, not a camera")
     if cam.data.type != "PERSP":
         raise RackFocusError(
-            f"Camera '{cam.name}' is {cam.data.type.lower()}: depth of field needs a perspective camera"
+            f"Camera '{cam.name}' is {cam.data.type.lower()}: "
+            "depth of field needs a perspective camera"
         )
     if compat.is_linked(cam) or compat.is_linked(cam.data):
         raise RackFocusError(
@@ -125,7 +127,8 @@ def create_pull(
     record = read_record(camera)
     user_curve = compat.find_fcurve(camera.data, FOCUS_PATH)
     owns_curve = bool(record and record.get("owns_focus_curve"))
-    if user_curve is not None and len(user_curve.keyframe_points) and not owns_curve and not replace:
+    user_keys = len(user_curve.keyframe_points) if user_curve is not None else 0
+    if user_keys and not owns_curve and not replace:
         raise RackFocusError(
             f"Camera '{camera.name}' already has {len(user_curve.keyframe_points)} keyframe(s) on "
             "focus distance; they were kept. Replace them explicitly (--replace) to pull focus; "
@@ -174,6 +177,8 @@ def create_pull(
     else:
         _write_rig(scene, camera, plan, subjects, result, new_record, progress)
     camera.data[RECORD] = json.dumps(new_record)
+    # Evaluate the new curves now so the viewport and the properties show the pulled focus.
+    scene.frame_set(scene.frame_current)
     return result
 
 
@@ -227,7 +232,10 @@ def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], result: P
         con = target.constraints.new("COPY_LOCATION")
         con.name = f"{CONSTRAINT_PREFIX} {k + 1}"
         subject = subjects[s]
-        con.target = subject.obj if subject.obj is not None else _point_empty(camera, subject, record)
+        if subject.obj is not None:
+            con.target = subject.obj
+        else:
+            con.target = _point_empty(camera, subject, record)
         if subject.bone:
             con.subtarget = subject.bone
         record["constraints"].append(con.name)
@@ -239,12 +247,13 @@ def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], result: P
         duration = float(start - prev_end)
         weights = np.array([plan.easing((f - prev_end) / duration, duration) for f in frames])
         if plan.space == "diopter":
-            depths = np.abs(sample_distances(scene, camera, [subjects[runs[k - 1][0]], subject],
-                                             frames, _stage(progress, f"Pull {k}")))
-            focus = [plan.focus_m(f, lambda j, i=i: depths[0 if j == runs[k - 1][0] else 1, i])
-                     for i, f in enumerate(frames)]
-            weights = np.array([influence_for(depths[0, i], depths[1, i], focus[i], weights[i])
-                                for i in range(len(frames))])
+            # Influence blends positions (linear in metres): invert it to land on diopter focus.
+            pair = np.abs(sample_distances(scene, camera, [subjects[runs[k - 1][0]], subject],
+                                           frames, _stage(progress, f"Pull {k}")))
+            weights = np.array([
+                influence_for(a, b, blend_focus(a, b, w, "diopter"), w)
+                for a, b, w in zip(pair[0], pair[1], weights)
+            ])
         key_list = fit_keys(frames, weights, [Span(prev_end, start, 0, 1)], plan.easing)
         keys.write_keys(target, f'constraints["{con.name}"].influence', key_list)
         total += len(key_list)

@@ -89,7 +89,8 @@ def resolve_subject(scene: bpy.types.Scene, ref: SubjectRef, camera: bpy.types.O
         return pixel_resolver(ref)
     obj = scene.objects.get(ref.name)
     if obj is None:
-        hint = " (it exists in the file but not in this scene)" if ref.name in bpy.data.objects else ""
+        in_file = ref.name in bpy.data.objects
+        hint = " (it exists in the file but not in this scene)" if in_file else ""
         raise RackFocusError(f"No object named '{ref.name}' in scene '{scene.name}'{hint}")
     if obj == camera:
         raise RackFocusError(

@@ -41,7 +41,7 @@ def two_subject_scene(scene, near=2.0, far=8.0):
 
 
 def render_to_array(scene, path=None) -> np.ndarray:
-    """Render the current frame and return linear-ish RGBA floats, shape (H, W, 4), top row first."""
+    """Render the current frame; RGBA floats of shape (H, W, 4), top row first."""
     path = path or os.path.join(tempfile.mkdtemp(prefix="rf-"), "frame.png")
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True)

@@ -1,0 +1,143 @@
+"""Rendering frames, contact sheets and movies (bpy)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+
+import bpy
+import numpy as np
+
+from ..errors import RackFocusError
+from . import compat
+
+Progress = Callable[[str, int, int], None]
+
+
+def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | None = None,
+              resolution: tuple[int, int] | None = None) -> None:
+    """Engine, samples and resolution for a headless render (CPU Cycles, no denoiser).
+
+    The denoiser is off because Debian's Blender is built without OIDN; a few more samples do the
+    same job everywhere.
+    """
+    try:
+        scene.render.engine = compat.engine_id(engine)
+    except (ValueError, TypeError) as err:
+        raise RackFocusError(str(err)) from None
+    if scene.render.engine == "CYCLES":
+        scene.cycles.device = "CPU"
+        scene.cycles.use_denoising = False
+        if samples:
+            scene.cycles.samples = samples
+    elif samples and hasattr(scene, "eevee"):
+        scene.eevee.taa_render_samples = samples
+    if resolution:
+        scene.render.resolution_x, scene.render.resolution_y = resolution
+        scene.render.resolution_percentage = 100
+
+
+def render_frames(scene: bpy.types.Scene, out_dir: str, frames: tuple[int, int],
+                  progress: Progress | None = None, prefix: str = "frame_") -> list[str]:
+    """Render frames ``frames[0]..frames[1]`` to PNGs in ``out_dir``; returns their paths."""
+    if scene.camera is None:
+        raise RackFocusError(f"Scene '{scene.name}' has no camera to render from")
+    os.makedirs(out_dir, exist_ok=True)
+    compat.set_image_output(scene, "PNG")
+    scene.render.image_settings.color_mode = "RGB"
+    paths = []
+    lo, hi = frames
+    current = scene.frame_current
+    try:
+        for i, frame in enumerate(range(lo, hi + 1)):
+            scene.frame_set(frame)
+            path = os.path.join(os.path.abspath(out_dir), f"{prefix}{frame:04d}.png")
+            scene.render.filepath = path
+            bpy.ops.render.render(write_still=True, scene=scene.name)
+            if not os.path.isfile(path):
+                raise RuntimeError(f"render of frame {frame} wrote no file")
+            paths.append(path)
+            if progress is not None:
+                progress("Rendered frame", i + 1, hi - lo + 1)
+    finally:
+        scene.frame_set(current)
+    return paths
+
+
+def load_rgba(path: str) -> np.ndarray:
+    """Pixels of an image file as float RGBA, shape (H, W, 4), top row first."""
+    img = bpy.data.images.load(path, check_existing=False)
+    try:
+        w, h = img.size
+        px = np.empty(w * h * 4, dtype=np.float32)
+        img.pixels.foreach_get(px)
+    finally:
+        bpy.data.images.remove(img)
+    return px.reshape(h, w, 4)[::-1]
+
+
+def save_png(pixels: np.ndarray, path: str) -> str:
+    """Write float RGBA pixels (H, W, 4), top row first, as a PNG."""
+    h, w = pixels.shape[:2]
+    img = bpy.data.images.new("rackfocus_tmp", w, h, alpha=True)
+    try:
+        img.pixels.foreach_set(np.ascontiguousarray(pixels[::-1], dtype=np.float32).ravel())
+        img.filepath_raw = path
+        img.file_format = "PNG"
+        img.save()
+    finally:
+        bpy.data.images.remove(img)
+    return path
+
+
+def contact_sheet(paths: Sequence[str], out_path: str, columns: int = 4, count: int = 12,
+                  gap_px: int = 4) -> str:
+    """A grid of up to ``count`` frames picked evenly from ``paths``, saved as a PNG."""
+    if not paths:
+        raise RackFocusError("No frames for a contact sheet")
+    n = min(count, len(paths))
+    picks = [paths[round(i * (len(paths) - 1) / max(n - 1, 1))] for i in range(n)]
+    tiles = [load_rgba(p) for p in picks]
+    h, w = tiles[0].shape[:2]
+    cols = min(columns, n)
+    rows = math.ceil(n / cols)
+    sheet = np.ones((rows * h + (rows + 1) * gap_px, cols * w + (cols + 1) * gap_px, 4),
+                    dtype=np.float32)
+    sheet[..., :3] = 0.1
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, cols)
+        y = gap_px + r * (h + gap_px)
+        x = gap_px + c * (w + gap_px)
+        sheet[y:y + h, x:x + w] = tile
+        sheet[y:y + h, x:x + w, 3] = 1.0
+    return save_png(sheet, out_path)
+
+
+def make_movie(paths: Sequence[str], out_path: str, fps: int = 24) -> str:
+    """Encode PNG frames into an H.264 MP4 with Blender's own sequencer (no external ffmpeg)."""
+    if not paths:
+        raise RackFocusError("No frames to encode")
+    first = load_rgba(paths[0])
+    scene = bpy.data.scenes.new("rackfocus_movie")
+    try:
+        scene.render.resolution_x, scene.render.resolution_y = first.shape[1], first.shape[0]
+        scene.render.resolution_percentage = 100
+        scene.render.fps = fps
+        editor = scene.sequence_editor_create()
+        folder = os.path.dirname(paths[0])
+        strip = compat.vse_strips(editor).new_image("frames", paths[0], 1, 1)
+        for path in paths[1:]:
+            if os.path.dirname(path) != folder:
+                raise RackFocusError("Movie frames must be in one folder")
+            strip.elements.append(os.path.basename(path))
+        scene.frame_start, scene.frame_end = 1, len(paths)
+        compat.set_movie_output(scene)
+        scene.render.filepath = out_path
+        scene.render.use_file_extension = False
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    finally:
+        bpy.data.scenes.remove(scene)
+    if not os.path.isfile(out_path):
+        raise RuntimeError(f"the movie encoder wrote no file at {out_path}")
+    return out_path

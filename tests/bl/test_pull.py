@@ -1,0 +1,265 @@
+"""Pulls written into real scenes: exact focus at marks, tracking, midpoints, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import bpy
+import pytest
+
+from helpers import add_camera, add_empty, two_subject_scene
+from rackfocus_addon.bl import compat, pull
+from rackfocus_addon.bl.scene_eval import effective_focus_m
+from rackfocus_addon.easing import Easing
+from rackfocus_addon.errors import RackFocusError
+from rackfocus_addon.marks import parse_mark
+
+MODES = ("rig", "bake")
+
+
+def marks(*specs):
+    return [parse_mark(s) for s in specs]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("space,mid", [("distance", 5.0), ("diopter", 3.2)])
+def test_focus_exact_at_marks_and_midpoint(empty_scene, mode, space, mid):
+    cam = two_subject_scene(empty_scene)
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Near@10", "Far@30"),
+                     Easing("sine", "in-out"), space, mode)
+    assert effective_focus_m(empty_scene, cam, 1) == pytest.approx(2.0, abs=1e-3)
+    assert effective_focus_m(empty_scene, cam, 10) == pytest.approx(2.0, abs=1e-3)
+    assert effective_focus_m(empty_scene, cam, 30) == pytest.approx(8.0, abs=1e-3)
+    assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(mid, rel=0.01)
+    assert effective_focus_m(empty_scene, cam, 200) == pytest.approx(8.0, abs=1e-3)
+
+
+def test_focus_is_measured_along_the_view_axis_not_straight_line(empty_scene):
+    cam = add_camera(empty_scene)
+    add_empty(empty_scene, "Side", (3.0, 4.0, 0.0))  # 5 m away in a straight line, 4 m deep
+    pull.create_pull(empty_scene, cam, marks("Side@1"), mode="bake")
+    assert cam.data.dof.focus_distance == pytest.approx(4.0, abs=1e-6)
+    assert effective_focus_m(empty_scene, cam, 30) == pytest.approx(4.0, abs=1e-6)
+
+
+def _moving_subject(scene):
+    cam = two_subject_scene(scene)
+    mover = scene.objects["Far"]
+    for frame, y in ((1, 6.0), (40, 12.0)):
+        mover.location.y = y
+        mover.keyframe_insert("location", index=1, frame=frame)
+    # A sideways drift as well: only the depth along the view axis may count.
+    mover.location.x = 0.0
+    mover.keyframe_insert("location", index=0, frame=1)
+    mover.location.x = 2.0
+    mover.keyframe_insert("location", index=0, frame=40)
+    return cam, mover
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hold_tracks_a_moving_subject(empty_scene, mode):
+    cam, mover = _moving_subject(empty_scene)
+    empty_scene.frame_end = 40
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@10", "Far@40"), mode=mode)
+    for frame in range(10, 41, 3):
+        empty_scene.frame_set(frame)
+        truth = mover.matrix_world.translation.y
+        assert effective_focus_m(empty_scene, cam, frame) == pytest.approx(truth, abs=0.01)
+
+
+def test_bake_keys_only_what_native_easing_cannot_say(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    empty_scene.frame_end = 100
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Near@20", "Far@44"),
+                     Easing("quad", "out"), "distance", "bake")
+    fc = compat.find_fcurve(cam.data, "dof.focus_distance")
+    pts = [(kp.co.x, round(kp.co.y, 6), kp.interpolation) for kp in fc.keyframe_points]
+    assert pts == [(1.0, 2.0, "LINEAR"), (20.0, 2.0, "QUAD"), (44.0, 8.0, "LINEAR"),
+                   (100.0, 8.0, "LINEAR")]
+    assert fc.keyframe_points[1].easing == "EASE_OUT"
+    assert cam.data.dof.focus_object is None
+
+
+def test_rig_uses_constraints_with_keyed_influence(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    result = pull.create_pull(empty_scene, cam, marks("Near@1", "Far@25", "Near@50"),
+                              Easing("expo", "in-out"))
+    target = bpy.data.objects[result.target]
+    assert cam.data.dof.focus_object == target and cam.data.dof.use_dof
+    assert [c.type for c in target.constraints] == ["COPY_LOCATION"] * 3
+    assert [c.target.name for c in target.constraints] == ["Near", "Far", "Near"]
+    fc = compat.find_fcurve(target, 'constraints["RackFocus 2"].influence')
+    assert [tuple(kp.co) for kp in fc.keyframe_points] == [(1.0, 0.0), (25.0, 1.0)]
+    assert fc.keyframe_points[0].interpolation == "EXPO"
+    assert effective_focus_m(empty_scene, cam, 50) == pytest.approx(2.0, abs=1e-3)
+
+
+def test_bone_and_point_subjects(empty_scene):
+    cam = add_camera(empty_scene)
+    arm_data = bpy.data.armatures.new("Rig")
+    arm = bpy.data.objects.new("Rig", arm_data)
+    empty_scene.collection.objects.link(arm)
+    bpy.context.view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    bone = arm_data.edit_bones.new("head")
+    bone.head, bone.tail = (0.0, 3.0, 0.0), (0.0, 3.0, 0.5)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for mode in MODES:
+        pull.create_pull(empty_scene, cam, marks("Rig:head@1", "point:0.5,6,1@20"), mode=mode)
+        assert effective_focus_m(empty_scene, cam, 1) == pytest.approx(3.0, abs=1e-3)
+        assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(6.0, abs=1e-3)
+
+
+def test_markers_time_marks(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    empty_scene.timeline_markers.new("line2", frame=33)
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@marker:line2"), mode="bake")
+    assert effective_focus_m(empty_scene, cam, 33) == pytest.approx(8.0, abs=1e-3)
+    with pytest.raises(RackFocusError, match="No timeline marker named 'line9'"):
+        pull.create_pull(empty_scene, cam, marks("Near@1", "Far@line9"))
+
+
+def test_rerun_is_safe_one_target_same_result(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    for _ in range(3):
+        pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"))
+    targets = [o for o in bpy.data.objects if o.get(pull.TARGET_PROP)]
+    assert len(targets) == 1 and len(targets[0].constraints) == 2
+    assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
+    # Switching modes removes the rig's constraints and keys the focus distance instead.
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
+    assert len(targets[0].constraints) == 0 and cam.data.dof.focus_object is None
+    assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
+
+
+def test_user_keys_are_kept_unless_replaced_and_clear_restores_them(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    for frame, value in ((1, 3.0), (50, 4.5)):
+        cam.data.dof.focus_distance = value
+        cam.data.dof.keyframe_insert("focus_distance", frame=frame)
+    with pytest.raises(RackFocusError, match="already has 2 keyframe"):
+        pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
+    fc = compat.find_fcurve(cam.data, "dof.focus_distance")
+    assert [tuple(kp.co) for kp in fc.keyframe_points] == [(1.0, 3.0), (50.0, 4.5)]
+    assert pull.read_record(cam) is None and len(bpy.data.objects) == 3
+
+    result = pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake",
+                              replace=True)
+    assert any("Replaced 2 user key" in m for m in result.messages)
+    assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@30"), mode="rig")
+    pull.clear_pull(cam)
+    fc = compat.find_fcurve(cam.data, "dof.focus_distance")
+    assert [tuple(kp.co) for kp in fc.keyframe_points] == [(1.0, 3.0), (50.0, 4.5)]
+    assert cam.data.dof.focus_object is None and len(bpy.data.objects) == 3
+    assert pull.RECORD not in cam.data
+
+
+def test_clear_restores_dof_settings(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    cam.data.dof.use_dof = False
+    cam.data.dof.focus_distance = 7.5
+    pull.create_pull(empty_scene, cam, marks("Near@1", "point:0,3,0@9"))
+    pull.clear_pull(cam)
+    assert not cam.data.dof.use_dof and cam.data.dof.focus_distance == pytest.approx(7.5)
+    assert sorted(o.name for o in bpy.data.objects) == ["Cam", "Far", "Near"]
+    with pytest.raises(RackFocusError, match="no Rack Focus pull"):
+        pull.clear_pull(cam)
+
+
+@pytest.mark.parametrize("specs,needle", [
+    (("Ghost@1",), "No object named 'Ghost'"),
+    (("Cam@1",), "cannot focus on itself"),
+    (("Near@5", "Far@5"), "Two marks on frame 5"),
+    (("Near@10", "Far@5"), "out of order"),
+    (("Near:head@1",), "not an armature"),
+    (("Behind@3",), "'Behind' is behind camera 'Cam' at frame 3"),
+])
+def test_bad_marks_are_refused_and_nothing_changes(empty_scene, specs, needle):
+    cam = two_subject_scene(empty_scene)
+    add_empty(empty_scene, "Behind", (0.0, -2.0, 0.0))
+    before = sorted(o.name for o in bpy.data.objects)
+    with pytest.raises(RackFocusError, match=needle):
+        pull.create_pull(empty_scene, cam, marks(*specs))
+    assert sorted(o.name for o in bpy.data.objects) == before
+    assert pull.read_record(cam) is None and cam.data.dof.focus_object is None
+
+
+def test_camera_problems(empty_scene):
+    with pytest.raises(RackFocusError, match="has no camera"):
+        pull.resolve_camera(empty_scene)
+    cam = add_camera(empty_scene)
+    cam.data.type = "ORTHO"
+    with pytest.raises(RackFocusError, match="perspective camera"):
+        pull.resolve_camera(empty_scene)
+    with pytest.raises(RackFocusError, match="No camera named 'Nope'"):
+        pull.resolve_camera(empty_scene, "Nope")
+
+
+def test_linked_camera_is_refused(empty_scene, tmp_path):
+    two_subject_scene(empty_scene)
+    lib = str(tmp_path / "lib.blend")
+    bpy.data.libraries.write(lib, {bpy.data.objects["Cam"]})
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    with bpy.data.libraries.load(lib, link=True) as (src, dst):
+        dst.objects = ["Cam"]
+    scene.collection.objects.link(dst.objects[0])
+    scene.camera = dst.objects[0]
+    with pytest.raises(RackFocusError, match="linked from another file"):
+        pull.resolve_camera(scene)
+
+
+def test_shared_action_with_two_slots(empty_scene):
+    """Object and camera data keyed into one action: each finds its own F-curves."""
+    cam = two_subject_scene(empty_scene)
+    cam.keyframe_insert("location", frame=1)
+    if compat.VERSION >= (4, 4, 0):
+        cam.data.animation_data_create()
+        cam.data.animation_data.action = cam.animation_data.action
+        slot = cam.animation_data.action.slots.new(id_type="CAMERA", name="Cam")
+        cam.data.animation_data.action_slot = slot
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
+    assert {fc.data_path for fc in compat.fcurves(cam)} == {"location"}
+    assert {fc.data_path for fc in compat.fcurves(cam.data)} == {"dof.focus_distance"}
+    assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
+    pull.clear_pull(cam)
+    assert {fc.data_path for fc in compat.fcurves(cam)} == {"location"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_saved_file_renders_the_pull_without_the_addon(empty_scene, tmp_path, mode):
+    cam = two_subject_scene(empty_scene)
+    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@21"), Easing("sine", "in-out"),
+                     "diopter", mode)
+    path = str(tmp_path / "pull.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    script = textwrap.dedent(f"""
+        import json, sys
+        assert not any('rackfocus' in m or 'rack_focus' in m for m in sys.modules)
+        import bpy
+        bpy.ops.wm.open_mainfile(filepath={path!r})
+        scene = bpy.context.scene
+        cam = scene.camera
+        out = []
+        for f in (1, 11, 21):
+            scene.frame_set(f)
+            t = cam.data.dof.focus_object
+            if t is None:
+                out.append(cam.data.dof.focus_distance)
+            else:
+                z = cam.matrix_world.col[2].xyz.normalized()
+                out.append(abs(z.dot(cam.matrix_world.translation - t.matrix_world.translation)))
+        print('RESULT', json.dumps(out))
+    """)
+    if bpy.app.binary_path and not bpy.app.binary_path.endswith("python"):
+        cmd = [bpy.app.binary_path, "-b", "--factory-startup", "--python-expr", script]
+    else:
+        cmd = [sys.executable, "-c", script]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": ""})
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
+    values = json.loads(line.split(" ", 1)[1])
+    assert values == pytest.approx([2.0, 3.2, 8.0], rel=0.01)
