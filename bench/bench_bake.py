@@ -1,0 +1,103 @@
+"""Benchmark: creating pulls and baking 2,000 frames with a moving subject.
+
+Side by side in one run: Rack Focus's rig pull (constraints with keyed influence), its bake (focus
+distance keys along the view axis), and Blender's own ``bpy.ops.nla.bake`` of the same constraint
+rig (visual keying of the target empty). Prints figures and ratios; asserts nothing about speed.
+
+Run: .venv/bin/python bench/bench_bake.py [--frames 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import bpy  # noqa: E402
+
+from rackfocus_addon.bl import compat, pull  # noqa: E402
+from rackfocus_addon.easing import Easing  # noqa: E402
+from rackfocus_addon.marks import parse_mark  # noqa: E402
+
+
+def build(frames: int):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, frames
+    cam = bpy.data.objects.new("Cam", bpy.data.cameras.new("Cam"))
+    cam.rotation_euler = (1.5707963, 0.0, 0.0)
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    near = bpy.data.objects.new("Near", None)
+    near.location = (0.0, 2.0, 0.0)
+    scene.collection.objects.link(near)
+    walker = bpy.data.objects.new("Walker", None)
+    scene.collection.objects.link(walker)
+    for frame, y, x in ((1, 12.0, -1.0), (frames // 2, 4.0, 1.0), (frames, 9.0, 0.0)):
+        walker.location = (x, y, 0.0)
+        walker.keyframe_insert("location", frame=frame)
+    bpy.context.view_layer.update()
+    marks = [parse_mark(s) for s in (f"Near@1", f"Near@{frames // 10}",
+                                     f"Walker@{frames // 5}", f"Walker@{frames}")]
+    return scene, cam, marks
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=2000)
+    args = ap.parse_args()
+    n = args.frames
+
+    scene, cam, marks = build(n)
+    t_rig, rig = timed(lambda: pull.create_pull(scene, cam, marks, Easing("sine", "in-out"),
+                                                "distance", "rig"))
+    t_rig_d, rig_d = timed(lambda: pull.create_pull(scene, cam, marks, Easing("sine", "in-out"),
+                                                    "diopter", "rig"))
+    target = bpy.data.objects[rig.target]
+
+    # Blender's own way to flatten the same rig: visual-key the target on every frame.
+    for obj in scene.objects:
+        obj.select_set(obj == target)
+    bpy.context.view_layer.objects.active = target
+    with bpy.context.temp_override(active_object=target, selected_objects=[target],
+                                   selected_editable_objects=[target]):
+        t_nla, _ = timed(lambda: bpy.ops.nla.bake(
+            frame_start=1, frame_end=n, only_selected=True, visual_keying=True,
+            clear_constraints=False, use_current_action=False, bake_types={"OBJECT"}))
+    nla_keys = sum(len(fc.keyframe_points) for fc in compat.fcurves(target))
+
+    scene, cam, marks = build(n)
+    t_bake, bake = timed(lambda: pull.create_pull(scene, cam, marks, Easing("sine", "in-out"),
+                                                  "diopter", "bake"))
+
+    scene, cam, _ = build(n)
+    static = [parse_mark(s) for s in ("Near@1", f"Near@{n // 10}")]
+    t_static, stat = timed(lambda: pull.create_pull(scene, cam, static, Easing("sine", "in-out"),
+                                                    "distance", "bake"))
+
+    print(f"Blender {bpy.app.version_string}, {n} frames, moving subject")
+    print(f"{'what':44s} {'seconds':>9s} {'ms/frame':>9s} {'keys':>7s}")
+    rows = [
+        ("rig pull, distance (constraints + 2 keys)", t_rig, rig.keys_written),
+        ("rig pull, diopter (influence keyed per frame)", t_rig_d, rig_d.keys_written),
+        ("bake pull, diopter (focus distance keys)", t_bake, bake.keys_written),
+        ("bake pull, static subjects", t_static, stat.keys_written),
+        ("bpy.ops.nla.bake of the same rig (visual keys)", t_nla, nla_keys),
+    ]
+    for name, secs, keys in rows:
+        print(f"{name:44s} {secs:9.3f} {1000 * secs / n:9.3f} {keys:7d}")
+    print(f"ratio nla.bake / rack focus bake: {t_nla / t_bake:.2f}x")
+    print(f"ratio nla.bake / rack focus rig (distance): {t_nla / t_rig:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
