@@ -2,6 +2,7 @@
 # Create the Python environments the demo and the tests use, idempotently.
 #   .venv         Python 3.11 + bpy 5.0.1 (module stage, demo, ruff)
 #   .venv-compat  Python 3.11 + bpy 4.2 LTS (compat stage: the oldest supported Blender)
+#   .venv-4.5     Python 3.11 + bpy 4.5 LTS (compat stage: slotted actions beside Action.fcurves)
 # Re-running is cheap: each venv is skipped once its marker file matches the wanted pins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +37,5 @@ make_venv() {  # dir, bpy pin, numpy pin
 make_venv .venv 5.0.1 "<2.0"
 if [ "${1:-}" != "--main-only" ]; then
   make_venv .venv-compat 4.2.23 "<2.0"
+  make_venv .venv-4.5 4.5.4 "<2.0"
 fi

@@ -2,6 +2,7 @@
 # All tests, three stages; sets up everything it needs on a fresh machine.
 #   module  pytest with bpy 5.0.1 (pure tests + bpy tests)         .venv
 #   compat  pytest with bpy 4.2 LTS, the oldest supported Blender  .venv-compat
+#           and with bpy 4.5 LTS (slotted actions beside the legacy API) .venv-4.5
 #   binary  the real Blender 5.2 LTS: validate, build, install, CLI, tests inside Blender
 #   ui      the real Blender 5.2 with a window under Xvfb: the panel drawn, a screenshot
 # Usage: scripts/test.sh [module|compat|binary|ui ...]   (default: all stages)
@@ -38,7 +39,10 @@ run_pytest() {  # stage, python, test paths...
 for stage in "${stages[@]}"; do
   case $stage in
     module) need_venvs; run_pytest module .venv/bin/python tests ;;
-    compat) need_venvs; run_pytest compat .venv-compat/bin/python tests ;;
+    compat)
+      need_venvs
+      run_pytest "compat-4.2" .venv-compat/bin/python tests
+      run_pytest "compat-4.5" .venv-4.5/bin/python tests ;;
     binary)
       if scripts/test_binary.sh; then summaries+=("binary: passed")
       else failed+=("binary"); summaries+=("binary: FAILED"); fi ;;
