@@ -40,7 +40,7 @@ def build(frames: int):
         walker.location = (x, y, 0.0)
         walker.keyframe_insert("location", frame=frame)
     bpy.context.view_layer.update()
-    marks = [parse_mark(s) for s in (f"Near@1", f"Near@{frames // 10}",
+    marks = [parse_mark(s) for s in ("Near@1", f"Near@{frames // 10}",
                                      f"Walker@{frames // 5}", f"Walker@{frames}")]
     return scene, cam, marks
 

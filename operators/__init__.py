@@ -1,7 +1,7 @@
 """Blender operators, properties and panels: thin wrappers around ``rackfocus_addon``.
 
 Each module exposes ``classes`` (registered in order) and may define ``register_extra()`` /
-``unregister_extra()`` for properties; they are unregistered in reverse.
+``unregister_extra()`` for properties, menus and handlers; they are unregistered in reverse.
 """
 
 import importlib
@@ -9,7 +9,10 @@ import importlib
 import bpy
 
 #: Submodules in registration order (properties before the operators and panels that use them).
-MODULES = ("props", "pull", "panel")
+MODULES = ("props", "pull", "presets_ui", "output", "overlay", "plate", "panel")
+
+#: Modules another feature provides; skipped when that feature is not in this build.
+OPTIONAL = ("plate",)
 
 _loaded = []
 
@@ -17,7 +20,12 @@ _loaded = []
 def register() -> None:
     _loaded.clear()
     for name in MODULES:
-        module = importlib.import_module(f".{name}", __package__)
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as err:
+            if name in OPTIONAL and err.name == f"{__package__}.{name}":
+                continue
+            raise
         for cls in getattr(module, "classes", ()):
             bpy.utils.register_class(cls)
         if hasattr(module, "register_extra"):

@@ -1,10 +1,11 @@
-"""Scene properties behind the Rack Focus panel: the focus marks and the pull settings."""
+"""Scene properties behind the Rack Focus panel: focus marks, preset, timing, realism, readout."""
 
 import bpy
 from bpy.props import (
     BoolProperty,
     CollectionProperty,
     EnumProperty,
+    FloatProperty,
     FloatVectorProperty,
     IntProperty,
     PointerProperty,
@@ -39,10 +40,38 @@ class RACKFOCUS_PG_mark(bpy.types.PropertyGroup):
 class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     marks: CollectionProperty(type=RACKFOCUS_PG_mark)
     active_mark: IntProperty(name="Active Mark", default=0)
+
+    # -- preset and timing ------------------------------------------------------------------
+    preset: StringProperty(name="Preset", default="",
+                           description="The pull preset the settings came from")
+    sequence: StringProperty(
+        name="Sequence", default="first,second",
+        description="Order of roles the timing re-times the marks into: first, second (the "
+                    "subjects as listed), near, far (by depth), soft (a focus that leaves the "
+                    "next subject unreadable)",
+    )
+    return_to_start: BoolProperty(name="Return", default=False,
+                                  description="Rack back to the first role at the end")
+    unit: EnumProperty(name="Unit", default="seconds",
+                       items=[("frames", "Frames", "Holds and transitions in frames"),
+                              ("seconds", "Seconds", "Holds and transitions in seconds")])
+    hold_start: FloatProperty(name="Hold Start", default=0.5, min=0.0, soft_max=240.0,
+                              description="How long focus holds on the first subject")
+    transition: FloatProperty(name="Transition", default=1.0, min=0.001, soft_max=240.0,
+                              description="How long one rack from subject to subject takes")
+    hold_middle: FloatProperty(name="Hold Middle", default=0.5, min=0.0, soft_max=240.0,
+                               description="Hold between two racks")
+    hold_end: FloatProperty(name="Hold End", default=0.5, min=0.0, soft_max=240.0,
+                            description="How long focus holds on the last subject")
+
+    # -- easing and writing -----------------------------------------------------------------
     easing: EnumProperty(name="Easing", items=EASING_ITEMS, default="sine",
                          description="How focus moves between two subjects")
     easing_mode: EnumProperty(name="Ease", items=MODE_ITEMS, default="in-out",
                               description="Which end of the move is eased")
+    overshoot: FloatProperty(name="Overshoot", default=0.0, min=0.0, max=0.5, subtype="FACTOR",
+                             description="Pass the new subject by this fraction of the move and "
+                                         "settle back (BACK easing)")
     space: EnumProperty(
         name="Interpolate",
         items=[("distance", "Distance", "Blend focus in metres"),
@@ -58,6 +87,45 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     replace: BoolProperty(name="Replace User Keys", default=False,
                           description="Replace existing keys on focus distance (they are saved "
                                       "and restored by Clear Pull)")
+
+    # -- lens realism -----------------------------------------------------------------------
+    use_fstop_ramp: BoolProperty(name="F-Stop Ramp", default=False,
+                                 description="Key the f-stop from one value to another "
+                                             "during the pull")
+    fstop_from: FloatProperty(name="From", default=2.8, min=0.5, max=128.0,
+                              description="F-stop before the pull")
+    fstop_to: FloatProperty(name="To", default=2.0, min=0.5, max=128.0,
+                            description="F-stop after the pull")
+    breathing: FloatProperty(name="Breathing", default=0.0, min=-0.2, max=0.2,
+                             description="Focal length change at close focus (0.02 = 2 % "
+                                         "longer): the lens breathes as focus moves")
+    close_focus_m: FloatProperty(name="Close Focus", default=0.45, min=0.01, max=100.0,
+                                 unit="LENGTH", description="The lens's closest focus distance")
+    hysteresis: FloatProperty(name="Hysteresis", default=0.0, min=0.0, max=2.0,
+                              description="Dead band in diopters so a baked focus on a moving "
+                                          "subject does not hunt (Bake mode)")
+    soft_blur: FloatProperty(name="Soft Blur", default=0.04, min=0.0, max=0.5, subtype="FACTOR",
+                             description="Blur of the 'soft' opening, as a fraction of the "
+                                         "frame width")
+
+    # -- readability ------------------------------------------------------------------------
+    min_blur_px: FloatProperty(name="Min Blur", default=4.0, min=0.5, max=500.0,
+                               subtype="PIXEL",
+                               description="Blur (pixels at render resolution) a soft subject "
+                                           "needs for the pull to read")
+    solve_fstop: BoolProperty(name="Solve F-Stop", default=False,
+                              description="When the pull would not read, open the iris to the "
+                                          "f-stop that makes it read")
+    readout: StringProperty(name="Readability", default="",
+                            description="The last readability check, one line per moment")
+    suggested_fstop: FloatProperty(name="Suggested F-Stop", default=0.0)
+    description_text: StringProperty(name="Description", default="",
+                                     description="The last pull description")
+
+    # -- viewport ---------------------------------------------------------------------------
+    show_overlay: BoolProperty(name="Focus Plane Overlay", default=False,
+                               description="Draw the focus plane and near/far limits while "
+                                           "looking through the camera")
 
 
 classes = (RACKFOCUS_PG_mark, RACKFOCUS_PG_settings)

@@ -103,6 +103,7 @@ def run_clear(args) -> int:
     open_blend(args.file)
     scene = pick_scene(args.scene)
     camera = pull.resolve_camera(scene, args.camera)
+    _extend("before_clear", args, scene, camera)
     print(pull.clear_pull(camera))
     print(f"saved {save_blend(args.out)}")
     return 0

@@ -57,7 +57,7 @@ def dof_limits_m(focus_m: float, focal_mm: float, fstop: float, coc_mm: float
 
 
 def coc_mm(subject_m: float, focus_m: float, focal_mm: float, fstop: float) -> float:
-    """Blur-circle diameter on the sensor (mm) of a point at ``subject_m`` with focus at ``focus_m``.
+    """Blur-circle diameter on the sensor (mm) of a point at ``subject_m``, focused at ``focus_m``.
 
     Thin lens: c = A * |s - d| / s * f / (d - f), with aperture diameter A = f / N, focus distance
     d and subject distance s, all measured from the lens.
@@ -71,13 +71,14 @@ def coc_mm(subject_m: float, focus_m: float, focal_mm: float, fstop: float) -> f
 
 def coc_px(subject_m: float, focus_m: float, focal_mm: float, fstop: float,
            sensor_width_mm: float, width_px: int) -> float:
-    """Blur-circle diameter in pixels on a ``width_px``-wide render of a ``sensor_width_mm`` sensor."""
+    """Blur-circle diameter in pixels on a ``width_px``-wide render of a ``sensor_width_mm``
+    sensor."""
     return coc_mm(subject_m, focus_m, focal_mm, fstop) * width_px / sensor_width_mm
 
 
 def fstop_for_blur(subject_m: float, focus_m: float, focal_mm: float, blur_px: float,
                    sensor_width_mm: float, width_px: int) -> float:
-    """The f-stop at which a subject at ``subject_m`` blurs by ``blur_px`` with focus at ``focus_m``.
+    """The f-stop at which a subject at ``subject_m`` blurs by ``blur_px``, focused at ``focus_m``.
 
     CoC is inversely proportional to N, so this solves the thin-lens formula directly.
     """
@@ -85,3 +86,34 @@ def fstop_for_blur(subject_m: float, focus_m: float, focal_mm: float, blur_px: f
     if blur_px <= 0.0:
         raise ValueError("blur_px must be positive")
     return at_f1 / blur_px
+
+
+#: Depth-of-field tables take the acceptable circle of confusion as the sensor diagonal / 1500
+#: (0.029 mm on a 36 x 24 mm full frame; many tables round it to 0.03 mm).
+COC_DIAGONAL_DIVISOR = 1500.0
+
+
+def standard_coc_mm(sensor_width_mm: float, sensor_height_mm: float) -> float:
+    """The acceptable circle of confusion (mm) DOF tables use for a sensor: its diagonal / 1500."""
+    return math.hypot(sensor_width_mm, sensor_height_mm) / COC_DIAGONAL_DIVISOR
+
+
+def depth_of_field_m(focus_m: float, focal_mm: float, fstop: float, coc_mm: float) -> float:
+    """Total depth of acceptable sharpness (metres) when focused at ``focus_m``; may be ``inf``."""
+    near, far = dof_limits_m(focus_m, focal_mm, fstop, coc_mm)
+    return far - near
+
+
+def focus_for_blur_m(subject_m: float, blur_mm: float, focal_mm: float, fstop: float) -> float:
+    """Focus distance in front of ``subject_m`` at which the subject blurs by ``blur_mm`` (sensor).
+
+    Solves c = A f (s - d) / (s (d - f)) for d: d = f s (A + c) / (c s + A f), with aperture
+    diameter A = f / N. A blur larger than the lens can give (focus at the lens itself) returns
+    the closest focus, just beyond the focal length.
+    """
+    f = focal_mm / 1000.0
+    c = max(blur_mm, 0.0) / 1000.0
+    s = max(subject_m, f * 1.0001)
+    aperture = f / fstop
+    d = f * s * (aperture + c) / (c * s + aperture * f)
+    return max(min(d, s), f * 1.0001)

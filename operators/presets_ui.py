@@ -1,0 +1,158 @@
+"""The preset menu: apply a shipped or user preset, save the panel as a user preset, remove one."""
+
+import os
+
+import bpy
+
+from ..rackfocus_addon import presets as preset_io
+from ..rackfocus_addon.bl import user_presets
+from ..rackfocus_addon.errors import RackFocusError
+from .pull import preset_from_settings, retime, settings_from_preset
+
+
+class RACKFOCUS_MT_presets(bpy.types.Menu):
+    """Pull presets: the shipped classics, then yours"""
+
+    bl_label = "Pull Presets"
+    bl_idname = "RACKFOCUS_MT_presets"
+
+    def draw(self, context):
+        layout = self.layout
+        found, errors = user_presets.all_presets()
+        shipped = [p for p in found if not p.user]
+        user = [p for p in found if p.user]
+        for p in shipped:
+            layout.operator("rackfocus.apply_preset", text=p.name).name = p.key
+        if user:
+            layout.separator()
+            for p in user:
+                layout.operator("rackfocus.apply_preset", text=p.name,
+                                icon="USER").name = p.key
+        if errors:
+            layout.separator()
+            layout.label(text=f"{len(errors)} preset file(s) have errors", icon="ERROR")
+
+
+class RACKFOCUS_OT_apply_preset(bpy.types.Operator):
+    """Apply a pull preset: its timing, easing and realism, and re-time the focus marks"""
+
+    bl_idname = "rackfocus.apply_preset"
+    bl_label = "Apply Pull Preset"
+    bl_options = {"REGISTER", "UNDO"}
+
+    name: bpy.props.StringProperty(name="Preset", description="Preset key or name")
+    retime_marks: bpy.props.BoolProperty(name="Re-time Marks", default=True,
+                                         description="Rewrite the focus marks with the preset's "
+                                                     "timing, from the first mark's frame")
+
+    @classmethod
+    def poll(cls, context):
+        if getattr(context.scene, "rackfocus", None) is None:
+            cls.poll_message_set("Rack Focus is not registered in this scene")
+            return False
+        return True
+
+    def execute(self, context):
+        settings = context.scene.rackfocus
+        try:
+            preset = user_presets.find_preset(self.name)
+            settings_from_preset(settings, preset)
+            count = retime(context, preset) if self.retime_marks and len(settings.marks) else 0
+        except RackFocusError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        extra = f", {count} marks re-timed" if count else ""
+        self.report({"INFO"}, f"Preset '{preset.name}'{extra}")
+        return {"FINISHED"}
+
+
+class RACKFOCUS_OT_retime(bpy.types.Operator):
+    """Re-time the focus marks with the panel's sequence and timing"""
+
+    bl_idname = "rackfocus.retime"
+    bl_label = "Re-time Marks"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        settings = getattr(context.scene, "rackfocus", None)
+        if settings is None or not len(settings.marks):
+            cls.poll_message_set("Add focus marks on the subjects first")
+            return False
+        return True
+
+    def execute(self, context):
+        try:
+            count = retime(context, preset_from_settings(context.scene.rackfocus))
+        except RackFocusError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"{count} marks re-timed")
+        return {"FINISHED"}
+
+
+class RACKFOCUS_OT_save_preset(bpy.types.Operator):
+    """Save the panel's timing, easing and realism as a user preset"""
+
+    bl_idname = "rackfocus.save_preset"
+    bl_label = "Save Pull Preset"
+    bl_options = {"REGISTER", "UNDO"}
+
+    name: bpy.props.StringProperty(name="Name", default="My Pull",
+                                   description="Name of the new preset")
+
+    @classmethod
+    def poll(cls, context):
+        if getattr(context.scene, "rackfocus", None) is None:
+            cls.poll_message_set("Rack Focus is not registered in this scene")
+            return False
+        return True
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context):
+        if not self.name.strip():
+            self.report({"ERROR"}, "Give the preset a name")
+            return {"CANCELLED"}
+        try:
+            preset = preset_from_settings(context.scene.rackfocus, self.name.strip())
+            path = user_presets.save_user_preset(preset)
+        except (RackFocusError, OSError) as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        context.scene.rackfocus.preset = preset.name
+        self.report({"INFO"}, f"Saved preset '{preset.name}' to {path}")
+        return {"FINISHED"}
+
+
+class RACKFOCUS_OT_remove_preset(bpy.types.Operator):
+    """Delete a user preset (shipped presets stay)"""
+
+    bl_idname = "rackfocus.remove_preset"
+    bl_label = "Remove Pull Preset"
+    bl_options = {"REGISTER", "UNDO"}
+
+    name: bpy.props.StringProperty(name="Preset", description="Key or name of the user preset")
+
+    @classmethod
+    def poll(cls, context):
+        settings = getattr(context.scene, "rackfocus", None)
+        if settings is None or not settings.preset:
+            cls.poll_message_set("Apply or save a user preset first")
+            return False
+        return True
+
+    def execute(self, context):
+        name = self.name or context.scene.rackfocus.preset
+        try:
+            path = user_presets.remove_user_preset(preset_io.slug(name))
+        except RackFocusError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Removed {os.path.basename(path)}")
+        return {"FINISHED"}
+
+
+classes = (RACKFOCUS_MT_presets, RACKFOCUS_OT_apply_preset, RACKFOCUS_OT_retime,
+           RACKFOCUS_OT_save_preset, RACKFOCUS_OT_remove_preset)

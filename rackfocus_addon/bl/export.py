@@ -1,0 +1,136 @@
+"""Focus data out: per-frame focus, f-stop, focal length and subject blur; a text description.
+
+Values are what Blender renders: each frame is evaluated (``frame_set``), focus measured along the
+view axis the way Blender measures a focus object, so a baked curve, a live rig and realism keys
+all export the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+
+import bpy
+
+from ..describe import describe
+from ..easing import parse_easing
+from ..errors import RackFocusError
+from ..marks import SubjectRef, parse_mark
+from ..optics import coc_px
+from ..plan import PullPlan, make_plan
+from . import pull as pull_engine
+from .realism import lens_setup
+from .scene_eval import effective_focus_m, resolve_subject, sample_distances
+
+
+def pull_plan(scene: bpy.types.Scene, camera: bpy.types.Object) -> PullPlan:
+    """The plan of the pull recorded on ``camera`` (raises if it has none)."""
+    record = pull_engine.read_record(camera)
+    if record is None:
+        raise RackFocusError(f"Camera '{camera.name}' has no Rack Focus pull: create one first")
+    resolved = []
+    for text in record["marks"]:
+        mark = parse_mark(text)
+        frame = mark.frame if mark.marker is None else pull_engine.marker_frame(scene, mark.marker)
+        resolved.append((mark.subject, frame))
+    return make_plan(resolved, parse_easing(record.get("easing", "sine")),
+                     record.get("space", "distance"))
+
+
+def export_subjects(scene, camera, subjects: Sequence[str] | None = None) -> list[SubjectRef]:
+    """Subjects whose blur is exported: ``subjects`` by name, else the pull's (points excluded)."""
+    if subjects:
+        return [SubjectRef("object", name=n) for n in subjects]
+    if pull_engine.read_record(camera) is None:
+        return []
+    return [ref for ref in pull_plan(scene, camera).subjects if ref.kind != "point"]
+
+
+def collect(scene: bpy.types.Scene, camera: bpy.types.Object,
+            frames: tuple[int, int] | None = None,
+            subjects: Sequence[str] | None = None) -> dict:
+    """Per-frame focus data as a JSON-ready dict (``frames`` inclusive; default the scene range)."""
+    lo, hi = frames or (scene.frame_start, scene.frame_end)
+    refs = export_subjects(scene, camera, subjects)
+    resolved = [resolve_subject(scene, ref, camera) for ref in refs]
+    names = [ref.spec() for ref in refs]
+    depths = sample_distances(scene, camera, resolved, range(lo, hi + 1)) if refs else None
+    current = scene.frame_current
+    rows = []
+    try:
+        for i, frame in enumerate(range(lo, hi + 1)):
+            focus = effective_focus_m(scene, camera, frame)  # evaluates the frame
+            lens = lens_setup(scene, camera)
+            blur = {}
+            for j, name in enumerate(names):
+                d = float(depths[j, i])
+                blur[name] = (round(coc_px(abs(d), focus, lens.focal_mm, lens.fstop,
+                                           lens.sensor_width_mm, lens.width_px), 4)
+                              if d > 0 else None)
+            rows.append({"frame": frame, "focus_m": round(focus, 6),
+                         "fstop": round(lens.fstop, 6), "focal_mm": round(lens.focal_mm, 6),
+                         "blur_px": blur})
+    finally:
+        scene.frame_set(current)
+    w, h = scene.render.resolution_x, scene.render.resolution_y
+    pct = scene.render.resolution_percentage
+    return {
+        "camera": camera.name, "scene": scene.name,
+        "fps": scene.render.fps / scene.render.fps_base,
+        "resolution_px": [w * pct // 100, h * pct // 100],
+        "sensor_fit": camera.data.sensor_fit, "sensor_mm": [camera.data.sensor_width,
+                                                            camera.data.sensor_height],
+        "subjects": names, "frames": rows,
+    }
+
+
+def write_csv(data: dict, path: str) -> str:
+    """One row per frame: frame, focus_m, fstop, focal_mm, blur_px:<subject>..."""
+    full = os.path.abspath(path)
+    os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
+    with open(full, "w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["frame", "focus_m", "fstop", "focal_mm"]
+                     + [f"blur_px:{n}" for n in data["subjects"]])
+        for row in data["frames"]:
+            out.writerow([row["frame"], row["focus_m"], row["fstop"], row["focal_mm"]]
+                         + ["" if row["blur_px"][n] is None else row["blur_px"][n]
+                            for n in data["subjects"]])
+    return full
+
+
+def write_json(data: dict, path: str) -> str:
+    full = os.path.abspath(path)
+    os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
+    with open(full, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+    return full
+
+
+def export(scene, camera, path: str, frames: tuple[int, int] | None = None,
+           subjects: Sequence[str] | None = None) -> list[str]:
+    """Write ``path`` as CSV or JSON by its extension; with no extension, both. Returns paths."""
+    data = collect(scene, camera, frames, subjects)
+    base, ext = os.path.splitext(path)
+    ext = ext.lower()
+    if ext == ".csv":
+        return [write_csv(data, path)]
+    if ext == ".json":
+        return [write_json(data, path)]
+    if ext:
+        raise RackFocusError(f"Export to .csv or .json, not '{ext}': {path}")
+    return [write_csv(data, base + ".csv"), write_json(data, base + ".json")]
+
+
+def describe_pull(scene: bpy.types.Scene, camera: bpy.types.Object) -> str:
+    """The pull on ``camera`` described for an AI video prompt (from the actual scene)."""
+    plan = pull_plan(scene, camera)
+    subjects = [resolve_subject(scene, ref, camera) for ref in plan.subjects]
+    frames = [f for _, f in plan.marks]
+    depths = sample_distances(scene, camera, subjects, frames)
+    at_marks = [abs(float(depths[s, i])) for i, (s, _f) in enumerate(plan.marks)]
+    visible = [ref.kind != "point" for ref in plan.subjects]
+    fps = scene.render.fps / scene.render.fps_base
+    return describe(plan, at_marks, fps, lens_setup(scene, camera), visible)

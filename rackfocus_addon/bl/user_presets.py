@@ -1,0 +1,140 @@
+"""Presets on the Blender side: the user's preset folder, and turning a preset into marks.
+
+User presets are TOML files in the extension's user folder
+(``bpy.utils.extension_path_user(<extension>, path="presets")``), listed beside the shipped ones.
+When the code is not running as an installed extension (the ``bpy`` module in tests, ``python -m
+rackfocus_addon``) the folder is ``$RACKFOCUS_USER_PRESETS`` or Blender's user config folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import bpy
+import numpy as np
+
+from .. import presets as preset_io
+from ..errors import RackFocusError
+from ..marks import Mark, SubjectRef
+from ..optics import focus_for_blur_m
+from ..presets import Preset
+from .realism import lens_setup
+from .scene_eval import camera_axis, resolve_subject, sample_distances
+
+ENV_DIR = "RACKFOCUS_USER_PRESETS"
+
+
+def _extension_package() -> str:
+    """The extension's package name (``bl_ext.user_default.rack_focus``) or the test name."""
+    return __package__.rsplit(".rackfocus_addon", 1)[0]
+
+
+def user_presets_dir(create: bool = False) -> str:
+    """The folder user presets are saved in (created when ``create``)."""
+    folder = os.environ.get(ENV_DIR)
+    if not folder:
+        try:
+            folder = bpy.utils.extension_path_user(_extension_package(), path="presets",
+                                                   create=create)
+        except (ValueError, AttributeError, TypeError):
+            folder = os.path.join(bpy.utils.user_resource("CONFIG"), "rack_focus", "presets")
+    if create:
+        os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def all_presets() -> tuple[list[Preset], list[str]]:
+    """Shipped presets then the user's: (presets, errors of bad user files)."""
+    return preset_io.discover([(preset_io.SHIPPED_DIR, False), (user_presets_dir(), True)])
+
+
+def find_preset(name: str) -> Preset:
+    presets, _errors = all_presets()
+    return preset_io.find(presets, name)
+
+
+def save_user_preset(preset: Preset) -> str:
+    """Write ``preset`` as TOML in the user folder; returns the file path."""
+    key = preset_io.slug(preset.name)
+    path = os.path.join(user_presets_dir(create=True), key + ".toml")
+    text = preset_io.dump_preset(preset)
+    _checked, errors = preset_io.parse_preset(text, path)
+    if errors:  # pragma: no cover - dump and parse are tested to round-trip
+        raise RackFocusError("; ".join(errors))
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def remove_user_preset(key: str) -> str:
+    """Delete the user preset ``key``; shipped presets cannot be removed."""
+    path = os.path.join(user_presets_dir(), preset_io.slug(key) + ".toml")
+    if not os.path.isfile(path):
+        raise RackFocusError(f"No user preset '{key}' (shipped presets cannot be removed)")
+    os.remove(path)
+    return path
+
+
+def preset_marks(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Preset,
+                 subjects: Sequence[SubjectRef], start_frame: int,
+                 fps: float | None = None) -> list[Mark]:
+    """The marks ``preset`` makes of ``subjects`` (in the artist's order) from ``start_frame``.
+
+    Roles: ``first``/``second`` in the given order, ``near``/``far`` by depth at the start frame,
+    ``soft`` a point on the view axis in front of the next subject where that subject is blurred by
+    the preset's ``soft_blur`` (a fraction of the frame width).
+    """
+    unique: list[SubjectRef] = []
+    for ref in subjects:
+        if ref not in unique:
+            unique.append(ref)
+    if not unique:
+        raise RackFocusError(f"Preset '{preset.name}' needs a subject: add a focus mark first")
+    if preset.needs_two_subjects() and len(unique) < 2:
+        raise RackFocusError(
+            f"Preset '{preset.name}' racks between two subjects: add a focus mark on a second one"
+        )
+    fps = fps or scene.render.fps / scene.render.fps_base
+    resolved = [resolve_subject(scene, ref, camera) for ref in unique[:2]]
+    depth = np.abs(sample_distances(scene, camera, resolved, [start_frame])[:, 0])
+    for ref, d in zip(unique, depth):
+        if d <= 1e-4:
+            raise RackFocusError(f"Subject {ref.label()} is at the camera at frame {start_frame}")
+    first = unique[0]
+    second = unique[1] if len(unique) > 1 else unique[0]
+    if len(unique) < 2:
+        near = far = first
+    elif depth[0] <= depth[1]:
+        near, far = unique[0], unique[1]
+    else:
+        near, far = unique[1], unique[0]
+    depth_of = {ref: float(d) for ref, d in zip(unique, depth)}
+    role_ref = {"first": first, "second": second, "near": near, "far": far}
+
+    schedule = preset.schedule(fps)
+    marks: list[Mark] = []
+    for k, (role, offset) in enumerate(schedule):
+        if role == "soft":
+            following = next((r for r, _ in schedule[k:] if r != "soft"), "second")
+            ref = _soft_point(scene, camera, preset, depth_of[role_ref[following]], start_frame)
+        else:
+            ref = role_ref[role]
+        marks.append(Mark(ref, frame=start_frame + offset))
+    return marks
+
+
+def _soft_point(scene, camera, preset: Preset, subject_m: float, frame: int) -> SubjectRef:
+    r = preset.realism
+    fstop = r.fstop_ramp[0] if r.fstop_ramp else r.fstop
+    lens = lens_setup(scene, camera, fstop)
+    blur_mm = r.soft_blur * lens.sensor_width_mm
+    focus = focus_for_blur_m(subject_m, blur_mm, lens.focal_mm, lens.fstop)
+    current = scene.frame_current
+    scene.frame_set(frame)
+    try:
+        pos, forward = camera_axis(camera)
+    finally:
+        scene.frame_set(current)
+    point = pos + forward * focus
+    return SubjectRef("point", coords=tuple(round(float(c), 6) for c in point))

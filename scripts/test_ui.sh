@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Real-UI test: Blender 5.2 with a window (not background) under Xvfb in the Debian sid chroot.
+# Registers the extension, opens the sidebar's Rack Focus tab, runs a pull through the panel's
+# operators and saves a screenshot to docs/panel.png. Fails on any Python error, including errors
+# while drawing panels (Blender prints those instead of raising).
+#   scripts/test_ui.sh [OUT.png]        (default: docs/panel.png)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+ROOT="${RACKFOCUS_SID_ROOT:-/var/cache/rackfocus/sid-root}"
+RUN="${RACKFOCUS_SID_RUN:-/var/cache/rackfocus/blender-sid}"
+OUT="${1:-$HERE/docs/panel.png}"
+INNER="/tmp/rf-ui-$$"
+LOG="$(mktemp /tmp/rf-ui-log.XXXXXX)"
+
+[ -n "${RACKFOCUS_SID_RUN:-}" ] || "$HERE/scripts/provision_blender.sh" >/dev/null
+rm -rf "$ROOT$INNER"
+trap 'rm -rf "$ROOT$INNER" "$LOG"' EXIT
+mkdir -p "$ROOT$INNER/fb" "$ROOT$INNER/out" "$ROOT$INNER/tmp"
+tar -C "$HERE" --exclude='./.venv*' --exclude=./.git \
+    --exclude='*/__pycache__' --exclude=./build --exclude=./out -cf - . | tar -C "$ROOT$INNER" -xf -
+
+set +e
+timeout 300 "$RUN" env RACKFOCUS_USER_PRESETS="$INNER/user_presets" TMPDIR="$INNER/tmp" \
+    xvfb-run -a -s "-screen 0 1600x900x24 -fbdir $INNER/fb" \
+    blender --factory-startup --python "$INNER/tests/ui/ui_screenshot.py" \
+    -- --out "$INNER/out/panel.png" --fb "$INNER/fb/Xvfb_screen0" >"$LOG" 2>&1
+code=$?
+set -e
+# Python errors after our script started (Blender's own start-up noise comes before it):
+# tracebacks, and the UI's own complaints (a panel drawing a property that does not exist).
+if sed -n '/RF-UI: start/,$p' "$LOG" \
+        | grep -q -E "Traceback|property not found|Python script error|not found in"; then
+    echo "test_ui: Python error in the UI:" >&2
+    sed -n '/RF-UI: start/,$p' "$LOG" >&2
+    exit 1
+fi
+if [ "$code" -ne 0 ] || ! grep -q "RF-UI: ok" "$LOG"; then
+    echo "test_ui: Blender exited with $code" >&2
+    tail -40 "$LOG" >&2
+    exit 1
+fi
+mkdir -p "$(dirname "$OUT")"
+cp "$ROOT$INNER/out/panel.png" "$OUT"
+grep "RF-UI:" "$LOG"
+echo "test_ui: ok, screenshot $OUT"

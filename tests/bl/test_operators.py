@@ -1,0 +1,358 @@
+"""Every Rack Focus operator, run through bpy.ops on a two-subject scene: exact outcomes."""
+
+import csv
+import json
+import math
+
+import bpy
+import pytest
+
+import rackfocus_addon.bl.compat as compat
+from helpers import add_empty, two_subject_scene
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "user_presets"
+    monkeypatch.setenv("RACKFOCUS_USER_PRESETS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def scene(addon, empty_scene, user_dir):
+    two_subject_scene(empty_scene)
+    empty_scene.frame_start, empty_scene.frame_end = 1, 60
+    empty_scene.render.resolution_x, empty_scene.render.resolution_y = 640, 360
+    return empty_scene
+
+
+def select(scene, *names):
+    for obj in scene.objects:
+        obj.select_set(obj.name in names)
+    bpy.context.view_layer.objects.active = scene.objects[names[0]] if names else None
+
+
+def add_marks(scene, *pairs):
+    for name, frame in pairs:
+        item = scene.rackfocus.marks.add()
+        item.subject, item.frame = scene.objects[name], frame
+
+
+def test_every_operator_is_undoable_documented_and_searchable(addon):
+    ops = [cls for cls in bpy.types.Operator.__subclasses__()
+           if getattr(cls, "bl_idname", "").startswith("rackfocus.")]
+    ids = {cls.bl_idname for cls in ops}
+    assert {"rackfocus.add_target", "rackfocus.add_mark", "rackfocus.remove_mark",
+            "rackfocus.create_pull", "rackfocus.clear_pull", "rackfocus.bake",
+            "rackfocus.apply_preset", "rackfocus.save_preset", "rackfocus.export",
+            "rackfocus.describe", "rackfocus.check_readability", "rackfocus.view_camera",
+            "rackfocus.pick_mark", "rackfocus.move_mark", "rackfocus.solve_fstop"} <= ids
+    for cls in ops:
+        assert {"REGISTER", "UNDO"} <= set(cls.bl_options), cls.bl_idname
+        assert (cls.__doc__ or "").strip(), cls.bl_idname
+    # F3 search finds menu entries: every operator is in View > Cameras > Rack Focus.
+    from rack_focus.operators import panel
+    in_menu = set(panel.menu_operator_ids())
+    on_list_buttons = {"rackfocus.apply_preset", "rackfocus.remove_preset",
+                       "rackfocus.move_mark"}
+    assert ids - on_list_buttons <= in_menu
+    assert "RACKFOCUS_MT_menu" in dir(bpy.types)
+
+
+def test_polls_explain_why_they_are_greyed_out(addon, empty_scene):
+    empty_scene.camera = None
+    with pytest.raises(RuntimeError, match="has no camera"):
+        bpy.ops.rackfocus.create_pull()
+    two_subject_scene(empty_scene)
+    with pytest.raises(RuntimeError, match="Add focus marks first"):
+        bpy.ops.rackfocus.bake()
+    with pytest.raises(RuntimeError, match="no Rack Focus pull"):
+        bpy.ops.rackfocus.clear_pull()
+    with pytest.raises(RuntimeError, match="no Rack Focus pull"):
+        bpy.ops.rackfocus.export(filepath="/tmp/x.csv")
+    with pytest.raises(RuntimeError, match="at least two focus marks"):
+        bpy.ops.rackfocus.move_mark(direction="UP")
+    with pytest.raises(RuntimeError, match="Check Readability first"):
+        bpy.ops.rackfocus.solve_fstop()
+
+
+def test_add_marks_from_selection_cursor_and_picked_point(scene):
+    select(scene, "Far", "Near")
+    scene.frame_set(7)
+    assert bpy.ops.rackfocus.add_mark() == {"FINISHED"}
+    marks = scene.rackfocus.marks
+    assert [(m.subject.name, m.frame) for m in marks] == [("Far", 7), ("Near", 8)]
+    scene.cursor.location = (1.0, 4.0, 0.5)
+    bpy.ops.rackfocus.add_mark(use_cursor=True)
+    assert marks[2].kind == "POINT" and tuple(marks[2].point) == (1.0, 4.0, 0.5)
+    bpy.ops.rackfocus.pick_mark(location=(0.0, 3.0, 0.0), use_location=True)
+    assert marks[3].kind == "POINT" and tuple(marks[3].point) == (0.0, 3.0, 0.0)
+    select(scene, "Cam")
+    with pytest.raises(RuntimeError, match="not the camera"):
+        bpy.ops.rackfocus.add_mark()
+
+
+def test_view_camera_looks_through_the_camera(scene):
+    areas = [a for a in bpy.context.screen.areas if a.type == "VIEW_3D"]
+    if not areas:
+        with pytest.raises(RuntimeError, match="Needs a 3D viewport"):
+            bpy.ops.rackfocus.view_camera()
+        return
+    assert bpy.ops.rackfocus.view_camera() == {"FINISHED"}
+    assert areas[0].spaces.active.region_3d.view_perspective == "CAMERA"
+
+
+def test_reorder_and_remove(scene):
+    add_marks(scene, ("Near", 1), ("Far", 20))
+    s = scene.rackfocus
+    s.active_mark = 1
+    bpy.ops.rackfocus.move_mark(direction="UP")
+    assert [m.subject.name for m in s.marks] == ["Far", "Near"] and s.active_mark == 0
+    bpy.ops.rackfocus.move_mark(direction="DOWN")
+    assert [m.subject.name for m in s.marks] == ["Near", "Far"]
+    bpy.ops.rackfocus.remove_mark()
+    assert [m.subject.name for m in s.marks] == ["Near"]
+
+
+def test_add_target_creates_and_reuses(scene):
+    assert bpy.ops.rackfocus.add_target() == {"FINISHED"}
+    cam = scene.camera
+    target = cam.data.dof.focus_object
+    assert target is not None and cam.data.dof.use_dof
+    bpy.ops.rackfocus.add_target()
+    assert [o for o in bpy.data.objects if o.name.startswith("Cam Focus")] == [target]
+
+
+def test_create_bake_and_clear_restore_everything(scene):
+    cam = scene.camera
+    cam.data.dof.focus_distance = 3.25
+    cam.data.dof.aperture_fstop = 4.0
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    s = scene.rackfocus
+    s.use_fstop_ramp, s.fstop_from, s.fstop_to = True, 2.8, 1.8
+    s.breathing, s.close_focus_m = 0.02, 0.5
+    s.space = "diopter"
+    assert bpy.ops.rackfocus.bake() == {"FINISHED"}
+    focus = compat.find_fcurve(cam.data, "dof.focus_distance")
+    assert focus.evaluate(1) == pytest.approx(2.0) and focus.evaluate(25) == pytest.approx(8.0)
+    assert focus.evaluate(13) == pytest.approx(1 / ((0.5 + 0.125) / 2), rel=1e-4)
+    fstop = compat.find_fcurve(cam.data, "dof.aperture_fstop")
+    assert [tuple(k.co) for k in fstop.keyframe_points] == [(1.0, pytest.approx(2.8)),
+                                                           (25.0, pytest.approx(1.8))]
+    lens = compat.find_fcurve(cam.data, "lens")
+    assert lens.evaluate(1) == pytest.approx(50.0 * (1 + 0.02 * 0.25), rel=1e-5)
+    assert lens.evaluate(25) == pytest.approx(50.0 * (1 + 0.02 * 0.0625), rel=1e-5)
+    assert s.readout.startswith("f1 @2.00 m: 'Far' ")
+    assert bpy.ops.rackfocus.clear_pull() == {"FINISHED"}
+    assert compat.find_fcurve(cam.data, "dof.aperture_fstop") is None
+    assert compat.find_fcurve(cam.data, "lens") is None
+    assert compat.find_fcurve(cam.data, "dof.focus_distance") is None
+    assert cam.data.dof.focus_distance == pytest.approx(3.25)
+    assert cam.data.dof.aperture_fstop == pytest.approx(4.0)
+    assert cam.data.lens == pytest.approx(50.0)
+    assert s.readout == ""
+
+
+def test_readability_check_warns_and_solve_opens_the_iris(scene):
+    cam = scene.camera
+    cam.data.dof.aperture_fstop = 22.0
+    scene.render.resolution_x, scene.render.resolution_y = 64, 36
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    s = scene.rackfocus
+    s.min_blur_px = 3.0
+    bpy.ops.rackfocus.check_readability()
+    assert "blurred by only" in s.readout
+    n = s.suggested_fstop
+    assert 0 < n < 22.0
+    bpy.ops.rackfocus.solve_fstop()
+    assert cam.data.dof.aperture_fstop == pytest.approx(n)
+    bpy.ops.rackfocus.check_readability()
+    assert "blurred by only" not in s.readout and s.suggested_fstop == 0.0
+
+
+def test_create_pull_with_solve_fstop_reads(scene):
+    cam = scene.camera
+    cam.data.dof.aperture_fstop = 22.0
+    scene.render.resolution_x, scene.render.resolution_y = 64, 36
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    s = scene.rackfocus
+    s.min_blur_px, s.solve_fstop = 3.0, True
+    bpy.ops.rackfocus.create_pull()
+    assert cam.data.dof.aperture_fstop < 22.0
+    assert "blurred by only" not in s.readout
+    bpy.ops.rackfocus.clear_pull()
+    assert cam.data.dof.aperture_fstop == pytest.approx(22.0)
+
+
+def test_apply_preset_retimes_marks(scene):
+    add_marks(scene, ("Far", 5), ("Near", 30))
+    assert bpy.ops.rackfocus.apply_preset(name="fg_to_bg") == {"FINISHED"}
+    s = scene.rackfocus
+    assert s.preset == "Foreground to Background"
+    assert [(m.subject.name, m.frame) for m in s.marks] == [
+        ("Near", 5), ("Near", 17), ("Far", 41), ("Far", 53)]
+    assert (s.easing, s.easing_mode, s.space, s.unit) == ("sine", "in-out", "diopter", "seconds")
+    bpy.ops.rackfocus.apply_preset(name="reveal")
+    assert [m.kind for m in s.marks] == ["POINT", "POINT", "OBJECT", "OBJECT"]
+    assert s.marks[-1].subject.name == "Far" and s.marks[2].frame == 5 + 24 + 36
+    # The soft opening is in front of Far on the view axis, where Far blurs by 5 % of the width.
+    y = s.marks[0].point[1]
+    from rackfocus_addon import optics
+    assert optics.coc_mm(8.0, y, 50.0, 1.4) == pytest.approx(0.05 * 36.0, rel=1e-4)
+    # Re-timing after a reveal keeps the real subject, not the soft point.
+    bpy.ops.rackfocus.apply_preset(name="reveal")
+    assert [m.kind for m in s.marks] == ["POINT", "POINT", "OBJECT", "OBJECT"]
+    assert s.marks[0].point[1] == pytest.approx(y)
+    with pytest.raises(RuntimeError, match="add a focus mark on a second one"):
+        bpy.ops.rackfocus.apply_preset(name="quick_snap")
+    with pytest.raises(RuntimeError, match="No preset named 'nope'"):
+        bpy.ops.rackfocus.apply_preset(name="nope")
+
+
+def test_apply_two_subject_preset_to_one_subject_explains(scene):
+    add_marks(scene, ("Near", 1))
+    with pytest.raises(RuntimeError, match="add a focus mark on a second one"):
+        bpy.ops.rackfocus.apply_preset(name="dual_rack")
+
+
+def test_save_user_preset_lists_beside_shipped_and_removes(scene, user_dir):
+    s = scene.rackfocus
+    s.sequence, s.unit, s.transition, s.hold_start = "far,near", "frames", 9.0, 3.0
+    s.hold_end = 12.0
+    s.overshoot = 0.05
+    assert bpy.ops.rackfocus.save_preset(name="My Snap") == {"FINISHED"}
+    path = user_dir / "my_snap.toml"
+    assert path.is_file()
+    from rackfocus_addon import presets
+    p = presets.load_preset(str(path), user=True)
+    assert p.sequence == ("far", "near") and p.timing.transition == 9.0
+    assert p.easing().kind == "back"
+    from rack_focus.rackfocus_addon.bl import user_presets
+    found, errors = user_presets.all_presets()
+    assert not errors
+    assert {"fg_to_bg", "my_snap"} <= {q.key for q in found}
+    add_marks(scene, ("Near", 1), ("Far", 40))
+    bpy.ops.rackfocus.apply_preset(name="My Snap")
+    assert [(m.subject.name, m.frame) for m in s.marks] == [
+        ("Far", 1), ("Far", 4), ("Near", 13), ("Near", 25)]
+    assert bpy.ops.rackfocus.remove_preset(name="My Snap") == {"FINISHED"}
+    assert not path.exists()
+    with pytest.raises(RuntimeError, match="shipped presets cannot be removed"):
+        bpy.ops.rackfocus.remove_preset(name="fg_to_bg")
+
+
+def test_retime_uses_panel_timing(scene):
+    add_marks(scene, ("Near", 10), ("Far", 11))
+    s = scene.rackfocus
+    s.sequence, s.unit = "first,second", "frames"
+    s.hold_start, s.transition, s.hold_end, s.return_to_start = 0, 6, 2, True
+    s.hold_middle = 4
+    bpy.ops.rackfocus.retime()
+    assert [(m.subject.name, m.frame) for m in s.marks] == [
+        ("Near", 10), ("Far", 16), ("Far", 20), ("Near", 26), ("Near", 28)]
+    s.sequence = "first,bogus"
+    with pytest.raises(RuntimeError, match="must list at least two roles"):
+        bpy.ops.rackfocus.retime()
+
+
+def test_export_and_describe_operators(scene, tmp_path):
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    scene.rackfocus.mode = "bake"
+    bpy.ops.rackfocus.create_pull()
+    out = tmp_path / "focus"
+    assert bpy.ops.rackfocus.export(filepath=str(out) + ".csv", file_format="BOTH") == {
+        "FINISHED"}
+    rows = list(csv.DictReader(open(str(out) + ".csv")))
+    assert len(rows) == 60
+    assert rows[0]["frame"] == "1" and float(rows[0]["focus_m"]) == pytest.approx(2.0)
+    assert float(rows[0]["blur_px:Near"]) == 0.0 and float(rows[0]["blur_px:Far"]) > 10
+    data = json.load(open(str(out) + ".json"))
+    assert data["frames"][24]["focus_m"] == pytest.approx(8.0)
+    assert data["subjects"] == ["Near", "Far"]
+    bpy.ops.rackfocus.describe()
+    text = scene.rackfocus.description_text
+    assert text.startswith("Shallow depth of field (50 mm lens at f/1.4), foreground subject "
+                           "'Near' sharp, background subject 'Far' soft")
+    assert "over one second" in text
+
+
+def test_marks_timed_to_markers(scene):
+    scene.timeline_markers.new("line2", frame=30)
+    add_marks(scene, ("Near", 1), ("Far", 1))
+    scene.rackfocus.marks[1].marker = "line2"
+    scene.rackfocus.mode = "bake"
+    bpy.ops.rackfocus.create_pull()
+    fc = compat.find_fcurve(scene.camera.data, "dof.focus_distance")
+    assert fc.evaluate(30) == pytest.approx(8.0) and fc.evaluate(29) < 8.0
+
+
+def test_hysteresis_in_bake_mode_stops_hunting(scene):
+    far = scene.objects["Far"]
+    # The far subject jitters by +-1 cm around 8 m.
+    for f in range(1, 61):
+        far.location.y = 8.0 + (0.01 if f % 2 else -0.01)
+        far.keyframe_insert("location", index=1, frame=f)
+    add_marks(scene, ("Near", 1), ("Far", 10))
+    s = scene.rackfocus
+    s.mode, s.hysteresis = "bake", 0.01
+    bpy.ops.rackfocus.create_pull()
+    fc = compat.find_fcurve(scene.camera.data, "dof.focus_distance")
+    tail = [fc.evaluate(f) for f in range(12, 61)]
+    assert max(tail) - min(tail) < 1e-6  # holds instead of following the jitter
+    assert len(fc.keyframe_points) < 20
+
+
+def test_overlay_planes_sit_at_focus_and_limits(scene):
+    from rack_focus.operators import overlay
+
+    cam = scene.camera
+    cam.data.dof.focus_distance = 3.0
+    cam.data.dof.aperture_fstop = 2.8
+    quads = overlay.planes(cam, scene)
+    for corner in quads["focus"]:
+        assert corner.y == pytest.approx(3.0)  # the camera looks down +Y
+    near, far = quads["near"][0].y, quads["far"][0].y
+    assert near < 3.0 < far
+    from rackfocus_addon import optics
+    coc = optics.standard_coc_mm(36.0, 24.0)
+    assert (near, far) == pytest.approx(optics.dof_limits_m(3.0, 50.0, 2.8, coc))
+    cam.data.dof.focus_object = add_empty(scene, "T", (0.3, 5.0, 0.2))
+    assert overlay.focus_of(cam) == pytest.approx(5.0)
+    assert overlay._handle is None  # never in background mode
+    assert not math.isinf(near)
+
+
+def test_installed_extension_keeps_user_presets_in_its_user_folder(tmp_path):
+    """Built and installed as bl_ext.user_default.rack_focus: shipped presets are in the zip,
+    user presets go to bpy.utils.extension_path_user and are listed beside them."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from test_install import build_zip
+
+    zip_path = build_zip(str(tmp_path))
+    script = textwrap.dedent(f"""
+        import bpy, sys, importlib
+        bpy.ops.extensions.package_install_files(
+            repo="user_default", filepath={zip_path!r}, enable_on_install=True)
+        up = importlib.import_module("bl_ext.user_default.rack_focus.rackfocus_addon.bl"
+                                     ".user_presets")
+        folder = up.user_presets_dir(create=True)
+        expected = bpy.utils.extension_path_user("bl_ext.user_default.rack_focus",
+                                                 path="presets")
+        bpy.context.scene.rackfocus.sequence = "near,far"
+        bpy.ops.rackfocus.save_preset(name="Studio Rack")
+        found, errors = up.all_presets()
+        keys = sorted(p.key + ("*" if p.user else "") for p in found)
+        print("RESULT", folder == expected, len([p for p in found if not p.user]), keys, errors)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "RACKFOCUS_USER_PRESETS"}
+    env["BLENDER_USER_RESOURCES"] = str(tmp_path / "user")
+    cmd = ([bpy.app.binary_path, "-b", "--factory-startup", "--python-expr", script]
+           if bpy.app.binary_path else [sys.executable, "-c", script])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT")), "")
+    assert line.startswith("RESULT True 8 "), proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "'studio_rack*'" in line and "'fg_to_bg'" in line and line.endswith("[]")
