@@ -16,7 +16,7 @@ import traceback
 from .errors import RackFocusError
 
 #: Modules that contribute verbs; each ``add_verbs(subparsers)`` sets ``func`` on its parsers.
-VERB_MODULES = ("cli_pull", "cli_render", "cli_check")
+VERB_MODULES = ("cli_pull", "cli_render", "cli_check", "cli_plate", "cli_workflow")
 
 PROG = "rackfocus"
 

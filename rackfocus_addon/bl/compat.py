@@ -167,3 +167,35 @@ def new_node_material(name: str) -> bpy.types.Material:
     if VERSION < (5, 0, 0) or mat.node_tree is None:
         mat.use_nodes = True
     return mat
+
+
+def new_node_world(name: str) -> bpy.types.World:
+    """A new world with a node tree (5.0 deprecates ``use_nodes``: nodes are always on)."""
+    world = bpy.data.worlds.new(name)
+    if VERSION < (5, 0, 0) or world.node_tree is None:
+        world.use_nodes = True
+    return world
+
+
+def _modifier_inputs(mod):
+    """5.2's typed Geometry Nodes modifier inputs (``mod.properties.inputs``), or None (4.2-5.1
+    store them as ID properties on the modifier: ``mod[identifier]``)."""
+    props = getattr(mod, "properties", None)
+    return getattr(props, "inputs", None) if props is not None else None
+
+
+def set_modifier_input(mod, identifier: str, value) -> None:
+    """Set the Geometry Nodes modifier input ``identifier`` (e.g. 'Socket_2') to ``value``."""
+    inputs = _modifier_inputs(mod)
+    if inputs is not None and hasattr(inputs, identifier):
+        getattr(inputs, identifier).value = value
+    else:
+        mod[identifier] = value
+
+
+def get_modifier_input(mod, identifier: str):
+    """The value of the Geometry Nodes modifier input ``identifier`` (None if unset)."""
+    inputs = _modifier_inputs(mod)
+    if inputs is not None and hasattr(inputs, identifier):
+        return getattr(inputs, identifier).value
+    return mod.get(identifier)

@@ -1,0 +1,314 @@
+"""Footage and depth files: find the clip a path names, read its pixels, set the scene from it.
+
+A path names a still (one image), an image sequence (a folder of numbered images, a file of one,
+or a pattern with ``#``) or a movie (by extension). Pixels are read through ``bpy.data.images``
+(``foreach_get``), as (H, W, 4) float32 arrays with the top row first.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from ..errors import RackFocusError
+
+IMAGE_EXTS = (".png", ".exr", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp", ".hdr")
+MOVIE_EXTS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv")
+DEFAULT_FPS = 24.0
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\.[^.]+)$")
+
+
+@dataclass
+class Clip:
+    """What a footage or depth path holds. ``numbers`` are the file frame numbers of a sequence."""
+
+    path: str
+    kind: str  # 'still', 'sequence' or 'movie'
+    files: list[str] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    fps: float | None = None
+    frames: int = 1
+    bits: int = 8
+
+    @property
+    def first_number(self) -> int:
+        return self.numbers[0] if self.numbers else 1
+
+    def describe(self) -> str:
+        return (f"{self.kind} {os.path.basename(self.path)} {self.width}x{self.height}, "
+                f"{self.frames} frame(s)")
+
+
+def find_clip(path: str) -> Clip:
+    """The clip ``path`` names; raises :class:`RackFocusError` for a missing or unknown file."""
+    if not path:
+        raise RackFocusError("No file given")
+    full = os.path.abspath(bpy.path.abspath(path))
+    if os.path.isdir(full):
+        files = sorted(f for f in os.listdir(full) if f.lower().endswith(IMAGE_EXTS))
+        if not files:
+            raise RackFocusError(f"Folder {path} holds no images")
+        groups: dict[tuple[str, str], list[str]] = {}
+        for f in files:
+            m = _NUMBERED.match(f)
+            key = (m.group(1), m.group(3)) if m else (f, "")
+            groups.setdefault(key, []).append(os.path.join(full, f))
+        if len(groups) > 1:
+            names = ", ".join(f"{h}####{t}" if t else h for h, t in sorted(groups)[:4])
+            raise RackFocusError(f"Folder {path} holds several sequences or images ({names}): "
+                                 "name one of its files instead")
+        return _sequence(path, [os.path.join(full, f) for f in files])
+    if "#" in os.path.basename(full):
+        head, tail = os.path.basename(full).split("#", 1)
+        tail = tail.lstrip("#")
+        folder = os.path.dirname(full)
+        if not os.path.isdir(folder):
+            raise RackFocusError(f"No such folder: {os.path.dirname(path)}")
+        pat = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
+        files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if pat.match(f))
+        if not files:
+            raise RackFocusError(f"No files match {path}")
+        return _sequence(path, files)
+    if not os.path.isfile(full):
+        raise RackFocusError(f"No such file: {path}")
+    ext = os.path.splitext(full)[1].lower()
+    if ext in MOVIE_EXTS:
+        return _movie(path, full)
+    if ext not in IMAGE_EXTS:
+        raise RackFocusError(
+            f"{path}: not an image or movie Blender reads ({ext or 'no extension'})")
+    match = _NUMBERED.match(os.path.basename(full))
+    if match:
+        # A numbered file starts a sequence when its neighbours exist: the contiguous run of
+        # numbers around it (a photo IMG_1234.jpg among unrelated IMG_*.jpg stays a still).
+        head, number, tail = match.groups()
+        folder = os.path.dirname(full)
+        pat = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
+        by_number = {}
+        for f in os.listdir(folder):
+            m = pat.match(f)
+            if m:
+                by_number.setdefault(int(m.group(1)), os.path.join(folder, f))
+        lo = hi = int(number)
+        while lo - 1 in by_number:
+            lo -= 1
+        while hi + 1 in by_number:
+            hi += 1
+        if hi > lo:
+            return _sequence(path, [by_number[n] for n in range(lo, hi + 1)])
+    clip = Clip(path, "still", files=[full], numbers=[1])
+    _probe(clip, full)
+    return clip
+
+
+def _sequence(path: str, files: list[str]) -> Clip:
+    numbered = []
+    for f in files:
+        m = _NUMBERED.match(os.path.basename(f))
+        if m is None:
+            raise RackFocusError(f"{f}: a sequence needs numbered files (name_0001.png)")
+        numbered.append((int(m.group(2)), f))
+    numbered.sort()
+    numbers = [n for n, _ in numbered]
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))[:5]
+        raise RackFocusError(f"Sequence {path} has gaps (missing frame(s) {missing})")
+    clip = Clip(path, "sequence", files=[f for _, f in numbered], numbers=numbers,
+                frames=len(numbers))
+    _probe(clip, clip.files[0])
+    return clip
+
+
+def _movie(path: str, full: str) -> Clip:
+    try:
+        movie = bpy.data.movieclips.load(full, check_existing=False)
+    except RuntimeError as err:
+        raise RackFocusError(f"Cannot read movie {path}: {str(err).strip()}") from None
+    try:
+        w, h = movie.size
+        frames = int(movie.frame_duration)
+        fps = float(movie.fps) if movie.fps else None
+    finally:
+        bpy.data.movieclips.remove(movie)
+    if w <= 0 or h <= 0 or frames <= 0:
+        raise RackFocusError(f"Cannot read movie {path}: no frames decoded")
+    return Clip(path, "movie", files=[full], numbers=list(range(1, frames + 1)), width=w,
+                height=h, fps=fps, frames=frames, bits=8)
+
+
+def _probe(clip: Clip, file: str) -> None:
+    img = _load(file)
+    try:
+        clip.width, clip.height = (int(s) for s in img.size)
+        clip.bits = bits_per_channel(img, file)
+    finally:
+        bpy.data.images.remove(img)
+
+
+def _load(file: str) -> bpy.types.Image:
+    try:
+        img = bpy.data.images.load(file, check_existing=False)
+    except RuntimeError as err:
+        raise RackFocusError(f"Cannot read {file}: {str(err).strip()}") from None
+    if img.size[0] <= 0 or img.size[1] <= 0:
+        bpy.data.images.remove(img)
+        raise RackFocusError(f"Cannot read {file}: not an image Blender decodes")
+    return img
+
+
+def bits_per_channel(img: bpy.types.Image, file: str = "") -> int:
+    """8 for byte images, 16 for 16-bit PNG/TIFF (decoded to float), 32 for float formats."""
+    if not img.is_float:
+        return 8
+    ext = os.path.splitext(file or img.filepath)[1].lower()
+    return 16 if ext in (".png", ".tif", ".tiff") else 32
+
+
+def read_pixels(file: str, data: bool = False) -> tuple[np.ndarray, int]:
+    """(pixels (H, W, 4) float32 top row first, bits per channel) of one image file.
+
+    ``data=True`` reads raw values (depth: no colour transform). Otherwise colour is returned as
+    scene-linear: byte images in sRGB are decoded with the sRGB transfer function.
+    """
+    img = _load(file)
+    try:
+        if data:
+            img.colorspace_settings.name = "Non-Color"
+        img.alpha_mode = "CHANNEL_PACKED"
+        w, h = img.size
+        px = np.empty(w * h * 4, dtype=np.float32)
+        img.pixels.foreach_get(px)
+        bits = bits_per_channel(img, file)
+        srgb = not data and not img.is_float and img.colorspace_settings.name == "sRGB"
+    finally:
+        bpy.data.images.remove(img)
+    px = px.reshape(h, w, 4)[::-1].copy()
+    if srgb:
+        px[..., :3] = srgb_to_linear(px[..., :3])
+    return px, bits
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """The sRGB electro-optical transfer function (IEC 61966-2-1), as Blender's sRGB space."""
+    v = np.asarray(values, dtype=np.float32)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def write_exr(path: str, rgba: np.ndarray) -> None:
+    """Write (H, W, 4) float data (top row first) as a 32-bit float EXR, values untouched."""
+    h, w = rgba.shape[:2]
+    img = bpy.data.images.new(os.path.basename(path), w, h, alpha=True, float_buffer=True)
+    try:
+        img.colorspace_settings.name = "Non-Color"  # no view/colour transform on save
+        img.alpha_mode = "CHANNEL_PACKED"
+        img.pixels.foreach_set(np.ascontiguousarray(rgba[::-1], dtype=np.float32).ravel())
+        img.file_format = "OPEN_EXR"
+        img.filepath_raw = path
+        img.save()
+    finally:
+        bpy.data.images.remove(img)
+
+
+def unpack_movie(clip: Clip, folder: str, progress=None) -> Clip:
+    """Decode a movie into a PNG sequence in ``folder`` (Blender's sequencer; no ffmpeg binary).
+
+    Python cannot read a movie's pixels frame by frame, and the plate's fill must be computed
+    from them, so a movie is unpacked once into the plate's cache; the plate then plays the
+    frames exactly as they were measured. Returns the sequence clip (frame rate kept).
+    """
+    from . import compat
+
+    if clip.kind != "movie":
+        return clip
+    os.makedirs(folder, exist_ok=True)
+    for f in os.listdir(folder):
+        if re.match(r"^frame_\d+\.png$", f):
+            os.remove(os.path.join(folder, f))
+    scene = bpy.data.scenes.new("rackfocus_unpack")
+    try:
+        render = scene.render
+        render.resolution_x, render.resolution_y = clip.width, clip.height
+        render.resolution_percentage = 100
+        render.dither_intensity = 0.0
+        scene.view_settings.view_transform = "Standard"
+        scene.view_settings.look = "None"
+        editor = scene.sequence_editor_create()
+        strip = compat.vse_strips(editor).new_movie("footage", clip.files[0], 1, 1)
+        frames = int(strip.frame_final_duration)
+        scene.frame_start, scene.frame_end = 1, frames
+        compat.set_image_output(scene, "PNG")
+        render.image_settings.color_mode = "RGB"
+        render.image_settings.color_depth = "8"
+        render.use_sequencer = True
+        render.use_compositing = False
+        # One animation render: rendering stills frame by frame kept showing the first frame.
+        render.filepath = os.path.join(folder, "frame_")
+        render.use_file_extension = True
+        bpy.ops.render.render(animation=True, scene=scene.name)
+        if progress is not None:
+            progress("Unpacked movie frames", frames, frames)
+    finally:
+        bpy.data.scenes.remove(scene)
+    seq = find_clip(os.path.join(folder, "frame_0001.png"))
+    if seq.frames != frames:
+        raise RackFocusError(f"Movie {clip.path}: decoded {seq.frames} of {frames} frames")
+    seq.fps = clip.fps
+    return seq
+
+
+def clip_frames(clip: Clip, data: bool = False):
+    """Yield (index, pixels, bits) for each frame of a still or sequence."""
+    if clip.kind == "movie":
+        raise RackFocusError(f"{clip.path}: unpack the movie first (unpack_movie)")
+    for i, f in enumerate(clip.files):
+        px, bits = read_pixels(f, data=data)
+        yield i, px, bits
+
+
+def load_image(clip: Clip, name: str, data: bool = False) -> bpy.types.Image:
+    """A Blender image for ``clip`` set up to play (sequence/movie) when sampled by frame."""
+    img = bpy.data.images.load(clip.files[0], check_existing=False)
+    img.name = name
+    if clip.kind == "sequence":
+        img.source = "SEQUENCE"
+    elif clip.kind == "movie":
+        img.source = "MOVIE"
+    if data:
+        img.colorspace_settings.name = "Non-Color"
+    img.alpha_mode = "CHANNEL_PACKED"
+    return img
+
+
+def apply_to_scene(scene: bpy.types.Scene, clip: Clip, fps: float | None = None,
+                   start: int | None = None) -> None:
+    """Scene resolution, frame rate and range follow the footage (100 %, square pixels)."""
+    render = scene.render
+    render.resolution_x, render.resolution_y = clip.width, clip.height
+    render.resolution_percentage = 100
+    render.pixel_aspect_x = render.pixel_aspect_y = 1.0
+    rate = fps or clip.fps
+    if rate:
+        set_fps(scene, rate)
+    first = scene.frame_start if start is None else start
+    scene.frame_start = first
+    scene.frame_end = first + clip.frames - 1
+
+
+def set_fps(scene: bpy.types.Scene, fps: float) -> None:
+    """Set ``fps`` as Blender stores it (an integer and a base): 23.976 -> 24000/1001."""
+    if fps <= 0 or not math.isfinite(fps):
+        raise RackFocusError(f"Bad frame rate {fps:g}")
+    for base in (1.0, 1.001):
+        whole = fps * base
+        if abs(whole - round(whole)) < 1e-3:
+            scene.render.fps, scene.render.fps_base = int(round(whole)), base
+            return
+    scene.render.fps, scene.render.fps_base = int(round(fps * 1000)), 1000.0

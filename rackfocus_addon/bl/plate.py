@@ -1,0 +1,622 @@
+"""Depth plates: footage placed at its depth in front of the camera, refocused by the renderer.
+
+The plate is a Geometry Nodes grid in camera space (parented to the camera). Every frame the node
+tree samples the current frame's depth image (Image Texture's Frame input: no Python at render
+time), gives each face the depth of the pixel it lies in, splits the edges between faces whose
+depths jump by more than the tear ratio, and moves every vertex along its camera ray to the mean
+depth of its faces. Seen from the camera the plate covers exactly the frame; a wide aperture sees
+around foreground edges onto a second layer, the background fill, whose colour and depth were
+inpainted outward from the far side (cached as EXR next to the .blend).
+
+The material is the footage as emission, visible to camera rays only (Light Path), rendered with
+the Standard view transform, no dither and a 0.1 px pixel filter (``cycles.filter_width`` and
+``render.filter_size``) so that a render with depth of field off returns the source pixels
+exactly (measured: identical 8-bit PNGs in Cycles and EEVEE).
+
+EEVEE renders the same plate: the Light Path node, emission and Geometry Nodes all work there,
+and the small pixel filter gives the same exact round trip. What it needs for a physical pull is
+"Jittered Camera" depth of field (``eevee.use_bokeh_jittered``, set on import): its default DOF is
+a post-process over the rendered depth that cannot see behind foreground edges. Measured at
+160x90, f/1.4, focus 2.2 m, 64 samples, against the true-DOF ground truth (full / edge band):
+EEVEE jittered 30.5 / 28.8 dB, EEVEE post-process 29.3 / 28.1, Cycles plate 30.4 / 29.0, Defocus
+node 24.9 / 22.1. The first EEVEE render compiles shaders (30-60 s with software GL).
+
+Movies are decoded once into a PNG sequence in the cache (Python cannot read a movie's frames
+and the fill layer needs its pixels); the plate then plays those frames.
+
+Cache files per plate (``<cache>/<plate>/``): ``depth_####.exr`` (R: metric planar depth,
+G: fill-layer depth or 0) and ``fill_####.exr`` (RGB: fill colour), numbered from 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import bpy
+import numpy as np
+
+from .. import depth as depth_maths
+from .. import plate_mesh
+from ..errors import RackFocusError
+from ..marks import SubjectRef
+from . import compat
+from . import footage as footage_io
+from .scene_eval import Subject
+
+RECORD = "rackfocus_plate"
+GROUP_NAME = "RackFocus Plate"
+UV_ATTR = "rf_uv"
+DEFAULT_SENSOR_MM = 36.0
+DEFAULT_FOCAL_MM = 50.0
+#: Vertices per pixel along each axis (see plate_mesh.DENSITIES): one face per pixel.
+DEFAULT_DENSITY = 1.0
+#: Pixel filter width for plate renders: the footage is already anti-aliased (1.5 px blurs it
+#: again). Cycles reads ``scene.cycles.filter_width`` (not ``render.filter_size``); at 0.01 px its
+#: filter table let a few samples stray into neighbouring pixels (57 dB), at 0.1 px none did.
+PLATE_FILTER_PX = 0.1
+MAX_DENSITY = 4.0
+#: Grid density in the viewport (renders use the full density): a 1080p plate at 2 vertices per
+#: pixel is 9 M faces, too heavy to orbit around; 0.5 is 0.6 M.
+DEFAULT_VIEWPORT_DENSITY = 0.5
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PlateResult:
+    """What :func:`build_plate` made, for the operator's report and the CLI."""
+
+    plate: str
+    fill: str
+    camera: str
+    footage: footage_io.Clip
+    report: depth_maths.DepthReport
+    cache_dir: str
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"Plate '{self.plate}' on camera '{self.camera}': {self.footage.describe()}; "
+                f"{self.report.summary()}")
+
+
+def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind: str = "metric",
+                near_m: float | None = None, far_m: float | None = None,
+                anchors: Sequence[depth_maths.Anchor] = (),
+                sensor_mm: float = DEFAULT_SENSOR_MM, focal_mm: float = DEFAULT_FOCAL_MM,
+                density: float = DEFAULT_DENSITY, tear: float = plate_mesh.DEFAULT_TEAR,
+                fill_px: int | None = None, cache_dir: str | None = None,
+                camera: bpy.types.Object | None = None, fps: float | None = None,
+                progress: Progress | None = None) -> PlateResult:
+    """Import footage + depth as a plate in front of ``camera`` (the scene camera, or a new one).
+
+    Everything is read, validated and converted (and the cache written) before the scene changes:
+    on a :class:`RackFocusError` nothing has been imported.
+    """
+    if not (sensor_mm > 0 and focal_mm > 0):
+        raise RackFocusError("Sensor width and focal length must be positive millimetres")
+    if not (0 < density <= MAX_DENSITY):
+        raise RackFocusError(f"Grid density must be in (0, {MAX_DENSITY:g}] vertices per pixel")
+    if not tear > 0:
+        raise RackFocusError("Tear ratio must be positive (e.g. 0.03 for a 3 % depth jump)")
+    if camera is not None and camera.type != "CAMERA":
+        raise RackFocusError(f"'{camera.name}' is not a camera")
+    cache_root = _cache_root(cache_dir)
+    clip = footage_io.find_clip(footage_path)
+    dclip = footage_io.find_clip(depth_path)
+    depth_maths.check_clip(clip.frames, (clip.width, clip.height), dclip.frames,
+                           (dclip.width, dclip.height))
+    name = _plate_name(clip)
+    sources = (clip.path, dclip.path)
+    folder = os.path.join(cache_root, bpy.path.clean_name(name))
+    # Movies are unpacked into the cache (their pixels are needed for the fill layer).
+    clip = footage_io.unpack_movie(clip, os.path.join(folder, "footage"), progress)
+    dclip = footage_io.unpack_movie(dclip, os.path.join(folder, "depth_movie"), progress)
+    warnings: list[str] = []
+    bits_warning = depth_maths.bit_depth_warning(dclip.bits)
+    if bits_warning:
+        warnings.append(bits_warning)
+
+    # Depth: one alignment for the whole clip (first pass), then frame by frame: convert,
+    # inpaint the fill, write the cache (second pass). The clip is never held in memory.
+    converter = depth_maths.Converter(kind, near_m, far_m, anchors)
+
+    def depth_frames():
+        for i, px, _bits in footage_io.clip_frames(dclip, data=True):
+            _tick(progress, "Reading depth", i + 1, dclip.frames)
+            yield depth_maths.resize_nearest(px[..., 0], clip.width, clip.height)
+
+    converter.fit(depth_frames, dclip.frames)
+    radius = int(fill_px) if fill_px is not None else plate_mesh.default_fill_px(clip.width)
+    _write_cache(folder, clip, depth_frames(), converter, radius, tear, progress)
+    report = converter.finish()
+    warnings += report.warnings
+    nfiles = clip.frames
+
+    # The scene changes from here on.
+    if fps is None and clip.fps is None and clip.frames > 1:
+        fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
+    footage_io.apply_to_scene(scene, clip, fps=fps)
+    camera = camera or scene.camera or _new_camera(scene)
+    scene.camera = scene.camera or camera
+    _setup_camera(camera, sensor_mm, focal_mm, report.max_m)
+    remove_plates(camera)
+    depth_img = _cache_image(folder, "depth", nfiles, f"{name} Depth")
+    fill_img = _cache_image(folder, "fill", nfiles, f"{name} Fill")
+    color_img = footage_io.load_image(clip, f"{name} Footage")
+    group = ensure_node_group()
+    common = {"width": clip.width, "height": clip.height, "density": density,
+              "sensor": sensor_mm, "focal": focal_mm, "offset": 1 - scene.frame_start,
+              "tear": tear, "depth": depth_img, "margin": radius}
+    plate = _plate_object(scene, camera, name, group, common, fill=False,
+                          material=_material(f"{name} Plate", color_img, clip, scene,
+                                             clip.first_number - 1))
+    fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
+                         material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
+    configure_render(scene)
+    record = {
+        "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
+        "sensor_mm": sensor_mm, "focal_mm": focal_mm, "frames": nfiles,
+        "frame_start": scene.frame_start, "fill": fill.name, "kind": kind,
+        "footage": sources[0], "depth": sources[1], "alignment": [report.scale, report.shift],
+    }
+    plate[RECORD] = json.dumps(record)
+    fill[RECORD] = json.dumps(dict(record, layer="fill", plate=plate.name))
+    return PlateResult(plate.name, fill.name, camera.name, clip, report, folder, warnings)
+
+
+def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(label, done, total)
+
+
+def _cache_root(cache_dir: str | None) -> str:
+    if cache_dir:
+        return os.path.abspath(bpy.path.abspath(cache_dir))
+    if not bpy.data.filepath:
+        raise RackFocusError("Save the .blend first: the plate's depth and fill images are "
+                             "cached next to it (relative paths, so renders find them)")
+    return os.path.join(os.path.dirname(bpy.data.filepath), "rackfocus_cache")
+
+
+def _plate_name(clip: footage_io.Clip) -> str:
+    base = os.path.basename(os.path.normpath(clip.files[0] if clip.kind != "sequence"
+                                             else clip.path))
+    stem = os.path.splitext(base)[0]
+    stem = re.sub(r"[_.\-]*[#\d]+$", "", stem) or stem or "Footage"
+    return f"{stem} Plate"
+
+
+def _write_cache(folder: str, clip: footage_io.Clip, depth_frames, converter, radius: int,
+                 tear: float, progress: Progress | None) -> None:
+    """Depth and fill EXRs for every frame; on any error the folder's files are removed."""
+    if os.path.isdir(folder):
+        for f in os.listdir(folder):
+            if re.match(r"^(depth|fill)_\d+\.exr$", f):
+                os.remove(os.path.join(folder, f))
+    os.makedirs(folder, exist_ok=True)
+    try:
+        for (i, color, _bits), raw in zip(footage_io.clip_frames(clip), depth_frames):
+            z = converter.convert(raw, i)
+            fill_col, fill_z = plate_mesh.background_fill(color[..., :3], z, radius, tear)
+            h, w = z.shape
+            dz = np.zeros((h, w, 4), dtype=np.float32)
+            dz[..., 0] = z
+            dz[..., 1] = fill_z
+            dz[..., 3] = 1.0
+            fc = np.ones((h, w, 4), dtype=np.float32)
+            fc[..., :3] = fill_col
+            footage_io.write_exr(os.path.join(folder, f"depth_{i + 1:04d}.exr"), dz)
+            footage_io.write_exr(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fc)
+            _tick(progress, "Depth and fill", i + 1, clip.frames)
+    except RackFocusError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _cache_image(folder: str, prefix: str, frames: int, name: str) -> bpy.types.Image:
+    img = bpy.data.images.load(os.path.join(folder, f"{prefix}_0001.exr"), check_existing=False)
+    img.name = name
+    if frames > 1:
+        img.source = "SEQUENCE"
+    img.colorspace_settings.name = "Non-Color" if prefix == "depth" else _linear_space()
+    img.alpha_mode = "CHANNEL_PACKED"
+    return img
+
+
+def _linear_space() -> str:
+    names = {cs.identifier for cs in bpy.types.ColorManagedInputColorspaceSettings.bl_rna
+             .properties["name"].enum_items}
+    for candidate in ("Linear Rec.709", "Linear"):
+        if candidate in names:
+            return candidate
+    return "Non-Color"
+
+
+def _new_camera(scene: bpy.types.Scene) -> bpy.types.Object:
+    data = bpy.data.cameras.new("Plate Camera")
+    cam = bpy.data.objects.new("Plate Camera", data)
+    cam.rotation_euler = (math.pi / 2.0, 0.0, 0.0)
+    scene.collection.objects.link(cam)
+    return cam
+
+
+def _setup_camera(camera: bpy.types.Object, sensor_mm: float, focal_mm: float,
+                  max_m: float) -> None:
+    data = camera.data
+    data.type = "PERSP"
+    data.sensor_fit = "HORIZONTAL"
+    data.sensor_width = sensor_mm
+    data.lens = focal_mm
+    data.shift_x = data.shift_y = 0.0
+    data.clip_start = min(data.clip_start, 0.01)
+    data.clip_end = max(data.clip_end, max_m * 4.0 + 1.0)
+
+
+def configure_render(scene: bpy.types.Scene) -> None:
+    """Render settings under which a plate returns its source pixels (with DOF off)."""
+    scene.render.filter_size = PLATE_FILTER_PX
+    if hasattr(scene, "cycles"):
+        scene.cycles.filter_width = PLATE_FILTER_PX
+    eevee = getattr(scene, "eevee", None)
+    if eevee is not None and hasattr(eevee, "use_bokeh_jittered"):
+        # EEVEE's post-process DOF cannot see behind a foreground edge; jittering the camera
+        # over the aperture renders the plate and its fill layer from many lens positions.
+        eevee.use_bokeh_jittered = True
+    scene.render.dither_intensity = 0.0
+    vs = scene.view_settings
+    vs.view_transform = "Standard"
+    vs.look = "None"
+    vs.exposure = 0.0
+    vs.gamma = 1.0
+    vs.use_curve_mapping = False
+
+
+# --- Geometry Nodes ---------------------------------------------------------------------------
+
+_INPUTS = (
+    ("Depth", "NodeSocketImage", None),
+    ("Fill Layer", "NodeSocketBool", False),
+    ("Width", "NodeSocketInt", 64),
+    ("Height", "NodeSocketInt", 36),
+    ("Density", "NodeSocketFloat", DEFAULT_DENSITY),
+    ("Sensor", "NodeSocketFloat", DEFAULT_SENSOR_MM),
+    ("Focal", "NodeSocketFloat", DEFAULT_FOCAL_MM),
+    ("Frame Offset", "NodeSocketInt", 0),
+    ("Tear", "NodeSocketFloat", plate_mesh.DEFAULT_TEAR),
+    ("Margin", "NodeSocketInt", 0),
+    ("Viewport Density", "NodeSocketFloat", DEFAULT_VIEWPORT_DENSITY),
+    ("Material", "NodeSocketMaterial", None),
+)
+
+
+def ensure_node_group() -> bpy.types.NodeTree:
+    """The shared plate node group (built once per file)."""
+    group = bpy.data.node_groups.get(GROUP_NAME)
+    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 5:
+        return group
+    group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
+    group["rf_version"] = 5
+    _build_group(group)
+    return group
+
+
+class _Builder:
+    def __init__(self, tree):
+        self.tree = tree
+        self.x = 0
+
+    def node(self, kind: str, *inputs, **props):
+        n = self.tree.nodes.new(kind)
+        n.location = (self.x, 0)
+        self.x += 40
+        for key, value in props.items():
+            setattr(n, key, value)
+        for i, value in enumerate(inputs):
+            if value is None:
+                continue
+            self.set(n.inputs[i], value)
+        return n
+
+    def set(self, socket, value):
+        if hasattr(value, "is_output") or isinstance(value, bpy.types.NodeSocket):
+            self.tree.links.new(value, socket)
+        elif isinstance(value, bpy.types.Node):
+            self.tree.links.new(value.outputs[0], socket)
+        else:
+            socket.default_value = value
+
+    def math(self, op: str, a, b=None):
+        n = self.node("ShaderNodeMath", operation=op)
+        self.set(n.inputs[0], a)
+        if b is not None:
+            self.set(n.inputs[1], b)
+        return n.outputs[0]
+
+    def on_domain(self, domain: str, value, data_type: str = "FLOAT"):
+        n = self.node("GeometryNodeFieldOnDomain", domain=domain, data_type=data_type)
+        self.set(n.inputs[0], value)
+        return n.outputs[0]
+
+
+def _build_group(group) -> None:
+    for name, socket_type, default in _INPUTS:
+        sock = group.interface.new_socket(name, in_out="INPUT", socket_type=socket_type)
+        if default is not None:
+            sock.default_value = default
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    b = _Builder(group)
+    gi = b.node("NodeGroupInput")
+    go = b.node("NodeGroupOutput")
+    inp = {s.name: s for s in gi.outputs}
+
+    # Grid over the frame plus a margin of M pixels on every side (a wide aperture looks past
+    # the frame's edge): round((W + 2M) * density) + 1 vertices across, in texture units.
+    viewport = b.node("GeometryNodeIsViewport")
+    pick_density = b.node("GeometryNodeSwitch", input_type="FLOAT")
+    b.set(pick_density.inputs[0], viewport.outputs[0])
+    b.set(pick_density.inputs[1], inp["Density"])
+    b.set(pick_density.inputs[2], b.math("MINIMUM", inp["Density"], inp["Viewport Density"]))
+    density = pick_density.outputs[0]
+    margin2 = b.math("MULTIPLY", inp["Margin"], 2.0)
+    wide = b.math("ADD", inp["Width"], margin2)
+    high = b.math("ADD", inp["Height"], margin2)
+    nx = b.math("ADD", b.math("ROUND", b.math("MULTIPLY", wide, density)), 1.0)
+    ny = b.math("ADD", b.math("ROUND", b.math("MULTIPLY", high, density)), 1.0)
+    grid = b.node("GeometryNodeMeshGrid", b.math("DIVIDE", wide, inp["Width"]),
+                  b.math("DIVIDE", high, inp["Height"]), nx, ny)
+    pos = b.node("GeometryNodeInputPosition")
+    uv_val = b.node("ShaderNodeVectorMath", pos.outputs[0], (0.5, 0.5, 0.0), operation="ADD")
+    store = b.node("GeometryNodeStoreNamedAttribute", grid.outputs[0], None,
+                   data_type="FLOAT_VECTOR", domain="POINT")
+    store.inputs["Name"].default_value = UV_ATTR
+    b.set(store.inputs["Value"], uv_val.outputs[0])
+
+    uv = b.node("GeometryNodeInputNamedAttribute", data_type="FLOAT_VECTOR")
+    uv.inputs["Name"].default_value = UV_ATTR
+    face_uv = b.on_domain("FACE", uv.outputs["Attribute"], "FLOAT_VECTOR")
+    time = b.node("GeometryNodeInputSceneTime")
+    frame = b.math("ADD", time.outputs["Frame"], inp["Frame Offset"])
+    tex = b.node("GeometryNodeImageTexture", inp["Depth"], face_uv, frame,
+                 interpolation="Closest", extension="EXTEND")
+    sep = b.node("FunctionNodeSeparateColor", tex.outputs["Color"])
+    pick = b.node("GeometryNodeSwitch", input_type="FLOAT")
+    b.set(pick.inputs[0], inp["Fill Layer"])
+    b.set(pick.inputs[1], sep.outputs["Red"])
+    b.set(pick.inputs[2], sep.outputs["Green"])
+    face_z = b.on_domain("FACE", pick.outputs[0])
+
+    # Fill layer: only faces with a fill depth (0 means none); the main layer keeps every face.
+    empty = b.node("FunctionNodeCompare", face_z, 1e-6, data_type="FLOAT", operation="LESS_EQUAL")
+    delete = b.node("GeometryNodeDeleteGeometry", store.outputs[0], empty.outputs[0],
+                    domain="FACE", mode="ALL")
+
+    # Tear: split edges whose two faces differ in log depth by more than ln(1 + tear).
+    ln = b.math("LOGARITHM", face_z, math.e)
+    mean = b.on_domain("FACE", ln)
+    mean_sq = b.on_domain("FACE", b.math("MULTIPLY", ln, ln))
+    var4 = b.math("MULTIPLY", b.math("SUBTRACT", mean_sq, b.math("MULTIPLY", mean, mean)), 4.0)
+    limit = b.math("LOGARITHM", b.math("ADD", inp["Tear"], 1.0), math.e)
+    torn = b.node("FunctionNodeCompare", var4, b.math("MULTIPLY", limit, limit),
+                  data_type="FLOAT", operation="GREATER_THAN")
+    split = b.node("GeometryNodeSplitEdges", delete.outputs[0], torn.outputs[0])
+
+    # Each vertex to the mean depth of its faces, along its camera ray.
+    z = b.on_domain("FACE", face_z)
+    xyz = b.node("ShaderNodeSeparateXYZ", uv.outputs["Attribute"])
+    slope = b.math("DIVIDE", inp["Sensor"], inp["Focal"])
+    aspect = b.math("DIVIDE", inp["Height"], inp["Width"])
+    px = b.math("MULTIPLY", b.math("MULTIPLY", b.math("SUBTRACT", xyz.outputs[0], 0.5), slope), z)
+    py = b.math("MULTIPLY", b.math("MULTIPLY", b.math("MULTIPLY",
+                b.math("SUBTRACT", xyz.outputs[1], 0.5), slope), aspect), z)
+    pz = b.math("MULTIPLY", z, -1.0)
+    new_pos = b.node("ShaderNodeCombineXYZ", px, py, pz)
+    setpos = b.node("GeometryNodeSetPosition", split.outputs[0], None, new_pos.outputs[0])
+    setmat = b.node("GeometryNodeSetMaterial", setpos.outputs[0], None, inp["Material"])
+    group.links.new(setmat.outputs[0], go.inputs[0])
+
+
+def _socket_ids(group) -> dict[str, str]:
+    return {item.name: item.identifier for item in group.interface.items_tree
+            if getattr(item, "in_out", "") == "INPUT"}
+
+
+def set_plate_input(obj: bpy.types.Object, name: str, value) -> None:
+    """Set a plate modifier input by its name (e.g. 'Density', 'Viewport Density', 'Tear')."""
+    mod = obj.modifiers.get("RackFocus Plate")
+    if mod is None or mod.node_group is None:
+        raise RackFocusError(f"'{obj.name}' is not a Rack Focus plate")
+    ids = _socket_ids(mod.node_group)
+    if name not in ids:
+        raise RackFocusError(f"Plates have no input '{name}' (inputs: {', '.join(ids)})")
+    compat.set_modifier_input(mod, ids[name], value)
+    obj.update_tag()
+
+
+def _plate_object(scene, camera, name: str, group, values: dict, fill: bool, material):
+    mesh = bpy.data.meshes.new(name)
+    mesh.materials.append(material)
+    obj = bpy.data.objects.new(name, mesh)
+    (camera.users_collection[0] if camera.users_collection else scene.collection).objects.link(obj)
+    obj.parent = camera
+    obj.matrix_parent_inverse.identity()
+    mod = obj.modifiers.new("RackFocus Plate", "NODES")
+    mod.node_group = group
+    ids = _socket_ids(group)
+    for name, value in (("Depth", values["depth"]), ("Fill Layer", fill),
+                        ("Width", int(values["width"])), ("Height", int(values["height"])),
+                        ("Density", float(values["density"])), ("Sensor", float(values["sensor"])),
+                        ("Focal", float(values["focal"])), ("Frame Offset", int(values["offset"])),
+                        ("Tear", float(values["tear"])), ("Margin", int(values["margin"])),
+                        ("Viewport Density", float(values.get("viewport_density",
+                                                              DEFAULT_VIEWPORT_DENSITY))),
+                        ("Material", material)):
+        compat.set_modifier_input(mod, ids[name], value)
+    for flag in ("visible_diffuse", "visible_glossy", "visible_transmission",
+                 "visible_volume_scatter", "visible_shadow"):
+        if hasattr(obj, flag):
+            setattr(obj, flag, False)
+    obj.hide_select = fill
+    return obj
+
+
+def _material(name: str, image: bpy.types.Image, clip: footage_io.Clip, scene,
+              offset: int) -> bpy.types.Material:
+    """Emission of ``image`` at the plate's UVs, seen by camera rays only."""
+    mat = compat.new_node_material(name)
+    tree = mat.node_tree
+    tree.nodes.clear()
+    b = _Builder(tree)
+    attr = b.node("ShaderNodeAttribute", attribute_name=UV_ATTR, attribute_type="GEOMETRY")
+    tex = b.node("ShaderNodeTexImage", attr.outputs["Vector"], interpolation="Closest",
+                 extension="EXTEND")
+    tex.image = image
+    if image.source in ("SEQUENCE", "MOVIE"):
+        user = tex.image_user
+        user.use_auto_refresh = True
+        user.frame_duration = clip.frames
+        user.frame_start = scene.frame_start
+        user.frame_offset = offset
+    emit = b.node("ShaderNodeEmission", tex.outputs["Color"], 1.0)
+    clear = b.node("ShaderNodeBsdfTransparent")
+    path = b.node("ShaderNodeLightPath")
+    mix = b.node("ShaderNodeMixShader", path.outputs["Is Camera Ray"], clear.outputs[0],
+                 emit.outputs[0])
+    out = b.node("ShaderNodeOutputMaterial", mix.outputs[0])
+    out.target = "ALL"
+    if hasattr(mat, "blend_method"):
+        mat.blend_method = "OPAQUE"
+    return mat
+
+
+def plates(camera: bpy.types.Object | None = None) -> list[bpy.types.Object]:
+    """Main plate objects (not fill layers), of ``camera`` if given."""
+    out = []
+    for obj in bpy.data.objects:
+        raw = obj.get(RECORD)
+        if not raw:
+            continue
+        rec = _loads(raw)
+        if rec.get("layer") == "fill":
+            continue
+        if camera is None or rec.get("camera") == camera.name:
+            out.append(obj)
+    return out
+
+
+def _loads(raw) -> dict:
+    try:
+        return json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+
+
+def remove_plates(camera: bpy.types.Object) -> int:
+    """Remove the plates (and fill layers) of ``camera``; returns how many objects went."""
+    gone = 0
+    for obj in list(bpy.data.objects):
+        rec = _loads(obj.get(RECORD) or "")
+        if rec and rec.get("camera") == camera.name:
+            mesh = obj.data
+            bpy.data.objects.remove(obj)
+            if mesh is not None and mesh.users == 0:
+                bpy.data.meshes.remove(mesh)
+            gone += 1
+    return gone
+
+
+# --- Pixel marks ------------------------------------------------------------------------------
+
+class PixelSubject(Subject):
+    """A footage pixel on a plate: a point at that pixel's depth, which may change per frame."""
+
+    def __init__(self, ref: SubjectRef, scene, camera, reader: _DepthReader) -> None:
+        self.scene = scene
+        self.camera = camera
+        self.reader = reader
+        self.ref = ref
+        super().__init__(ref, point=self._point(scene.frame_current))
+
+    def _point(self, frame: int) -> np.ndarray:
+        x, y = self.ref.coords
+        z = self.reader.depth_at(frame, x, y)
+        local = plate_mesh.pixel_point(x, y, z, self.reader.width, self.reader.height,
+                                       self.reader.sensor, self.reader.focal)
+        mw = np.array(self.camera.matrix_world, dtype=np.float64)
+        return mw[:3, :3] @ local + mw[:3, 3]
+
+    def position(self) -> np.ndarray:
+        return self._point(self.scene.frame_current)
+
+    def is_static(self) -> bool:
+        return self.reader.frames == 1 and super().is_static()
+
+
+class _DepthReader:
+    """Metric depth per frame from a plate's cached depth EXRs (read on demand, kept)."""
+
+    def __init__(self, plate: bpy.types.Object, record: dict) -> None:
+        self.width = int(record["width"])
+        self.height = int(record["height"])
+        self.sensor = float(record["sensor_mm"])
+        self.focal = float(record["focal_mm"])
+        self.frames = int(record["frames"])
+        self.frame_start = int(record["frame_start"])
+        mod = next((m for m in plate.modifiers if m.type == "NODES"), None)
+        image = None
+        if mod is not None and mod.node_group is not None:
+            image = compat.get_modifier_input(mod, _socket_ids(mod.node_group)["Depth"])
+        if image is None:
+            raise RackFocusError(f"Plate '{plate.name}' has lost its depth image")
+        self.first = os.path.abspath(bpy.path.abspath(image.filepath, library=image.library))
+        self._cache: dict[int, np.ndarray] = {}
+
+    def file_for(self, frame: int) -> str:
+        index = min(max(frame - self.frame_start + 1, 1), self.frames)
+        return re.sub(r"(\d+)(\.exr)$", lambda m: f"{index:0{len(m.group(1))}d}{m.group(2)}",
+                      self.first)
+
+    def depth_at(self, frame: int, x: float, y: float) -> float:
+        if not (0 <= round(x) < self.width and 0 <= round(y) < self.height):
+            raise RackFocusError(
+                f"Pixel ({x:g}, {y:g}) is outside the {self.width}x{self.height} footage")
+        index = min(max(frame - self.frame_start + 1, 1), self.frames)
+        if index not in self._cache:
+            path = self.file_for(frame)
+            if not os.path.isfile(path):
+                raise RackFocusError(f"Plate depth file is missing: {path}")
+            px, _ = footage_io.read_pixels(path, data=True)
+            self._cache[index] = px[..., 0].copy()
+        return depth_maths.sample_at(self._cache[index], x, y)
+
+
+def pixel_subject(scene: bpy.types.Scene, camera: bpy.types.Object, ref: SubjectRef) -> Subject:
+    """The footage at pixel ``ref.coords`` (x, y; origin top-left) on ``camera``'s plate."""
+    resolver = pixel_resolver_for(scene, camera)
+    if resolver is None:
+        raise RackFocusError(
+            f"Mark on {ref.label()} needs a depth plate in front of camera '{camera.name}': "
+            "import one first (rackfocus plate / Import Plate)")
+    return resolver(ref)
+
+
+def pixel_resolver_for(scene: bpy.types.Scene, camera: bpy.types.Object
+                       ) -> Callable[[SubjectRef], Subject] | None:
+    """A resolver of pixel marks on ``camera``'s plate, or None if the camera has no plate."""
+    found = [p for p in plates(camera) if scene.objects.get(p.name) is not None]
+    if not found:
+        return None
+    plate = found[0]
+    reader = _DepthReader(plate, _loads(plate[RECORD]))
+
+    def resolve(ref: SubjectRef) -> Subject:
+        if ref.kind != "pixel" or len(ref.coords) != 2:
+            raise RackFocusError(f"{ref.label()} is not a pixel mark")
+        return PixelSubject(ref, scene, camera, reader)
+
+    return resolve

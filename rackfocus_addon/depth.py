@@ -1,0 +1,351 @@
+"""Depth maps to metric planar depth (pure, numpy only).
+
+Conventions a user can declare for supplied depth (``KINDS``):
+
+- ``metric``: planar z-depth in metres (distance along the camera's view axis), as Blender's Z pass
+  and metric estimators write it. Used as is.
+- ``normalized``: values in [0, 1], linear in depth, 0 at ``near_m`` and 1 at ``far_m``
+  (a 16-bit PNG reads as value / 65535).
+- ``inverse``: inverse depth or disparity up to an unknown scale and shift (relative estimators).
+  Aligned to metric by one least-squares fit ``1/z = scale * v + shift`` in inverse-depth space
+  against user anchors: pixels of known distance ("this pixel is 2.4 m") or near and far distances
+  (the largest value is ``near_m``, the smallest ``far_m``). One fit serves the whole clip, so the
+  result is stable over time (no per-frame flicker of scale).
+
+Invalid samples (NaN, inf, zero or negative depth, and inverse values that align beyond infinity)
+are masked, counted in the :class:`DepthReport` and filled from their nearest valid neighbours so a
+plate never has holes; a frame with no valid sample at all is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import RackFocusError
+
+KINDS = ("metric", "normalized", "inverse")
+
+#: Smallest metric depth kept (metres): closer than a millimetre is no lens's subject.
+MIN_DEPTH_M = 1e-3
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A known distance: the pixel (x, y) (origin top-left) of ``frame`` is ``metres`` away.
+
+    ``frame`` is the 0-based index into the clip's depth frames (0: the first frame).
+    """
+
+    x: float
+    y: float
+    metres: float
+    frame: int = 0
+
+    def spec(self) -> str:
+        at = f"@{self.frame}" if self.frame else ""
+        return f"{self.x:g},{self.y:g}={self.metres:g}{at}"
+
+
+@dataclass
+class DepthReport:
+    """What conversion found: invalid pixels masked, alignment used, warnings for the user."""
+
+    kind: str
+    frames: int = 0
+    pixels: int = 0
+    invalid: int = 0
+    scale: float = 1.0
+    shift: float = 0.0
+    min_m: float = math.nan
+    max_m: float = math.nan
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (f"{self.kind} depth, {self.frames} frame(s), {self.min_m:.3g}-{self.max_m:.3g} m")
+        if self.kind == "inverse":
+            text += f", 1/z = {self.scale:.6g} * v + {self.shift:.6g}"
+        if self.invalid:
+            text += f", {self.invalid} invalid pixel(s) masked"
+        return text
+
+
+def parse_anchor(text: str) -> Anchor:
+    """``'X,Y=M'`` or ``'X,Y=M@FRAME'`` (frame index from 0) to an :class:`Anchor`."""
+    raw = (text or "").strip()
+    where, sep, what = raw.partition("=")
+    frame = 0
+    if "@" in what:
+        what, _, frame_text = what.partition("@")
+        try:
+            frame = int(frame_text)
+        except ValueError:
+            frame = -1
+    parts = where.split(",")
+    try:
+        x, y = (float(p) for p in parts)
+        metres = float(what)
+    except ValueError:
+        x = y = metres = math.nan
+    if not sep or not all(math.isfinite(v) for v in (x, y, metres)) or frame < 0:
+        raise RackFocusError(f"Bad anchor '{raw}': write X,Y=METRES, e.g. 640,360=2.4")
+    if metres <= 0.0:
+        raise RackFocusError(f"Bad anchor '{raw}': the distance must be positive metres")
+    return Anchor(x, y, metres, frame)
+
+
+def bit_depth_warning(bits_per_channel: int) -> str | None:
+    """A warning for depth stored with too few levels to be smooth (8-bit: 256 steps)."""
+    if bits_per_channel <= 8:
+        return (f"Depth has only {bits_per_channel} bits per channel ({2 ** bits_per_channel} "
+                "levels): expect banding (visible steps in the plate and in the blur); "
+                "supply 16-bit PNG or float EXR for smooth depth")
+    return None
+
+
+def valid_mask(values: np.ndarray, kind: str) -> np.ndarray:
+    """Samples that can be depth of ``kind``: finite, and positive unless ``kind`` is normalized."""
+    ok = np.isfinite(values)
+    if kind == "normalized":
+        return ok & (values >= 0.0)
+    return ok & (values > 0.0)
+
+
+def fit_inverse(values: Sequence[float], metres: Sequence[float]) -> tuple[float, float]:
+    """Least squares ``1/metres ~ scale * values + shift``; one sample fits the scale alone."""
+    v = np.asarray(values, dtype=np.float64)
+    inv = 1.0 / np.asarray(metres, dtype=np.float64)
+    if v.size == 0:
+        raise RackFocusError("Inverse depth needs anchors: --anchor X,Y=M or --near/--far")
+    if v.size == 1 or np.ptp(v) <= 1e-12 * max(abs(float(v.max())), 1.0):
+        if abs(float(v @ v)) <= 0.0:
+            raise RackFocusError("Inverse depth is 0 at every anchor: cannot scale it to metres")
+        return float((v @ inv) / (v @ v)), 0.0
+    design = np.stack([v, np.ones_like(v)], axis=1)
+    (scale, shift), *_ = np.linalg.lstsq(design, inv, rcond=None)
+    if scale <= 0.0:
+        raise RackFocusError(
+            "The anchors make nearer pixels farther (inverse depth must grow towards the camera): "
+            "check the anchors, or declare --depth-kind metric/normalized"
+        )
+    return float(scale), float(shift)
+
+
+def sample_at(frame: np.ndarray, x: float, y: float) -> float:
+    """The value of the pixel nearest (x, y) (origin top-left, integers are pixel centres)."""
+    h, w = frame.shape[:2]
+    col, row = int(round(x)), int(round(y))
+    if not (0 <= col < w and 0 <= row < h):
+        raise RackFocusError(f"Pixel ({x:g}, {y:g}) is outside the {w}x{h} frame")
+    return float(frame[row, col])
+
+
+def to_metric(frames: Sequence[np.ndarray], kind: str, near_m: float | None = None,
+              far_m: float | None = None, anchors: Sequence[Anchor] = ()
+              ) -> tuple[list[np.ndarray], DepthReport]:
+    """Convert raw depth frames (each (H, W), top row first) to metric planar depth in metres.
+
+    Returns float32 frames with every invalid sample filled from its nearest valid neighbour, and
+    a report. Raises :class:`RackFocusError` for missing parameters or a frame with no valid pixel.
+    A whole clip in memory; :class:`Converter` does the same frame by frame.
+    """
+    frames = list(frames)
+    conv = Converter(kind, near_m, far_m, anchors)
+    conv.fit(lambda: iter(frames), len(frames))
+    out = [conv.convert(f, i) for i, f in enumerate(frames)]
+    return out, conv.finish()
+
+
+class Converter:
+    """Clip-wide depth conversion in two passes that never hold the clip in memory.
+
+    ``fit(frames)`` scans the clip once (inverse depth: anchors, smallest and largest values) and
+    fixes one alignment for every frame; ``convert(frame, index)`` converts one frame;
+    ``finish()`` returns the report.
+    """
+
+    def __init__(self, kind: str, near_m: float | None = None, far_m: float | None = None,
+                 anchors: Sequence[Anchor] = ()) -> None:
+        if kind not in KINDS:
+            raise RackFocusError(f"Unknown depth kind '{kind}': use {', '.join(KINDS)}")
+        self.kind, self.near_m, self.far_m, self.anchors = kind, near_m, far_m, list(anchors)
+        self.report = DepthReport(kind)
+        self._over = 0
+        if kind == "metric" and (near_m is not None or far_m is not None or anchors):
+            self.report.warnings.append(
+                "Metric depth is used as is: --near/--far/--anchor ignored")
+        if kind == "normalized":
+            if near_m is None or far_m is None:
+                raise RackFocusError(
+                    "Normalized depth needs --near and --far (metres at 0 and 1)")
+            _check_near_far(near_m, far_m)
+        if kind == "inverse":
+            if (near_m is None) != (far_m is None):
+                raise RackFocusError("Give both --near and --far (or anchors)")
+            if near_m is not None:
+                _check_near_far(near_m, far_m)
+            if not anchors and near_m is None:
+                raise RackFocusError(
+                    "Inverse depth needs anchors (--anchor X,Y=M) or --near and --far")
+
+    def fit(self, frames, count: int) -> None:
+        """Scan the clip: ``frames()`` returns an iterator over the ``count`` raw frames."""
+        if count <= 0:
+            raise RackFocusError("No depth frames")
+        self.report.frames = count
+        for a in self.anchors:
+            if not 0 <= a.frame < count:
+                raise RackFocusError(f"Anchor {a.spec()}: frame {a.frame} is outside the clip "
+                                     f"(0..{count - 1})")
+        values: list[float] = []
+        metres: list[float] = []
+        lo, hi = math.inf, -math.inf
+        for i, frame in enumerate(frames()):
+            frame = np.asarray(frame, dtype=np.float64)
+            ok = valid_mask(frame, self.kind)
+            if not ok.any():
+                raise RackFocusError(
+                    f"Depth frame {i + 1} has no valid pixel (all NaN, inf or <= 0)")
+            if self.kind != "inverse":
+                continue
+            lo, hi = min(lo, float(frame[ok].min())), max(hi, float(frame[ok].max()))
+            for a in self.anchors:
+                if a.frame == i:
+                    v = sample_at(frame, a.x, a.y)
+                    if not math.isfinite(v) or v <= 0.0:
+                        raise RackFocusError(
+                            f"Anchor {a.spec()} lies on an invalid depth pixel ({v:g})")
+                    values.append(v)
+                    metres.append(a.metres)
+        if self.kind == "inverse":
+            if self.near_m is not None:
+                values += [hi, lo]
+                metres += [self.near_m, self.far_m]
+            self.report.scale, self.report.shift = fit_inverse(values, metres)
+
+    def convert(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
+        """One raw frame to metric planar depth (float32, invalid samples filled)."""
+        f = np.asarray(frame, dtype=np.float64)
+        ok = valid_mask(f, self.kind)
+        if self.kind == "metric":
+            z = f
+        elif self.kind == "normalized":
+            self._over += int((ok & (f > 1.0)).sum())
+            z = self.near_m + f * (self.far_m - self.near_m)
+        else:
+            inv = self.report.scale * f + self.report.shift
+            ok &= inv > 0.0
+            z = 1.0 / np.where(ok, inv, 1.0)
+        ok &= np.isfinite(z) & (z >= MIN_DEPTH_M)
+        if not ok.any():
+            raise RackFocusError(f"Depth frame {index + 1} has no valid pixel after conversion")
+        self.report.pixels += int(f.size)
+        self.report.invalid += int(f.size - ok.sum())
+        out = fill_nearest(z, ok).astype(np.float32) if not ok.all() else z.astype(np.float32)
+        lo, hi = float(out.min()), float(out.max())
+        rep = self.report
+        rep.min_m = lo if math.isnan(rep.min_m) else min(rep.min_m, lo)
+        rep.max_m = hi if math.isnan(rep.max_m) else max(rep.max_m, hi)
+        return out
+
+    def finish(self) -> DepthReport:
+        rep = self.report
+        if self._over:
+            rep.warnings.append(f"{self._over} normalized value(s) above 1 (beyond --far)")
+        if rep.invalid:
+            share = 100.0 * rep.invalid / max(rep.pixels, 1)
+            rep.warnings.append(
+                f"{rep.invalid} depth pixel(s) ({share:.2g}%) were NaN, inf, zero, negative or "
+                "beyond infinity: masked and filled from their neighbours"
+            )
+        return rep
+
+
+def _check_near_far(near_m: float, far_m: float) -> None:
+    if not (near_m > 0.0 and far_m > near_m and math.isfinite(far_m)):
+        raise RackFocusError(f"Need 0 < --near < --far (got near {near_m:g} m, far {far_m:g} m)")
+
+
+def fill_nearest(values: np.ndarray, valid: np.ndarray, max_steps: int | None = None
+                 ) -> np.ndarray:
+    """``values`` with invalid samples replaced by the mean of their nearest valid neighbours.
+
+    Grows the valid region one pixel (8-neighbourhood) per step, so holes fill from their rims.
+    """
+    out = np.where(valid, values, 0.0).astype(np.float64)[..., None]
+    grown, _ = grow_fill(out, valid, ~valid, max_steps=max_steps)
+    return grown[..., 0]
+
+
+def grow_fill(values: np.ndarray, known: np.ndarray, targets: np.ndarray,
+              own_key: np.ndarray | None = None, margin: float = 0.0,
+              max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fill ``targets`` ring by ring from ``known`` pixels: each step a target pixel with known
+    8-neighbours takes their mean. With ``own_key`` only neighbours whose last channel exceeds the
+    pixel's own key by ``margin`` count (used to inpaint from the far side of a depth edge).
+
+    ``values`` is (H, W, C); returns (values, known) with the reached targets filled. Works on the
+    target pixels only (sparse), so a thin band in a 4K frame costs little.
+    """
+    h, w, c = values.shape
+    pw = w + 2
+    vals = np.zeros(((h + 2) * pw, c), dtype=np.float64)
+    vals.reshape(h + 2, pw, c)[1:-1, 1:-1] = values
+    kn = np.zeros((h + 2) * pw, dtype=bool)
+    kn.reshape(h + 2, pw)[1:-1, 1:-1] = known
+    rows, cols = np.nonzero(targets & ~known)
+    todo = (rows + 1) * pw + cols + 1
+    own = None if own_key is None else own_key[rows, cols] + margin
+    offsets = np.array([dy * pw + dx for dy, dx in _NEIGHBOURS])
+    steps = 0
+    while todo.size and (max_steps is None or steps < max_steps):
+        nb = todo[:, None] + offsets[None, :]
+        ok = kn[nb]
+        if own is not None:
+            ok &= vals[nb, -1] > own[:, None]
+        count = ok.sum(axis=1)
+        grow = count > 0
+        if not grow.any():
+            break
+        sums = np.einsum("nk,nkc->nc", ok.astype(np.float64), vals[nb])
+        idx = todo[grow]
+        vals[idx] = sums[grow] / count[grow, None]
+        kn[idx] = True
+        todo = todo[~grow]
+        if own is not None:
+            own = own[~grow]
+        steps += 1
+    out = vals.reshape(h + 2, pw, c)[1:-1, 1:-1].copy()
+    return out, kn.reshape(h + 2, pw)[1:-1, 1:-1].copy()
+
+
+_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+
+
+def check_clip(footage_count: int, footage_size: tuple[int, int], depth_count: int,
+               depth_size: tuple[int, int]) -> None:
+    """Raise if footage and depth do not describe the same clip (frame count, aspect ratio)."""
+    if depth_count != footage_count:
+        raise RackFocusError(
+            f"Footage has {footage_count} frame(s) but depth has {depth_count}: supply one depth "
+            "frame per footage frame"
+        )
+    fw, fh = footage_size
+    dw, dh = depth_size
+    if abs(fw * dh - fh * dw) > max(fw, dw):  # more than one pixel of aspect mismatch
+        raise RackFocusError(
+            f"Footage is {fw}x{fh} but depth is {dw}x{dh}: the aspect ratios differ"
+        )
+
+
+def resize_nearest(frame: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Nearest-neighbour resize (depth must not be blurred across edges) to (height, width)."""
+    h, w = frame.shape[:2]
+    if (w, h) == (width, height):
+        return frame
+    rows = np.minimum(((np.arange(height) + 0.5) * h / height).astype(int), h - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * w / width).astype(int), w - 1)
+    return frame[rows][:, cols]

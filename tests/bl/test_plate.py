@@ -1,0 +1,417 @@
+"""Depth plates in Blender: round trip, ground truth against true DOF, marks, bad input, CLI.
+
+The footage is made here: a small emission-lit CG shot (box at 2.2 m, sphere at 3.5 m, wall at
+8 m) rendered all-in-focus with an exact planar depth render, plus true-DOF ground truths.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+
+import bpy
+import numpy as np
+import pytest
+
+from helpers import add_camera
+from rackfocus_addon import cli, plate_mesh
+from rackfocus_addon.bl import demo_plate, footage, plate
+from rackfocus_addon.bl import pull as pull_engine
+from rackfocus_addon.bl.scene_eval import effective_focus_m
+from rackfocus_addon.depth import Anchor
+from rackfocus_addon.errors import RackFocusError
+from rackfocus_addon.marks import Mark, SubjectRef
+
+W, H = 96, 54
+FSTOP = 1.4
+BOX_FOCUS = 2.2
+
+
+def write_png16(path: str, values: np.ndarray) -> None:
+    """A 16-bit greyscale PNG of ``values`` in [0, 1] (top row first), written by hand."""
+    data = np.clip(np.rint(values * 65535), 0, 65535).astype(">u2")
+    raw = b"".join(b"\x00" + data[r].tobytes() for r in range(data.shape[0]))
+
+    def chunk(tag, body):
+        return (struct.pack(">I", len(body)) + tag + body
+                + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", data.shape[1], data.shape[0], 16, 0, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+                + chunk(b"IEND", b""))
+
+
+def file_values(path: str) -> np.ndarray:
+    """The stored 8-bit values of a PNG as floats in [0, 1] (no colour transform), RGB."""
+    return footage.read_pixels(path, data=True)[0][..., :3]
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory):
+    """Footage (still and 3-frame sequence), depth, and true-DOF ground truth at the box."""
+    root = str(tmp_path_factory.mktemp("shot"))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    demo_plate.build_cg_scene(scene, W, H, frames=1)
+    still_colors, still_depths = demo_plate.render_footage(scene, os.path.join(root, "still"))
+    truth = demo_plate.render_truth(scene, os.path.join(root, "truth.png"), BOX_FOCUS, FSTOP,
+                                    samples=96)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    demo_plate.build_cg_scene(scene, 64, 36, frames=3)
+    seq_colors, seq_depths = demo_plate.render_footage(scene, os.path.join(root, "seq"),
+                                                       samples=4)
+    return {"root": root, "color": still_colors[0], "depth": still_depths[0], "truth": truth,
+            "seq_color": seq_colors, "seq_depth": seq_depths}
+
+
+def cycles(scene, samples=2):
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.use_denoising = False
+    scene.cycles.samples = samples
+
+
+def render(scene, path):
+    demo_plate._render_to(scene, path, "PNG")
+    return path
+
+
+def evaluated_points(obj):
+    dg = bpy.context.evaluated_depsgraph_get()
+    mesh = obj.evaluated_get(dg).to_mesh()
+    n = len(mesh.vertices)
+    co = np.empty(n * 3)
+    mesh.vertices.foreach_get("co", co)
+    uv = np.empty(n * 3)
+    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
+    faces = len(mesh.polygons)
+    obj.evaluated_get(dg).to_mesh_clear()
+    return co.reshape(n, 3), uv.reshape(n, 3), faces
+
+
+def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    assert (scene.render.resolution_x, scene.render.resolution_y) == (W, H)
+    assert scene.frame_start == scene.frame_end
+    assert scene.camera.name == result.camera and scene.camera.data.lens == 50.0
+    cycles(scene, samples=4)
+    scene.camera.data.dof.use_dof = False
+    out = file_values(render(scene, str(tmp_path / "rt.png")))
+    src = file_values(shot["color"])
+    assert plate_mesh.psnr(out, src) >= 45.0
+    # The fill layer is really there (behind edges) and does not show without DOF.
+    assert scene.objects[result.fill].data is not None
+
+
+def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path),
+                               fill_px=3, density=2.0)
+    bpy.context.view_layer.update()
+    obj = scene.objects[result.plate]
+    # The viewport shows a lighter grid (0.5 vertices per pixel); renders use the full density.
+    _, _, light = evaluated_points(obj)
+    nx, ny = plate_mesh.grid_size(W + 6, H + 6, 0.5)
+    assert light == (nx - 1) * (ny - 1)
+    plate.set_plate_input(obj, "Viewport Density", 2.0)
+    bpy.context.view_layer.update()
+    co, uv, faces = evaluated_points(obj)
+    margin = 3 / W, 3 / H
+    nx, ny = plate_mesh.grid_size(W + 6, H + 6, 2.0)
+    assert faces == (nx - 1) * (ny - 1)
+    assert len(co) > nx * ny  # torn along depth edges: split vertices
+    # Every vertex projects to its texture coordinate (the camera sees exactly the frame).
+    u = co[:, 0] / -co[:, 2] * 50.0 / 36.0 + 0.5
+    v = co[:, 1] / -co[:, 2] * 50.0 * W / (36.0 * H) + 0.5
+    np.testing.assert_allclose(u, uv[:, 0], atol=1e-5)
+    np.testing.assert_allclose(v, uv[:, 1], atol=1e-5)
+    assert uv[:, 0].min() == pytest.approx(-margin[0]) and uv[:, 1].max() == pytest.approx(
+        1 + margin[1])
+    # Pixel-centre vertices sit exactly at their pixel's depth.
+    z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    i = np.rint(uv[:, 0] * 2 * W).astype(int)
+    j = np.rint(uv[:, 1] * 2 * H).astype(int)
+    centre = (i % 2 == 1) & (j % 2 == 1) & (i > 0) & (i < 2 * W) & (j > 0) & (j < 2 * H)
+    np.testing.assert_allclose(-co[centre, 2], z[H - 1 - j[centre] // 2, i[centre] // 2],
+                               rtol=1e-5)
+    # The fill layer only exists behind foreground edges, at background depth.
+    fco, _, ffaces = evaluated_points(scene.objects[result.fill])
+    assert 0 < ffaces < faces // 4
+    assert -fco[:, 2].min() > 3.0
+
+
+def test_sequence_follows_the_footage_frame_by_frame(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    scene.frame_start = 101
+    plate.build_plate(scene, shot["seq_color"][0], shot["seq_depth"][0],
+                      cache_dir=str(tmp_path), fps=25)
+    assert (scene.frame_start, scene.frame_end) == (101, 103)
+    assert scene.render.fps == 25 and (scene.render.resolution_x, scene.render.resolution_y) == (
+        64, 36)
+    cycles(scene, samples=1)
+    scene.camera.data.dof.use_dof = False
+    for k, frame in enumerate((101, 103)):
+        scene.frame_set(frame)
+        out = file_values(render(scene, str(tmp_path / f"f{frame}.png")))
+        index = 0 if k == 0 else 2
+        assert plate_mesh.psnr(out, file_values(shot["seq_color"][index])) >= 45.0
+        other = file_values(shot["seq_color"][2 - index])
+        assert plate_mesh.psnr(out, other) < 35.0
+
+
+def test_plate_beats_the_defocus_node_against_true_dof(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    cycles(scene, samples=96)
+    cam = scene.camera
+    cam.data.dof.use_dof = True
+    cam.data.dof.focus_distance = BOX_FOCUS
+    cam.data.dof.aperture_fstop = FSTOP
+    ours = footage.read_pixels(render(scene, str(tmp_path / "plate.png")))[0][..., :3]
+    baseline = demo_plate.defocus_node(scene, shot["color"], shot["depth"],
+                                       str(tmp_path / "defocus.png"), BOX_FOCUS, FSTOP)[..., :3]
+    truth = shot["truth"][..., :3]
+    z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    band = plate_mesh.edge_band(z, 3)
+    plate_band = plate_mesh.psnr(ours, truth, band)
+    defocus_band = plate_mesh.psnr(baseline, truth, band)
+    print(f"edge band PSNR: plate {plate_band:.2f} dB, Defocus node {defocus_band:.2f} dB")
+    assert plate_band > defocus_band + 1.0, (plate_band, defocus_band)
+    assert plate_mesh.psnr(ours, truth) > 26.0
+    assert plate_mesh.ssim(ours, truth, band) > plate_mesh.ssim(baseline, truth, band)
+
+
+def test_pixel_marks_focus_on_the_footage(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    cam = scene.objects[result.camera]
+    cam.location = (1.0, -2.0, 0.5)  # the plate follows its camera
+    bpy.context.view_layer.update()
+    z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    box_px, wall_px = (int(W * 0.30), int(H * 0.60)), (5, 5)
+    assert z[box_px[1], box_px[0]] < 2.6 and z[wall_px[1], wall_px[0]] == pytest.approx(8.0)
+    scene.frame_end = 20
+    marks = [Mark(SubjectRef("pixel", coords=box_px), frame=1),
+             Mark(SubjectRef("pixel", coords=wall_px), frame=20)]
+    pull = pull_engine.create_pull(scene, cam, marks, mode="bake",
+                                   pixel_resolver=plate.pixel_resolver_for(scene, cam))
+    assert pull.mark_distances_m[0] == pytest.approx(z[box_px[1], box_px[0]], rel=1e-5)
+    assert pull.mark_distances_m[1] == pytest.approx(8.0, rel=1e-5)
+    scene.frame_set(1)
+    assert cam.data.dof.focus_distance == pytest.approx(pull.mark_distances_m[0], rel=1e-4)
+    scene.frame_set(20)
+    assert cam.data.dof.focus_distance == pytest.approx(8.0, rel=1e-4)
+    # The point lies on the plate: where the camera ray through the pixel meets it.
+    subject = plate.pixel_subject(scene, cam, SubjectRef("pixel", coords=wall_px))
+    local = np.linalg.inv(np.array(cam.matrix_world)) @ np.append(subject.position(), 1.0)
+    u, v = plate_mesh.project(local[:3], W, H, 36.0, 50.0)
+    assert (u * W - 0.5, (1 - v) * H - 0.5) == pytest.approx(wall_px)
+    with pytest.raises(RackFocusError, match="outside"):
+        plate.pixel_subject(scene, cam, SubjectRef("pixel", coords=(W + 5, 1)))
+
+
+def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot, tmp_path):
+    """Rig mode: the pixel's empty rides on the camera and its depth is keyed per frame."""
+    scene = empty_scene
+    result = plate.build_plate(scene, shot["seq_color"][0], shot["seq_depth"][0],
+                               cache_dir=str(tmp_path))
+    cam = scene.objects[result.camera]
+    for frame, y in ((scene.frame_start, -1.0), (scene.frame_end, 1.5)):
+        cam.location = (0.3, y, 0.2)
+        cam.keyframe_insert("location", frame=frame)
+    px = (19, 21)
+    marks = [Mark(SubjectRef("pixel", coords=px), frame=scene.frame_start),
+             Mark(SubjectRef("pixel", coords=(3, 3)), frame=scene.frame_end)]
+    resolver = plate.pixel_resolver_for(scene, cam)
+    pull_engine.create_pull(scene, cam, marks, mode="rig", pixel_resolver=resolver)
+    subject = resolver(SubjectRef("pixel", coords=px))
+    for frame in (scene.frame_start, scene.frame_end):
+        scene.frame_set(frame)
+        depth = -(np.linalg.inv(np.array(cam.matrix_world)) @ np.append(subject.position(), 1))[2]
+        want = depth if frame == scene.frame_start else 8.0
+        assert effective_focus_m(scene, cam, frame) == pytest.approx(want, rel=1e-4)
+
+
+def test_pixel_marks_without_a_plate_say_why(empty_scene):
+    cam = add_camera(empty_scene)
+    assert plate.pixel_resolver_for(empty_scene, cam) is None
+    with pytest.raises(RackFocusError, match="depth plate"):
+        plate.pixel_subject(empty_scene, cam, SubjectRef("pixel", coords=(1, 1)))
+
+
+def _nothing_imported(scene, resolution):
+    assert len(bpy.data.objects) == 0
+    assert len(bpy.data.images) == 0
+    assert plate.GROUP_NAME not in bpy.data.node_groups
+    assert (scene.render.resolution_x, scene.render.resolution_y) == resolution
+
+
+def test_bad_input_is_refused_with_nothing_imported(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    before = (scene.render.resolution_x, scene.render.resolution_y)
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not a png at all")
+    flat = np.full((H, W, 4), 3.0, dtype=np.float32)
+    footage.write_exr(str(tmp_path / "wide.exr"), np.full((H, W + 30, 4), 3.0, np.float32))
+    nan = flat.copy()
+    nan[..., 0] = np.nan
+    footage.write_exr(str(tmp_path / "nan.exr"), nan)
+    cases = [
+        (shot["color"], shot["seq_depth"][0], "frame"),  # 1 footage frame, 3 depth frames
+        (shot["color"], str(tmp_path / "wide.exr"), "aspect"),
+        (shot["color"], str(junk), "Cannot read"),
+        (shot["color"], str(tmp_path / "missing.exr"), "No such file"),
+        (shot["color"], str(tmp_path / "nan.exr"), "no valid pixel"),
+    ]
+    for color, depth, message in cases:
+        with pytest.raises(RackFocusError, match=message):
+            plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
+        _nothing_imported(scene, before)
+    with pytest.raises(RackFocusError, match="Save the .blend"):
+        plate.build_plate(scene, shot["color"], shot["depth"])
+    with pytest.raises(RackFocusError, match="--near"):
+        plate.build_plate(scene, shot["color"], shot["depth"], "normalized",
+                          cache_dir=str(tmp_path))
+    _nothing_imported(scene, before)
+
+
+def test_invalid_depth_is_masked_and_8bit_depth_warns(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    z = footage.read_pixels(shot["depth"], data=True)[0]
+    z[5:9, 5:9, 0] = np.nan
+    z[20, 20, 0] = -1.0
+    z[21, 21, 0] = 0.0
+    footage.write_exr(str(tmp_path / "holes.exr"), z)
+    result = plate.build_plate(scene, shot["color"], str(tmp_path / "holes.exr"),
+                               cache_dir=str(tmp_path / "c1"))
+    assert result.report.invalid == 18
+    assert any("masked" in w for w in result.warnings)
+    cached = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
+    assert np.isfinite(cached[..., 0]).all() and cached[..., 0].min() > 1.0
+    # 8-bit normalized depth: works, with a banding warning.
+    img = bpy.data.images.new("d8", W, H)
+    norm = (z[..., 0] - 1.5) / 7.0
+    px = np.ones((H, W, 4), dtype=np.float32)
+    px[..., :3] = np.nan_to_num(norm, nan=0.5)[..., None]
+    img.pixels.foreach_set(px[::-1].ravel())
+    img.filepath_raw = str(tmp_path / "d8.png")
+    img.file_format = "PNG"
+    img.save()
+    bpy.data.images.remove(img)
+    result = plate.build_plate(scene, shot["color"], str(tmp_path / "d8.png"), "normalized",
+                               near_m=1.5, far_m=8.5, cache_dir=str(tmp_path / "c2"))
+    assert any("banding" in w for w in result.warnings)
+    assert result.report.max_m == pytest.approx(8.0, abs=0.05)
+
+
+def test_inverse_16bit_png_aligned_by_anchors(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    disparity = 0.9 / z - 0.05  # an estimator's relative inverse depth, in [0, 1]
+    write_png16(str(tmp_path / "inv.png"), disparity)
+    box_px, wall_px, sphere_px = (int(W * 0.30), int(H * 0.60)), (5, 5), (int(W * 0.72), 24)
+    anchors = [Anchor(*p, float(z[p[1], p[0]])) for p in (box_px, wall_px, sphere_px)]
+    result = plate.build_plate(scene, shot["color"], str(tmp_path / "inv.png"), "inverse",
+                               anchors=anchors, cache_dir=str(tmp_path))
+    cached = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
+    # 16 bits of inverse depth: within a few millimetres per metre of the true depth.
+    np.testing.assert_allclose(cached[..., 0], z, rtol=3e-3)
+    assert result.report.scale > 0 and not result.warnings
+
+
+def test_cli_plate_then_pull_on_pixels(empty_scene, shot, tmp_path):
+    base = str(tmp_path / "base.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=base)
+    out = str(tmp_path / "shot" / "plate.blend")
+    code = cli.main(["plate", base, "--footage", shot["seq_color"][0], "--depth",
+                     shot["seq_depth"][0], "--depth-kind", "metric", "--sensor", "36",
+                     "--focal", "50", "--out", out])
+    assert code == 0 and os.path.isfile(out)
+    assert os.path.isfile(str(tmp_path / "shot" / "rackfocus_cache" / "shot_Plate" /
+                              "depth_0003.exr"))
+    bpy.ops.wm.open_mainfile(filepath=out)
+    paths = [img.filepath for img in bpy.data.images if img.filepath]
+    assert len(paths) == 3 and all(p.startswith("//") for p in paths), paths  # farm-safe
+    pulled = str(tmp_path / "shot" / "pulled.blend")
+    code = cli.main(["pull", out, "--mark", "px:19,21@1", "--mark", "px:3,3@3", "--mode",
+                     "bake", "--out", pulled])
+    assert code == 0
+    bpy.ops.wm.open_mainfile(filepath=pulled)
+    scene = bpy.context.scene
+    scene.frame_set(3)
+    assert scene.camera.data.dof.focus_distance == pytest.approx(8.0, rel=1e-3)
+    scene.frame_set(1)
+    assert scene.camera.data.dof.focus_distance < 3.0
+    # Bad input: one clear line and exit status 2.
+    assert cli.main(["plate", base, "--footage", shot["color"], "--depth",
+                     shot["seq_depth"][0], "--out", str(tmp_path / "x.blend")]) == 2
+    assert cli.main(["plate", base, "--footage", shot["color"], "--depth", shot["depth"],
+                     "--depth-kind", "inverse", "--anchor", "1,2", "--out",
+                     str(tmp_path / "x.blend")]) == 2
+
+
+def test_import_plate_operator(addon, shot, tmp_path):
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "op.blend"))
+    assert bpy.ops.rackfocus.import_plate(footage=shot["color"], depth=shot["depth"],
+                                          density=1.0) == {"FINISHED"}
+    scene = bpy.context.scene
+    assert len(plate.plates(scene.camera)) == 1
+    assert os.path.isdir(str(tmp_path / "rackfocus_cache"))
+    with pytest.raises(RuntimeError, match="aspect|frame"):
+        bpy.ops.rackfocus.import_plate(footage=shot["color"], depth=shot["seq_depth"][0])
+    assert len(plate.plates(scene.camera)) == 1
+    # A mark picked on the footage lands on the plate, at that pixel's depth.
+    assert bpy.ops.rackfocus.add_pixel_mark(x=5, y=5) == {"FINISHED"}
+    mark = scene.rackfocus.marks[-1]
+    assert mark.kind == "POINT" and mark.frame == scene.frame_current
+    cam_pos = np.array(scene.camera.matrix_world.translation)
+    forward = -np.array(scene.camera.matrix_world.col[2][:3])
+    assert float(np.dot(np.array(mark.point) - cam_pos, forward)) == pytest.approx(8.0, rel=1e-4)
+    with pytest.raises(RuntimeError, match="outside"):
+        bpy.ops.rackfocus.add_pixel_mark(x=W + 10, y=1)
+
+
+def test_movie_footage_is_unpacked_and_played_frame_by_frame(empty_scene, shot, tmp_path):
+    from rackfocus_addon.bl import render as render_engine
+
+    movie = render_engine.make_movie(shot["seq_color"], str(tmp_path / "shot.mp4"), 25)
+    scene = bpy.context.scene
+    result = plate.build_plate(scene, movie, shot["seq_depth"][0], cache_dir=str(tmp_path))
+    assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 3, 25)
+    cycles(scene, samples=1)
+    scene.camera.data.dof.use_dof = False
+    decoded = [file_values(os.path.join(result.cache_dir, "footage", f"frame_{f:04d}.png"))
+               for f in (1, 2, 3)]
+    assert plate_mesh.psnr(decoded[0], decoded[2]) < 40.0  # the frames really differ
+    for f in (1, 3):
+        scene.frame_set(f)
+        out = file_values(render(scene, str(tmp_path / f"m{f}.png")))
+        assert plate_mesh.psnr(out, decoded[f - 1]) >= 45.0
+        assert plate_mesh.psnr(out, decoded[f - 1]) > plate_mesh.psnr(out, decoded[3 - f]) + 3
+
+
+def test_find_clip_tells_stills_sequences_and_patterns_apart(shot, tmp_path):
+    import shutil
+
+    for name in ("IMG_0001.png", "IMG_0007.png", "take_0009.png", "take_0010.png",
+                 "take_0011.png", "take_0013.png"):
+        shutil.copy(shot["color"], tmp_path / name)
+    still = footage.find_clip(str(tmp_path / "IMG_0001.png"))
+    assert still.kind == "still" and (still.width, still.height) == (W, H)
+    run = footage.find_clip(str(tmp_path / "take_0010.png"))
+    assert run.kind == "sequence" and run.numbers == [9, 10, 11] and run.first_number == 9
+    with pytest.raises(RackFocusError, match="gaps"):
+        footage.find_clip(str(tmp_path / "take_####.png"))
+    with pytest.raises(RackFocusError, match="several"):  # shot_####.png and depth_####.exr
+        footage.find_clip(os.path.dirname(shot["seq_color"][0]))
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    for path in shot["seq_color"]:
+        shutil.copy(path, clean / os.path.basename(path))
+    assert footage.find_clip(str(clean)).frames == 3
+    with pytest.raises(RackFocusError, match="not an image"):
+        footage.find_clip(__file__)

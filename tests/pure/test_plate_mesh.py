@@ -1,0 +1,140 @@
+"""Plate geometry maths: camera rays, tears, background fill, fidelity measures (no bpy)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rackfocus_addon import plate_mesh as pm
+
+
+def box_over_wall(h=40, w=60, near=2.0, far=8.0):
+    """Depth and colour: a near box (red) over a far wall with a horizontal colour ramp."""
+    z = np.full((h, w), far)
+    z[10:30, 20:40] = near
+    color = np.zeros((h, w, 3))
+    color[..., 1] = np.linspace(0.0, 1.0, w)[None, :]
+    color[..., 2] = 0.5
+    color[10:30, 20:40] = (1.0, 0.0, 0.0)
+    return z, color
+
+
+def test_grid_size_and_stats():
+    assert pm.grid_size(160, 90, 2.0) == (321, 181)
+    assert pm.grid_size(160, 90, 1.0) == (161, 91)
+    assert pm.grid_size(1920, 1080, 0.25) == (481, 271)
+    assert pm.plate_stats(4, 2, 1.0) == {"vertices": 15, "faces": 8, "grid": (5, 3)}
+    with pytest.raises(ValueError):
+        pm.grid_size(4, 4, 0.0)
+
+
+def test_pixel_point_lies_on_the_pixel_ray_at_planar_depth():
+    w, h, sensor, focal = 160, 90, 36.0, 50.0
+    for x, y, z in ((0, 0, 3.0), (159, 89, 7.5), (80, 45, 1.0), (12.3, 70.8, 2.0)):
+        p = pm.pixel_point(x, y, z, w, h, sensor, focal)
+        assert p[2] == pytest.approx(-z)  # planar depth along the view axis, not radial
+        u, v = pm.project(p, w, h, sensor, focal)
+        assert u * w - 0.5 == pytest.approx(x) and (1 - v) * h - 0.5 == pytest.approx(y)
+    # The frame edge at depth z is z * sensor / 2 / focal to the side.
+    edge = pm.camera_point(1.0, 0.5, 8.0, w, h, sensor, focal)
+    assert edge[0] == pytest.approx(8.0 * 18.0 / 50.0)
+    edge_y = pm.camera_point(0.5, 1.0, 8.0, w, h, sensor, focal)
+    assert edge_y[1] == pytest.approx(8.0 * 18.0 * 90 / 160 / 50.0)
+
+
+def test_ray_slopes_match_camera_point():
+    sx, sy = pm.ray_slopes(16, 9, 36.0, 50.0)
+    p = pm.pixel_point(3, 7, 1.0, 16, 9, 36.0, 50.0)
+    assert sx[3] == pytest.approx(p[0]) and sy[7] == pytest.approx(p[1])
+
+
+def test_discontinuities_tear_steps_not_smooth_slopes():
+    z, _ = box_over_wall()
+    horiz, vert = pm.discontinuities(z)
+    assert horiz[15, 19] and horiz[15, 39] and vert[9, 25] and vert[29, 25]
+    assert horiz.sum() == 2 * 20 and vert.sum() == 2 * 20
+    ramp = np.tile(np.linspace(3.0, 9.0, 200), (10, 1))  # a floor: ~0.5 % per pixel at most
+    h2, v2 = pm.discontinuities(ramp)
+    assert not h2.any() and not v2.any()
+
+
+def test_max_filter_matches_brute_force():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(9, 13))
+    got = pm.max_filter(a, 2)
+    for r in range(9):
+        for c in range(13):
+            want = a[max(r - 2, 0):r + 3, max(c - 2, 0):c + 3].max()
+            assert got[r, c] == want
+
+
+def test_edge_band_surrounds_depth_edges_only():
+    z, _ = box_over_wall()
+    band = pm.edge_band(z, 2)
+    assert band[15, 18] and band[15, 21] and band[8, 25] and band[31, 25]
+    assert not band[20, 30] and not band[2, 2]
+
+
+def test_background_fill_inpaints_the_wall_behind_the_box_edge():
+    z, color = box_over_wall()
+    radius = 4
+    fill_col, fill_z = pm.background_fill(color, z, radius)
+    has = fill_z > 0
+    # Fill exists only inside the box, within the radius of its edge.
+    assert has[10:30, 20:24].all() and has[10:30, 36:40].all() and has[10:14, 20:40].all()
+    assert not has[16:24, 26:34].any()
+    assert not has[:, :20].any() and not has[:, 40:].any()
+    # Its depth is the wall's, its colour the wall's (never the red box).
+    np.testing.assert_allclose(fill_z[has], 8.0, rtol=1e-5)
+    assert fill_col[has][:, 0].max() < 1e-6
+    # Along a row, the fill continues the wall colour next to the edge it grew from.
+    assert fill_col[20, 20, 1] == pytest.approx(color[20, 19, 1], abs=0.02)
+    assert fill_col[20, 39, 1] == pytest.approx(color[20, 40, 1], abs=0.02)
+
+
+def test_background_fill_ignores_smooth_surfaces_and_far_side():
+    ramp = np.tile(np.linspace(3.0, 9.0, 80), (30, 1))
+    col = np.ones((30, 80, 3))
+    _, fz = pm.background_fill(col, ramp, 5)
+    assert not (fz > 0).any()
+    # A hole (far pixel) in a near surface: fill only on the near side.
+    z = np.full((20, 20), 2.0)
+    z[8:12, 8:12] = 6.0
+    _, fz = pm.background_fill(np.ones((20, 20, 3)), z, 3)
+    assert not (fz[8:12, 8:12] > 0).any()
+    assert (fz[7, 7:13] > 0).all()
+    np.testing.assert_allclose(fz[fz > 0], 6.0, rtol=1e-5)
+
+
+def test_reference_vertices_of_flat_depth_are_a_plane_on_the_rays():
+    z = np.full((9, 16), 5.0)
+    verts = pm.reference_vertices(z, 2, 36.0, 50.0)
+    assert verts.shape == (19, 33, 3)
+    np.testing.assert_allclose(verts[..., 2], -5.0)
+    assert verts[0, 0, 0] == pytest.approx(-5.0 * 18 / 50)
+    z[3:6, 4:8] = 1.0
+    verts = pm.reference_vertices(z, 2, 36.0, 50.0)
+    assert np.isnan(verts[..., 2]).any()  # split along the box outline
+    # A pixel centre vertex (odd, odd) inside the box sits at the box depth.
+    row = 2 * (9 - 1 - 4) + 1  # grid order is bottom row first
+    assert verts[row, 2 * 5 + 1, 2] == pytest.approx(-1.0)
+
+
+def test_psnr_and_ssim():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 1, (32, 32, 3))
+    assert pm.psnr(a, a) == math.inf
+    assert pm.ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a + rng.normal(0, 0.01, a.shape), 0, 1)
+    assert 38.0 < pm.psnr(a, noisy) < 42.0
+    worse = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1)
+    assert pm.ssim(a, worse) < pm.ssim(a, noisy) < 1.0
+    mask = np.zeros((32, 32), dtype=bool)
+    mask[:4] = True
+    b = a.copy()
+    b[10:] = 0.0
+    assert pm.psnr(a, b, mask) == math.inf
+
+
+def test_default_fill_px():
+    assert pm.default_fill_px(1920) == 38 and pm.default_fill_px(64) == 4
