@@ -19,7 +19,7 @@ from ..easing import Easing
 from ..errors import RackFocusError
 from ..marks import Mark
 from ..optics import blend_focus
-from ..plan import MODES, PullPlan, Span, fit_keys, influence_for, make_plan
+from ..plan import MODES, Key, PullPlan, Span, fit_keys, influence_for, make_plan
 from . import compat, keys
 from .scene_eval import Subject, resolve_subject, sample_distances
 
@@ -175,7 +175,7 @@ def create_pull(
     if mode == "bake":
         _write_bake(scene, camera, plan, subjects, lo, hi, result, new_record, progress)
     else:
-        _write_rig(scene, camera, plan, subjects, result, new_record, progress)
+        _write_rig(scene, camera, plan, subjects, (lo, hi), result, new_record, progress)
     camera.data[RECORD] = json.dumps(new_record)
     # Evaluate the new curves now so the viewport and the properties show the pulled focus.
     scene.frame_set(scene.frame_current)
@@ -221,8 +221,8 @@ def ensure_target(camera: bpy.types.Object) -> tuple[bpy.types.Object, bool]:
     return target, True
 
 
-def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], result: PullResult,
-               record: dict, progress: Progress | None) -> None:
+def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], frame_range: tuple[int, int],
+               result: PullResult, record: dict, progress: Progress | None) -> None:
     target, created = ensure_target(camera)
     record["target"] = target.name
     record["created_target"] = record["created_target"] or created
@@ -235,7 +235,7 @@ def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], result: P
         if subject.obj is not None:
             con.target = subject.obj
         else:
-            con.target = _point_empty(camera, subject, record)
+            con.target = _point_empty(scene, camera, subject, record, frame_range)
         if subject.bone:
             con.subtarget = subject.bone
         record["constraints"].append(con.name)
@@ -265,15 +265,41 @@ def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], result: P
     result.keys_written = total
 
 
-def _point_empty(camera, subject: Subject, record: dict) -> bpy.types.Object:
+def _point_empty(scene, camera, subject: Subject, record: dict,
+                 frame_range: tuple[int, int]) -> bpy.types.Object:
+    """An empty for a subject that is no object: a world point, or a footage pixel on a plate.
+
+    A pixel lies on a camera ray, so its empty is parented to the camera and moves with it; when
+    its depth changes from frame to frame (a sequence), its position along the ray is keyed.
+    """
     empty = bpy.data.objects.new(f"{camera.name} Focus Point", None)
     empty.empty_display_type = "PLAIN_AXES"
     empty.empty_display_size = 0.05
-    empty.location = [float(c) for c in subject.point]
     empty[POINT_PROP] = camera.name
-    collections = camera.users_collection or (bpy.context.scene.collection,)
+    collections = camera.users_collection or (scene.collection,)
     collections[0].objects.link(empty)
     record["points"].append(empty.name)
+    if subject.ref.kind != "pixel":
+        empty.location = [float(c) for c in subject.point]
+        return empty
+    empty.parent = camera
+    frames = [scene.frame_current] if subject.is_static() else list(
+        range(frame_range[0], frame_range[1] + 1))
+    current = scene.frame_current
+    local = []
+    try:
+        for frame in frames:
+            scene.frame_set(frame)
+            inverse = np.array(camera.matrix_world.inverted(), dtype=np.float64)
+            local.append(inverse[:3, :3] @ subject.position() + inverse[:3, 3])
+    finally:
+        scene.frame_set(current)
+    if len(frames) == 1:
+        empty.location = [float(c) for c in local[0]]
+        return empty
+    for axis in range(3):
+        keys.write_keys(empty, "location", [Key(f, float(p[axis])) for f, p in zip(frames, local)],
+                        index=axis)
     return empty
 
 
