@@ -20,7 +20,7 @@ Progress = Callable[[str, int, int], None]
 SUBJECTS = (
     ("Near", "sphere", (-0.35, 1.6, 0.0), ((0.9, 0.25, 0.1), (0.95, 0.85, 0.2))),
     ("Mid", "cube", (0.15, 3.5, -0.1), ((0.1, 0.6, 0.3), (0.9, 0.9, 0.9))),
-    ("Far", "monkey", (1.3, 8.0, 0.1), ((0.15, 0.3, 0.9), (0.9, 0.9, 0.95))),
+    ("Far", "monkey", (1.7, 8.0, 0.15), ((0.15, 0.3, 0.9), (0.9, 0.9, 0.95))),
 )
 
 
@@ -80,8 +80,6 @@ def build_scene(scene: bpy.types.Scene | None = None, fps: int = 24,
     for name, kind, location, colors in SUBJECTS:
         obj = _mesh_object(scene, name, kind, location, sizes[kind])
         obj.data.materials.append(_checker_material(f"{name} Checker", colors))
-        if kind == "monkey":
-            obj.rotation_euler = (0.0, 0.0, math.radians(180.0))
     wall = _mesh_object(scene, "Backdrop", "plane", (0.0, 14.0, 0.0), 8.0)
     wall.rotation_euler = (math.radians(90.0), 0.0, 0.0)
     wall.data.materials.append(_checker_material("Backdrop Checker", ((0.3, 0.3, 0.32),
