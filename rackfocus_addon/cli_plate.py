@@ -22,13 +22,14 @@ from .plate_mesh import DEFAULT_TEAR
 def add_verbs(sub) -> None:
     p = sub.add_parser(
         "plate", help="import footage + depth as a depth plate",
-        description="Import footage (still, image sequence) and a depth map per frame as a "
-                    "depth plate in front of the camera, so focus pulls refocus it physically. "
-                    "Scene resolution, frame rate and range follow the footage.",
+        description="Import footage (still, image sequence or movie) and a depth map per frame "
+                    "as a depth plate in front of the camera, so focus pulls refocus it "
+                    "physically. Scene resolution, frame rate and range follow the footage.",
     )
     p.add_argument("file", help=".blend to open")
     p.add_argument("--footage", required=True,
-                   help="image, numbered image (its sequence), folder of images or NAME_####.png")
+                   help="image, numbered image (its sequence), folder of images, "
+                   "NAME_####.png, or a movie (.mp4, .mov, ...)")
     p.add_argument("--depth", required=True,
                    help="depth per frame: float EXR (metres) or 16-bit PNG, still or sequence")
     p.add_argument("--depth-kind", choices=KINDS, default="metric",
