@@ -22,6 +22,14 @@ def _camera_or_why(context):
         return None, str(err)
 
 
+def poll_camera(cls, context) -> bool:
+    """Poll helper: the scene camera is usable, else the reason becomes the greyed-out tooltip."""
+    cam, why = _camera_or_why(context)
+    if cam is None:
+        cls.poll_message_set(why)
+    return cam is not None
+
+
 def mark_ref(item, index: int) -> SubjectRef:
     if item.kind == "POINT":
         return SubjectRef("point", coords=tuple(round(float(c), 6) for c in item.point))
@@ -164,10 +172,7 @@ class RACKFOCUS_OT_add_target(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        cam, why = _camera_or_why(context)
-        if cam is None:
-            cls.poll_message_set(why)
-        return cam is not None
+        return poll_camera(cls, context)
 
     def execute(self, context):
         cam, why = _camera_or_why(context)
@@ -361,9 +366,7 @@ class RACKFOCUS_OT_move_mark(bpy.types.Operator):
 
 
 def _poll_pull(cls, context) -> bool:
-    cam, why = _camera_or_why(context)
-    if cam is None:
-        cls.poll_message_set(why)
+    if not poll_camera(cls, context):
         return False
     settings = getattr(context.scene, "rackfocus", None)
     if settings is None or not len(settings.marks):
@@ -473,9 +476,7 @@ class RACKFOCUS_OT_solve_fstop(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        cam, why = _camera_or_why(context)
-        if cam is None:
-            cls.poll_message_set(why)
+        if not poll_camera(cls, context):
             return False
         if context.scene.rackfocus.suggested_fstop <= 0.0:
             cls.poll_message_set("No suggestion: Check Readability first (or the pull reads)")
@@ -534,9 +535,7 @@ class RACKFOCUS_OT_view_camera(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        cam, why = _camera_or_why(context)
-        if cam is None:
-            cls.poll_message_set(why)
+        if not poll_camera(cls, context):
             return False
         if _view3d(context) is None:
             cls.poll_message_set("Needs a 3D viewport")
