@@ -9,6 +9,8 @@ import tempfile
 import bpy
 import numpy as np
 
+from rackfocus_addon.bl.render import load_rgba
+
 
 def add_camera(scene, name="Cam", location=(0.0, 0.0, 0.0), lens=50.0, fstop=1.4):
     """A perspective camera looking along +Y (rotation 90 deg about X)."""
@@ -45,14 +47,7 @@ def render_to_array(scene, path=None) -> np.ndarray:
     path = path or os.path.join(tempfile.mkdtemp(prefix="rf-"), "frame.png")
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True)
-    img = bpy.data.images.load(path, check_existing=False)
-    try:
-        w, h = img.size
-        px = np.empty(w * h * 4, dtype=np.float32)
-        img.pixels.foreach_get(px)
-    finally:
-        bpy.data.images.remove(img)
-    return px.reshape(h, w, 4)[::-1]
+    return load_rgba(path)
 
 
 def laplacian_variance(gray: np.ndarray) -> float:
