@@ -107,6 +107,35 @@ def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
     assert scene.objects[result.fill].data is not None
 
 
+def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
+    """EEVEE (software EGL here; its first render compiles shaders for about a minute)."""
+    from rackfocus_addon.bl import compat
+
+    scene = empty_scene
+    plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    scene.render.engine = compat.eevee_engine_id()
+    scene.eevee.taa_render_samples = 16
+    cam = scene.camera
+    cam.data.dof.use_dof = False
+    out = file_values(render(scene, str(tmp_path / "eevee_rt.png")))
+    rt = plate_mesh.psnr(out, file_values(shot["color"]))
+    print(f"EEVEE round trip: {rt:.1f} dB")
+    assert rt >= 40.0
+    # Focus on the box, then on the wall: each is sharper where it is focused.
+    z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    near, far = z < 3.0, z > 7.0
+    cam.data.dof.use_dof = True
+    cam.data.dof.aperture_fstop = FSTOP
+    src = file_values(shot["color"])
+    err = {}
+    for focus in (BOX_FOCUS, 8.0):
+        cam.data.dof.focus_distance = focus
+        img = file_values(render(scene, str(tmp_path / f"eevee_{focus}.png")))
+        err[focus] = (plate_mesh.psnr(img, src, near), plate_mesh.psnr(img, src, far))
+    assert err[BOX_FOCUS][0] > err[8.0][0] + 3.0, err  # the box is sharp when focused on it
+    assert err[8.0][1] > err[BOX_FOCUS][1] + 3.0, err  # the wall is sharp when focused on it
+
+
 def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot, tmp_path):
     scene = empty_scene
     result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path),
