@@ -199,3 +199,10 @@ def get_modifier_input(mod, identifier: str):
     if inputs is not None and hasattr(inputs, identifier):
         return getattr(inputs, identifier).value
     return mod.get(identifier)
+
+
+def strip_source_frames(strip) -> int:
+    """Frames of a sequencer strip's source (5.2 renames ``frame_duration``)."""
+    if hasattr(strip, "content_duration"):
+        return int(strip.content_duration)
+    return int(strip.frame_duration)

@@ -242,7 +242,7 @@ def unpack_movie(clip: Clip, folder: str, progress=None) -> Clip:
         scene.view_settings.look = "None"
         editor = scene.sequence_editor_create()
         strip = compat.vse_strips(editor).new_movie("footage", clip.files[0], 1, 1)
-        frames = int(strip.frame_duration)  # the movie's own length; a new strip is untrimmed
+        frames = compat.strip_source_frames(strip)
         scene.frame_start, scene.frame_end = 1, frames
         compat.set_image_output(scene, "PNG")
         render.image_settings.color_mode = "RGB"
