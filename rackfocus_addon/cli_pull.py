@@ -83,7 +83,7 @@ def run_pull(args) -> int:
     # A preset may rewrite args.mark / args.easing / args.space (timing from the preset).
     _extend("before_pull", args, scene, camera)
     marks = [parse_mark(text) for text in args.mark]
-    easing = parse_easing(args.easing)
+    easing = getattr(args, "rackfocus_easing", None) or parse_easing(args.easing)
     result = pull.create_pull(
         scene, camera, marks, easing, args.space, args.mode, args.replace,
         progress=progress_printer(), pixel_resolver=pixel_resolver(scene, camera),

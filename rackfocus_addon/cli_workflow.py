@@ -188,6 +188,8 @@ def before_pull(args, scene, camera) -> None:
     marks = preset_marks(scene, camera, preset, [m.subject for m in parsed], start)
     args.mark = [m.spec() for m in marks]
     args.easing = preset.easing().spec()
+    # The text form drops BACK's overshoot amount: hand the pull the preset's easing itself.
+    args.rackfocus_easing = preset.easing()
     args.space = preset.space
     args.rackfocus_preset = preset
     _note(f"preset '{preset.name}': marks {' '.join(args.mark)}; {args.easing} in {args.space}")
@@ -217,29 +219,16 @@ def extras_from_args(args):
 
 def apply_pull_options(args, scene, camera, result) -> None:
     """After the pull is written: readability report (stderr), solved f-stop, realism keys."""
-    from .bl import pull
     from .bl import realism as bl_realism
     from .cli_pull import pixel_resolver
 
     resolver = pixel_resolver(scene, camera)
-    preset = getattr(args, "rackfocus_preset", None)
-    if preset is not None and preset.easing() != result.plan.easing:
-        # The text form of an easing does not carry BACK's overshoot: write it exactly.
-        fresh = pull.create_pull(scene, camera, _marks(args), preset.easing(), preset.space,
-                                 args.mode, True, pixel_resolver=resolver)
-        result.plan, result.keys_written = fresh.plan, fresh.keys_written
     done = bl_realism.apply_extras(scene, camera, result.plan, extras_from_args(args), args.mode,
                                    pixel_resolver=resolver)
     for line in done.report.lines():
         _note(f"readability: {line}")
     for message in done.messages:
         _note(f"note: {message}")
-
-
-def _marks(args):
-    from .marks import parse_mark
-
-    return [parse_mark(text) for text in args.mark]
 
 
 def before_clear(args, scene, camera) -> None:

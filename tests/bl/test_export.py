@@ -183,11 +183,12 @@ def test_cli_pull_with_preset_solve_and_realism(shot, tmp_path, capsys):
     assert 1 / closest == pytest.approx(0.5 + 0.06 * (0.5 - 0.125), abs=2e-3)
     assert fc.evaluate(49) == pytest.approx(2.0)
     assert compat.find_fcurve(cam.data, "lens") is not None
-    # What the clear verb runs (its before_clear hook, then the pull's own clear).
-    from rackfocus_addon import cli_workflow
-    cli_workflow.before_clear(None, bpy.context.scene, cam)
-    pull.clear_pull(cam)
+    cleared = str(tmp_path / "cleared.blend")
+    assert main(["clear", out, "--out", cleared]) == 0
+    bpy.ops.wm.open_mainfile(filepath=cleared)
+    cam = bpy.context.scene.camera
     assert compat.find_fcurve(cam.data, "lens") is None
+    assert compat.find_fcurve(cam.data, "dof.focus_distance") is None
     assert cam.data.dof.aperture_fstop == pytest.approx(22.0)
 
 
