@@ -31,6 +31,18 @@ def open_blend(path: str | None):
     return bpy.context.scene
 
 
+def pick_scene(name: str | None):
+    """The scene called ``name``, or the active scene when no name is given."""
+    import bpy
+
+    if not name:
+        return bpy.context.scene
+    scene = bpy.data.scenes.get(name)
+    if scene is None:
+        raise RackFocusError(f"No scene named '{name}'")
+    return scene
+
+
 def save_blend(path: str) -> str:
     """Save the open file to ``path`` with relative paths (farm-safe); returns the absolute path."""
     import bpy

@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .cli_common import open_blend, progress_printer, save_blend
+from .cli_common import open_blend, pick_scene, progress_printer, save_blend
 from .easing import parse_easing
-from .errors import RackFocusError
 from .marks import parse_mark
 from .plan import MODES, SPACES
 
@@ -51,17 +50,6 @@ def _extend(hook: str, *args):
         return None
     fn = getattr(module, hook, None)
     return fn(*args) if fn is not None else None
-
-
-def pick_scene(name: str | None):
-    import bpy
-
-    if not name:
-        return bpy.context.scene
-    scene = bpy.data.scenes.get(name)
-    if scene is None:
-        raise RackFocusError(f"No scene named '{name}'")
-    return scene
 
 
 def pixel_resolver(scene, camera):

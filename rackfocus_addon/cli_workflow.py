@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from . import presets as preset_io
-from .cli_common import open_blend, parse_frames
+from .cli_common import open_blend, parse_frames, pick_scene
 from .errors import RackFocusError
 
 PREFIX = "rackfocus"
@@ -22,22 +22,11 @@ def _note(text: str) -> None:
     print(f"{PREFIX}: {text}", file=sys.stderr, flush=True)
 
 
-def _scene(name: str | None):
-    import bpy
-
-    if not name:
-        return bpy.context.scene
-    scene = bpy.data.scenes.get(name)
-    if scene is None:
-        raise RackFocusError(f"No scene named '{name}'")
-    return scene
-
-
 def _open(args):
     from .bl import pull
 
     open_blend(args.file)
-    scene = _scene(args.scene)
+    scene = pick_scene(args.scene)
     return scene, pull.resolve_camera(scene, args.camera)
 
 
