@@ -45,16 +45,9 @@ def pick_scene(name: str | None):
 
 def save_blend(path: str) -> str:
     """Save the open file to ``path`` with relative paths (farm-safe); returns the absolute path."""
-    import bpy
+    from .bl.files import save_blend as save
 
-    full = os.path.abspath(path)
-    if not full.endswith(".blend"):
-        raise RackFocusError(f"Output must be a .blend file: {path}")
-    os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
-    bpy.ops.wm.save_as_mainfile(filepath=full, relative_remap=True, compress=False)
-    bpy.ops.file.make_paths_relative()
-    bpy.ops.wm.save_mainfile(filepath=full)
-    return full
+    return save(path)
 
 
 def parse_frames(text: str | None, default: tuple[int, int]) -> tuple[int, int]:

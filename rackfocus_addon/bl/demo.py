@@ -13,6 +13,7 @@ import bpy
 from ..easing import Easing
 from ..marks import Mark, SubjectRef
 from . import compat, pull, render
+from .files import save_blend
 
 Progress = Callable[[str, int, int], None]
 
@@ -117,7 +118,7 @@ def run_demo(out_dir: str, progress: Progress | None = None, resolution=(320, 18
                               "rig", progress=progress)
     render.configure(scene, "cycles", samples, resolution)
     blend = os.path.join(out_dir, "demo.blend")
-    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    save_blend(blend)
     frames_dir = os.path.join(out_dir, "frames")
     paths = render.render_frames(scene, frames_dir, (1, frames), progress)
     outputs = {

@@ -23,6 +23,7 @@ from . import compat
 from . import footage as footage_io
 from . import pull as pull_engine
 from . import render as render_engine
+from .files import save_blend
 from .plate import build_plate
 
 Progress = Callable[[str, int, int], None]
@@ -235,7 +236,7 @@ def run_plate_demo(out_dir: str, progress: Progress | None = None, width: int = 
     pull = pull_engine.create_pull(scene, camera, marks, mode="bake",
                                    pixel_resolver=pixel_resolver_for(scene, camera))
     render_engine.configure(scene, "cycles", samples)
-    bpy.ops.wm.save_mainfile(filepath=blend, relative_remap=True)
+    save_blend(blend)
     frames_dir = os.path.join(out_dir, "frames")
     paths = render_engine.render_frames(scene, frames_dir, (first, last), progress)
     out = {"plate_blend": blend, "plate_footage": os.path.dirname(colors[0]),

@@ -30,6 +30,7 @@ def test_pull_verb_writes_a_pull_and_saves(shot, tmp_path, capsys):
                  "--space", "diopter", "--mode", "bake", "--out", out])
     assert code == 0
     assert "bake pull on camera 'Cam'" in capsys.readouterr().out
+    assert not os.path.exists(out + "1")  # no stray .blend1 backup beside the output
     bpy.ops.wm.open_mainfile(filepath=out)
     scene = bpy.context.scene
     assert effective_focus_m(scene, scene.camera, 24) == pytest.approx(8.0, abs=1e-3)
