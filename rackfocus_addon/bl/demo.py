@@ -92,11 +92,11 @@ def build_scene(scene: bpy.types.Scene | None = None, fps: int = 24,
     sun.data.energy = 3.0
     sun.rotation_euler = (math.radians(50.0), math.radians(10.0), math.radians(-30.0))
     scene.collection.objects.link(sun)
-    world = bpy.data.worlds.new("World")
-    world.color = (0.05, 0.05, 0.06)
+    world = compat.new_node_world("World")
     scene.world = world
-    if world.use_nodes and "Background" in world.node_tree.nodes:
-        world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.2, 0.22, 0.25, 1)
+    background = world.node_tree.nodes.get("Background") if world.node_tree else None
+    if background is not None:
+        background.inputs["Color"].default_value = (0.2, 0.22, 0.25, 1.0)
     bpy.context.view_layer.update()
     return scene
 

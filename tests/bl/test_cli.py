@@ -91,3 +91,18 @@ def test_python_dash_m_entry_point(shot, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "Two marks on frame 3" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_demo_verb_writes_everything_it_promises(empty_scene, tmp_path, capsys):
+    out = str(tmp_path / "demo")
+    assert main(["demo", "--out", out, "--frames", "8", "--samples", "1",
+                 "--resolution", "32x18"]) == 0
+    printed = capsys.readouterr().out
+    assert "rig pull on camera 'Camera'" in printed
+    frames = sorted(os.listdir(os.path.join(out, "frames")))
+    assert frames == [f"frame_{i:04d}.png" for i in range(1, 9)]
+    for name in ("pull.mp4", "contact_sheet.png", "demo.blend"):
+        assert os.path.getsize(os.path.join(out, name)) > 0, name
+    assert os.path.isdir(os.path.join(out, "plate", "frames"))
+    assert main(["check", os.path.join(out, "demo.blend")]) == 0
+    assert main(["check", os.path.join(out, "plate", "plate_demo.blend")]) == 0
