@@ -10,6 +10,7 @@ import math
 import bpy
 from mathutils import Matrix, Vector
 
+from ..rackfocus_addon.bl.scene_eval import current_focus_m
 from ..rackfocus_addon.optics import dof_limits_m, standard_coc_mm
 
 _handle = None
@@ -26,17 +27,6 @@ def camera_frame_matrix(camera) -> Matrix:
     return Matrix.Translation(loc) @ rot.to_matrix().to_4x4()
 
 
-def focus_of(camera) -> float:
-    """Focus distance (metres) Blender renders with now, without evaluating another frame."""
-    dof = camera.data.dof
-    if dof.focus_object is None:
-        return float(dof.focus_distance)
-    mw = camera_frame_matrix(camera)
-    axis = -(mw.to_3x3() @ Vector((0.0, 0.0, 1.0)))
-    target = dof.focus_object.matrix_world.translation
-    return max(abs(axis.dot(target - mw.translation)), 1e-5)
-
-
 def plane_corners(camera, scene, depth_m: float) -> list[Vector]:
     """World-space corners of the camera's view rectangle at ``depth_m`` along its axis."""
     mw = camera_frame_matrix(camera)
@@ -50,7 +40,7 @@ def plane_corners(camera, scene, depth_m: float) -> list[Vector]:
 def planes(camera, scene) -> dict:
     """{'focus': corners, 'near': corners, 'far': corners or None} for the current frame."""
     cam = camera.data
-    focus = focus_of(camera)
+    focus = current_focus_m(camera)
     coc = standard_coc_mm(cam.sensor_width, cam.sensor_height)
     near, far = dof_limits_m(focus, cam.lens, cam.dof.aperture_fstop, coc)
     return {"focus": plane_corners(camera, scene, focus),

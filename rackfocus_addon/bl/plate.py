@@ -30,7 +30,6 @@ G: fill-layer depth or 0) and ``fill_####.exr`` (RGB: fill colour), numbered fro
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -45,7 +44,7 @@ from .. import depth as depth_maths
 from .. import plate_mesh
 from ..errors import RackFocusError
 from ..marks import SubjectRef
-from . import compat
+from . import compat, records
 from . import footage as footage_io
 from .scene_eval import Subject
 
@@ -165,8 +164,8 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         "frame_start": scene.frame_start, "fill": fill.name, "kind": kind,
         "footage": sources[0], "depth": sources[1], "alignment": [report.scale, report.shift],
     }
-    plate[RECORD] = json.dumps(record)
-    fill[RECORD] = json.dumps(dict(record, layer="fill", plate=plate.name))
+    records.write(plate, RECORD, record)
+    records.write(fill, RECORD, dict(record, layer="fill", plate=plate.name))
     return PlateResult(plate.name, fill.name, camera.name, clip, report, folder, warnings)
 
 
@@ -498,29 +497,19 @@ def plates(camera: bpy.types.Object | None = None) -> list[bpy.types.Object]:
     """Main plate objects (not fill layers), of ``camera`` if given."""
     out = []
     for obj in bpy.data.objects:
-        raw = obj.get(RECORD)
-        if not raw:
-            continue
-        rec = _loads(raw)
-        if rec.get("layer") == "fill":
+        rec = records.read(obj, RECORD)
+        if rec is None or rec.get("layer") == "fill":
             continue
         if camera is None or rec.get("camera") == camera.name:
             out.append(obj)
     return out
 
 
-def _loads(raw) -> dict:
-    try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        return {}
-
-
 def remove_plates(camera: bpy.types.Object) -> int:
     """Remove the plates (and fill layers) of ``camera``; returns how many objects went."""
     gone = 0
     for obj in list(bpy.data.objects):
-        rec = _loads(obj.get(RECORD) or "")
+        rec = records.read(obj, RECORD)
         if rec and rec.get("camera") == camera.name:
             mesh = obj.data
             bpy.data.objects.remove(obj)
@@ -612,7 +601,7 @@ def pixel_resolver_for(scene: bpy.types.Scene, camera: bpy.types.Object
     if not found:
         return None
     plate = found[0]
-    reader = _DepthReader(plate, _loads(plate[RECORD]))
+    reader = _DepthReader(plate, records.read(plate, RECORD) or {})
 
     def resolve(ref: SubjectRef) -> Subject:
         if ref.kind != "pixel" or len(ref.coords) != 2:

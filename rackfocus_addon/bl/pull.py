@@ -8,7 +8,6 @@ replaces only what the previous pull created; clearing restores the original sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,8 +19,8 @@ from ..errors import RackFocusError
 from ..marks import Mark
 from ..optics import blend_focus
 from ..plan import MODES, Key, PullPlan, Span, fit_keys, influence_for, make_plan
-from . import compat, keys
-from .scene_eval import Subject, resolve_subject, sample_distances
+from . import compat, keys, records
+from .scene_eval import MIN_FOCUS_M, Subject, resolve_subject, sample_distances
 
 RECORD = "rackfocus_pull"
 TARGET_PROP = "rackfocus_target_of"
@@ -89,13 +88,8 @@ def marker_frame(scene: bpy.types.Scene, name: str) -> int:
 
 
 def read_record(camera: bpy.types.Object) -> dict | None:
-    raw = camera.data.get(RECORD)
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        return None
+    """The pull record on ``camera``'s data, or None when it has no pull."""
+    return records.read(camera.data, RECORD)
 
 
 def create_pull(
@@ -176,7 +170,7 @@ def create_pull(
         _write_bake(scene, camera, plan, subjects, lo, hi, result, new_record, progress)
     else:
         _write_rig(scene, camera, plan, subjects, (lo, hi), result, new_record, progress)
-    camera.data[RECORD] = json.dumps(new_record)
+    records.write(camera.data, RECORD, new_record)
     # Evaluate the new curves now so the viewport and the properties show the pulled focus.
     scene.frame_set(scene.frame_current)
     return result
@@ -199,7 +193,7 @@ def _write_bake(scene, camera, plan: PullPlan, subjects: list[Subject], lo: int,
                               _stage(progress, "Evaluating subjects"))
     values = np.empty(len(frames))
     for i, frame in enumerate(frames):
-        values[i] = plan.focus_m(frame, lambda s, i=i: max(abs(depths[s, i]), 1e-5))
+        values[i] = plan.focus_m(frame, lambda s, i=i: max(abs(depths[s, i]), MIN_FOCUS_M))
     key_list = fit_keys(frames, values, plan.spans(lo, hi), plan.easing)
     camera.data.dof.focus_object = None
     keys.write_keys(camera.data, FOCUS_PATH, key_list)

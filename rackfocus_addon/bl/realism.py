@@ -8,7 +8,6 @@ What was there before (values and user keys) is saved in a JSON custom property
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,8 +18,8 @@ from .. import realism
 from ..errors import RackFocusError
 from ..plan import PullPlan
 from ..readability import DEFAULT_MIN_BLUR_PX, LensSetup, Report, assess
-from . import compat, keys
-from .scene_eval import resolve_subject, sample_distances
+from . import compat, keys, records
+from .scene_eval import MIN_FOCUS_M, resolve_subject, sample_distances
 
 RECORD = "rackfocus_realism"
 FSTOP_PATH = "dof.aperture_fstop"
@@ -96,7 +95,7 @@ def distance_table(scene, camera, plan: PullPlan, frames: Sequence[int], pixel_r
     subjects = [resolve_subject(scene, ref, camera, pixel_resolver) for ref in plan.subjects]
     frames = list(frames)
     depths = np.abs(sample_distances(scene, camera, subjects, frames))
-    return frames, np.maximum(depths, 1e-5)
+    return frames, np.maximum(depths, MIN_FOCUS_M)
 
 
 def assess_plan(scene, camera, plan: PullPlan, min_blur_px: float = DEFAULT_MIN_BLUR_PX,
@@ -122,11 +121,8 @@ def assess_plan(scene, camera, plan: PullPlan, min_blur_px: float = DEFAULT_MIN_
 
 
 def read_record(camera: bpy.types.Object) -> dict | None:
-    raw = camera.data.get(RECORD)
-    try:
-        return json.loads(raw) if raw else None
-    except (TypeError, ValueError):
-        return None
+    """The realism record on ``camera``'s data, or None."""
+    return records.read(camera.data, RECORD)
 
 
 def _backup(camera: bpy.types.Object) -> dict:
@@ -247,5 +243,5 @@ def apply_extras(scene: bpy.types.Scene, camera: bpy.types.Object, plan: PullPla
             written += len(lens_keys)
 
     if wrote:
-        cam[RECORD] = json.dumps({"version": 1, "backup": backup, "wrote": sorted(set(wrote))})
+        records.write(cam, RECORD, {"version": 1, "backup": backup, "wrote": sorted(set(wrote))})
     return ExtrasResult(report, messages, written)

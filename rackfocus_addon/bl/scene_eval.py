@@ -10,9 +10,10 @@ from mathutils import Vector
 
 from ..errors import RackFocusError
 from ..marks import SubjectRef
+from ..optics import MIN_DISTANCE_M
 
 #: Blender clamps focus distance to this (metres) when measuring to a focus object.
-MIN_FOCUS_M = 1e-5
+MIN_FOCUS_M = MIN_DISTANCE_M
 
 
 def camera_axis(camera: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +141,11 @@ def sample_distances(scene: bpy.types.Scene, camera: bpy.types.Object,
 def effective_focus_m(scene: bpy.types.Scene, camera: bpy.types.Object, frame: int) -> float:
     """The focus distance Blender renders ``camera`` with at ``frame`` (metres)."""
     scene.frame_set(int(frame))
+    return current_focus_m(camera)
+
+
+def current_focus_m(camera: bpy.types.Object) -> float:
+    """The focus distance (metres) ``camera`` renders with at the frame already evaluated."""
     dof = camera.data.dof
     target = dof.focus_object
     if target is None:

@@ -317,7 +317,7 @@ def test_overlay_planes_sit_at_focus_and_limits(scene):
     coc = optics.standard_coc_mm(36.0, 24.0)
     assert (near, far) == pytest.approx(optics.dof_limits_m(3.0, 50.0, 2.8, coc))
     cam.data.dof.focus_object = add_empty(scene, "T", (0.3, 5.0, 0.2))
-    assert overlay.focus_of(cam) == pytest.approx(5.0)
+    assert overlay.planes(cam, scene)["focus"][0].y == pytest.approx(5.0)  # view-axis depth
     assert overlay._handle is None  # never in background mode
     assert not math.isinf(near)
 
