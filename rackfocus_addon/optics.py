@@ -76,18 +76,6 @@ def coc_px(subject_m: float, focus_m: float, focal_mm: float, fstop: float,
     return coc_mm(subject_m, focus_m, focal_mm, fstop) * width_px / sensor_width_mm
 
 
-def fstop_for_blur(subject_m: float, focus_m: float, focal_mm: float, blur_px: float,
-                   sensor_width_mm: float, width_px: int) -> float:
-    """The f-stop at which a subject at ``subject_m`` blurs by ``blur_px``, focused at ``focus_m``.
-
-    CoC is inversely proportional to N, so this solves the thin-lens formula directly.
-    """
-    at_f1 = coc_px(subject_m, focus_m, focal_mm, 1.0, sensor_width_mm, width_px)
-    if blur_px <= 0.0:
-        raise ValueError("blur_px must be positive")
-    return at_f1 / blur_px
-
-
 #: Depth-of-field tables take the acceptable circle of confusion as the sensor diagonal / 1500
 #: (0.029 mm on a 36 x 24 mm full frame; many tables round it to 0.03 mm).
 COC_DIAGONAL_DIVISOR = 1500.0
@@ -96,12 +84,6 @@ COC_DIAGONAL_DIVISOR = 1500.0
 def standard_coc_mm(sensor_width_mm: float, sensor_height_mm: float) -> float:
     """The acceptable circle of confusion (mm) DOF tables use for a sensor: its diagonal / 1500."""
     return math.hypot(sensor_width_mm, sensor_height_mm) / COC_DIAGONAL_DIVISOR
-
-
-def depth_of_field_m(focus_m: float, focal_mm: float, fstop: float, coc_mm: float) -> float:
-    """Total depth of acceptable sharpness (metres) when focused at ``focus_m``; may be ``inf``."""
-    near, far = dof_limits_m(focus_m, focal_mm, fstop, coc_mm)
-    return far - near
 
 
 def focus_for_blur_m(subject_m: float, blur_mm: float, focal_mm: float, fstop: float) -> float:

@@ -70,11 +70,6 @@ def test_coc_in_pixels_scales_with_resolution_and_sensor():
     assert optics.coc_px(2.0, 2.0, 50.0, 2.0, 36.0, 1920) == 0.0
 
 
-def test_fstop_for_blur_inverts_coc_px():
-    n = optics.fstop_for_blur(8.0, 2.0, 50.0, 10.0, 36.0, 1920)
-    assert optics.coc_px(8.0, 2.0, 50.0, n, 36.0, 1920) == pytest.approx(10.0)
-
-
 @pytest.mark.parametrize("subject, blur", [(8.0, 0.2), (2.0, 0.05), (30.0, 1.0)])
 def test_focus_for_blur_puts_the_subject_at_that_blur(subject, blur):
     d = optics.focus_for_blur_m(subject, blur, 50.0, 2.0)
