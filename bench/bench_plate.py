@@ -24,8 +24,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # the test oracles (oracles, bl_oracles)
 
+import bl_oracles  # noqa: E402
 import bpy  # noqa: E402
+import oracles  # noqa: E402
 
 from rackfocus_addon import plate_mesh as pm  # noqa: E402
 from rackfocus_addon.bl import demo_plate as dp  # noqa: E402
@@ -62,9 +65,11 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
     floor = {}
     for f in focuses:
         scene.cycles.seed = 0
-        truths[f] = dp.render_truth(scene, f"{out}/truth_{f}.png", f, fstop, samples)[..., :3]
+        truths[f] = bl_oracles.render_truth(scene, f"{out}/truth_{f}.png", f, fstop,
+                                            samples)[..., :3]
         scene.cycles.seed = 7
-        other = dp.render_truth(scene, f"{out}/truth2_{f}.png", f, fstop, samples)[..., :3]
+        other = bl_oracles.render_truth(scene, f"{out}/truth2_{f}.png", f, fstop,
+                                        samples)[..., :3]
         floor[f] = other
     scene.cycles.seed = 0
 
@@ -89,12 +94,12 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
         cam.data.dof.focus_distance = f
         cam.data.dof.aperture_fstop = fstop
         t0 = time.perf_counter()
-        dp._render_to(scene, f"{out}/plate_{f}.png", "PNG")
+        dp.render_still(scene, f"{out}/plate_{f}.png", "PNG")
         plate_s = time.perf_counter() - t0
         ours = footage.read_pixels(f"{out}/plate_{f}.png")[0][..., :3]
         t0 = time.perf_counter()
-        base = dp.defocus_node(scene, colors[0], depths[0], f"{out}/defocus_{f}.png", f,
-                               fstop)[..., :3]
+        base = bl_oracles.defocus_node(scene, colors[0], depths[0], f"{out}/defocus_{f}.png",
+                                       f, fstop)[..., :3]
         defocus_s = time.perf_counter() - t0
         truth = truths[f]
         rows = [("plate", ours, plate_s), ("Defocus node", base, defocus_s),
@@ -105,26 +110,26 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
             scene.render.engine = compat.eevee_engine_id()
             scene.eevee.taa_render_samples = samples
             t0 = time.perf_counter()
-            dp._render_to(scene, f"{out}/eevee_{f}.png", "PNG")
+            dp.render_still(scene, f"{out}/eevee_{f}.png", "PNG")
             rows.insert(1, ("plate EEVEE", footage.read_pixels(f"{out}/eevee_{f}.png")[0][..., :3],
                             time.perf_counter() - t0))
             cycles(scene, samples)
         for name, img, secs in rows:
-            print(f"{f:>8.2f} | {name:<13} | {pm.psnr(img, truth):>9.2f} | "
-                  f"{pm.psnr(img, truth, band):>9.2f} | {pm.ssim(img, truth):>9.4f} | "
-                  f"{pm.ssim(img, truth, band):>9.4f} | {secs:>6.2f}")
+            print(f"{f:>8.2f} | {name:<13} | {oracles.psnr(img, truth):>9.2f} | "
+                  f"{oracles.psnr(img, truth, band):>9.2f} | {oracles.ssim(img, truth):>9.4f} | "
+                  f"{oracles.ssim(img, truth, band):>9.4f} | {secs:>6.2f}")
     cam.data.dof.use_dof = False
-    dp._render_to(scene, f"{out}/roundtrip.png", "PNG")
+    dp.render_still(scene, f"{out}/roundtrip.png", "PNG")
     rt = footage.read_pixels(f"{out}/roundtrip.png", data=True)[0][..., :3]
     src = footage.read_pixels(colors[0], data=True)[0][..., :3]
-    print(f"Round trip (DOF off) PSNR vs source, Cycles: {pm.psnr(rt, src):.2f} dB")
+    print(f"Round trip (DOF off) PSNR vs source, Cycles: {oracles.psnr(rt, src):.2f} dB")
     if eevee:
         from rackfocus_addon.bl import compat
 
         scene.render.engine = compat.eevee_engine_id()
-        dp._render_to(scene, f"{out}/roundtrip_eevee.png", "PNG")
+        dp.render_still(scene, f"{out}/roundtrip_eevee.png", "PNG")
         rt = footage.read_pixels(f"{out}/roundtrip_eevee.png", data=True)[0][..., :3]
-        print(f"Round trip (DOF off) PSNR vs source, EEVEE: {pm.psnr(rt, src):.2f} dB")
+        print(f"Round trip (DOF off) PSNR vs source, EEVEE: {oracles.psnr(rt, src):.2f} dB")
 
 
 def hd_cost(out: str, densities: list[float], samples: int) -> None:
@@ -163,7 +168,7 @@ def hd_cost(out: str, densities: list[float], samples: int) -> None:
         cam.data.dof.focus_distance = 3.5
         cam.data.dof.aperture_fstop = 2.0
         t0 = time.perf_counter()
-        dp._render_to(scene, f"{out}/hd_{density:g}.png", "PNG")
+        dp.render_still(scene, f"{out}/hd_{density:g}.png", "PNG")
         render_s = time.perf_counter() - t0
         nx, ny = pm.grid_size(width + 2 * pm.default_fill_px(width),
                               height + 2 * pm.default_fill_px(width), density)

@@ -4,7 +4,6 @@
   action can hold several slots (an object and its camera data), so F-curves are always looked up
   through the ID's own ``animation_data.action_slot``.
 - EEVEE's engine id is ``BLENDER_EEVEE_NEXT`` in 4.2-4.5 and ``BLENDER_EEVEE`` from 5.0.
-- Compositor: 5.0 replaced ``scene.node_tree`` with ``scene.compositing_node_group``.
 - Movie output: 5.0 added ``ImageFormatSettings.media_type`` that must be 'VIDEO' before 'FFMPEG'.
 """
 
@@ -105,30 +104,6 @@ def engine_id(name: str) -> str:
     if name == "workbench":
         return "BLENDER_WORKBENCH"
     raise ValueError(f"unknown engine {name!r}: use cycles, eevee or workbench")
-
-
-def compositor_tree(scene: bpy.types.Scene, create: bool = True):
-    """The scene's compositor node tree (created empty with an output if ``create``)."""
-    if VERSION >= (5, 0, 0):
-        tree = scene.compositing_node_group
-        if tree is None and create:
-            tree = bpy.data.node_groups.new(f"{scene.name} Compositor", "CompositorNodeTree")
-            tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
-            tree.nodes.new("NodeGroupOutput")
-            scene.compositing_node_group = tree
-        return tree
-    if create:
-        scene.use_nodes = True
-    return scene.node_tree
-
-
-def compositor_output(tree):
-    """The node that the compositor writes to the render (Group Output in 5.0, Composite in 4.x)."""
-    kind = "NodeGroupOutput" if VERSION >= (5, 0, 0) else "CompositorNodeComposite"
-    for node in tree.nodes:
-        if node.bl_idname == kind:
-            return node
-    return tree.nodes.new(kind)
 
 
 def set_movie_output(scene: bpy.types.Scene) -> None:

@@ -1,4 +1,4 @@
-"""The compat module on this Blender: engine ids, compositor, outputs, F-curve lookup."""
+"""The compat module on this Blender: engine ids, outputs, F-curve lookup, node materials."""
 
 import bpy
 import pytest
@@ -12,14 +12,6 @@ def test_engine_ids_are_accepted(empty_scene):
         assert empty_scene.render.engine == compat.engine_id(name)
     with pytest.raises(ValueError, match="unknown engine"):
         compat.engine_id("povray")
-
-
-def test_compositor_tree_and_output(empty_scene):
-    tree = compat.compositor_tree(empty_scene)
-    assert tree is not None and compat.compositor_tree(empty_scene) == tree
-    out = compat.compositor_output(tree)
-    assert out.bl_idname in {"NodeGroupOutput", "CompositorNodeComposite"}
-    assert compat.compositor_output(tree) == out
 
 
 def test_output_formats(empty_scene):

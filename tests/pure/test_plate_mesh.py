@@ -1,8 +1,10 @@
-"""Plate geometry maths: camera rays, tears, background fill, fidelity measures (no bpy)."""
+"""Plate geometry maths: camera rays, tears, background fill (no bpy); and the test oracles
+(``tests/oracles.py``: reference plate vertices, PSNR, SSIM) the bpy tests and benchmark use."""
 
 import math
 
 import numpy as np
+import oracles
 import pytest
 
 from rackfocus_addon import plate_mesh as pm
@@ -108,12 +110,12 @@ def test_background_fill_ignores_smooth_surfaces_and_far_side():
 
 def test_reference_vertices_of_flat_depth_are_a_plane_on_the_rays():
     z = np.full((9, 16), 5.0)
-    verts = pm.reference_vertices(z, 2, 36.0, 50.0)
+    verts = oracles.reference_vertices(z, 2, 36.0, 50.0)
     assert verts.shape == (19, 33, 3)
     np.testing.assert_allclose(verts[..., 2], -5.0)
     assert verts[0, 0, 0] == pytest.approx(-5.0 * 18 / 50)
     z[3:6, 4:8] = 1.0
-    verts = pm.reference_vertices(z, 2, 36.0, 50.0)
+    verts = oracles.reference_vertices(z, 2, 36.0, 50.0)
     assert np.isnan(verts[..., 2]).any()  # split along the box outline
     # A pixel centre vertex (odd, odd) inside the box sits at the box depth.
     row = 2 * (9 - 1 - 4) + 1  # grid order is bottom row first
@@ -123,17 +125,17 @@ def test_reference_vertices_of_flat_depth_are_a_plane_on_the_rays():
 def test_psnr_and_ssim():
     rng = np.random.default_rng(0)
     a = rng.uniform(0, 1, (32, 32, 3))
-    assert pm.psnr(a, a) == math.inf
-    assert pm.ssim(a, a) == pytest.approx(1.0)
+    assert oracles.psnr(a, a) == math.inf
+    assert oracles.ssim(a, a) == pytest.approx(1.0)
     noisy = np.clip(a + rng.normal(0, 0.01, a.shape), 0, 1)
-    assert 38.0 < pm.psnr(a, noisy) < 42.0
+    assert 38.0 < oracles.psnr(a, noisy) < 42.0
     worse = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1)
-    assert pm.ssim(a, worse) < pm.ssim(a, noisy) < 1.0
+    assert oracles.ssim(a, worse) < oracles.ssim(a, noisy) < 1.0
     mask = np.zeros((32, 32), dtype=bool)
     mask[:4] = True
     b = a.copy()
     b[10:] = 0.0
-    assert pm.psnr(a, b, mask) == math.inf
+    assert oracles.psnr(a, b, mask) == math.inf
 
 
 def test_default_fill_px():
