@@ -185,6 +185,9 @@ def fit_keys(frames: Sequence[int], values: Sequence[float], spans: Sequence[Spa
             for f in range(a, b + 1):
                 if f not in keys or f == a:
                     keys[f] = Key(f, at(f))
+    if not keys:
+        # No span covers the frames (a one-frame shot, e.g. a still plate): key them as they are.
+        keys = {f: Key(f, at(f)) for f in frames}
     if len(keys) == 1:
         return list(keys.values())
     return [keys[f] for f in sorted(keys)]

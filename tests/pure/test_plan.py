@@ -101,3 +101,9 @@ def test_fit_keys_diopter_pull_needs_per_frame_keys():
 def test_influence_inverts_position_blend():
     assert influence_for(2.0, 8.0, 3.2, 0.5) == pytest.approx(0.2)
     assert influence_for(4.0, 4.0, 4.0, 0.37) == 0.37
+
+
+def test_a_one_frame_shot_still_gets_its_key():
+    """A still plate sets the range to one frame: the bake must still key the focus there."""
+    plan = make_plan([(SubjectRef("object", name="A"), 1)])
+    assert fit_keys([1], [8.0], plan.spans(1, 1), plan.easing) == [Key(1, 8.0)]
