@@ -21,6 +21,7 @@ import bpy  # noqa: E402
 from rackfocus_addon.bl import compat, pull  # noqa: E402
 from rackfocus_addon.easing import Easing  # noqa: E402
 from rackfocus_addon.marks import parse_mark  # noqa: E402
+from rackfocus_addon.request import PullRequest  # noqa: E402
 
 
 def build(frames: int):
@@ -58,10 +59,10 @@ def main() -> None:
     n = args.frames
 
     scene, cam, marks = build(n)
-    t_rig, rig = timed(lambda: pull.create_pull(scene, cam, marks, Easing("sine", "in-out"),
-                                                "distance", "rig"))
-    t_rig_d, rig_d = timed(lambda: pull.create_pull(scene, cam, marks, Easing("sine", "in-out"),
-                                                    "diopter", "rig"))
+    sine = Easing("sine", "in-out")
+    t_rig, rig = timed(lambda: pull.write_pull(scene, cam, PullRequest(marks, sine, "distance")))
+    t_rig_d, rig_d = timed(lambda: pull.write_pull(scene, cam,
+                                                   PullRequest(marks, sine, "diopter")))
     target = bpy.data.objects[rig.target]
 
     # Blender's own way to flatten the same rig: visual-key the target on every frame.
@@ -76,13 +77,13 @@ def main() -> None:
     nla_keys = sum(len(fc.keyframe_points) for fc in compat.fcurves(target))
 
     scene, cam, marks = build(n)
-    t_bake, bake = timed(lambda: pull.create_pull(scene, cam, marks, Easing("sine", "in-out"),
-                                                  "diopter", "bake"))
+    t_bake, bake = timed(lambda: pull.write_pull(scene, cam,
+                                                 PullRequest(marks, sine, "diopter", "bake")))
 
     scene, cam, _ = build(n)
     static = [parse_mark(s) for s in ("Near@1", f"Near@{n // 10}")]
-    t_static, stat = timed(lambda: pull.create_pull(scene, cam, static, Easing("sine", "in-out"),
-                                                    "distance", "bake"))
+    t_static, stat = timed(lambda: pull.write_pull(scene, cam,
+                                                   PullRequest(static, sine, "distance", "bake")))
 
     print(f"Blender {bpy.app.version_string}, {n} frames, moving subject")
     print(f"{'what':44s} {'seconds':>9s} {'ms/frame':>9s} {'keys':>7s}")

@@ -5,7 +5,7 @@ from bpy_extras.io_utils import ExportHelper
 
 from ..rackfocus_addon.bl import export as export_engine
 from ..rackfocus_addon.bl import pull as pull_engine
-from ..rackfocus_addon.errors import RackFocusError
+from .common import run_reported, ui_progress
 
 
 def _poll_recorded(cls, context) -> bool:
@@ -21,7 +21,8 @@ class RACKFOCUS_OT_export(bpy.types.Operator, ExportHelper):
 
     bl_idname = "rackfocus.export"
     bl_label = "Export Focus Data"
-    bl_options = {"REGISTER", "UNDO"}
+    # Writes files, changes no data: nothing to undo.
+    bl_options = {"REGISTER"}
 
     filename_ext = ".csv"
     filter_glob: bpy.props.StringProperty(default="*.csv;*.json", options={"HIDDEN"})
@@ -39,13 +40,14 @@ class RACKFOCUS_OT_export(bpy.types.Operator, ExportHelper):
         path = bpy.path.ensure_ext(self.filepath, "")
         stem = path.rsplit(".", 1)[0] if path.lower().endswith((".csv", ".json")) else path
         target = {"CSV": stem + ".csv", "JSON": stem + ".json", "BOTH": stem}[self.file_format]
-        try:
-            written = export_engine.export(context.scene, context.scene.camera, target)
-        except (RackFocusError, OSError) as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        self.report({"INFO"}, "Exported " + ", ".join(written))
-        return {"FINISHED"}
+
+        def work():
+            with ui_progress(context) as progress:
+                written = export_engine.export(context.scene, context.scene.camera, target,
+                                               progress=progress)
+            self.report({"INFO"}, "Exported " + ", ".join(written))
+
+        return run_reported(self, work)
 
 
 class RACKFOCUS_OT_describe(bpy.types.Operator):
@@ -60,16 +62,14 @@ class RACKFOCUS_OT_describe(bpy.types.Operator):
         return _poll_recorded(cls, context)
 
     def execute(self, context):
-        try:
+        def work():
             text = export_engine.describe_pull(context.scene, context.scene.camera)
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        context.scene.rackfocus.description_text = text
-        if not bpy.app.background:
-            context.window_manager.clipboard = text
-        self.report({"INFO"}, text)
-        return {"FINISHED"}
+            context.scene.rackfocus.description_text = text
+            if not bpy.app.background:
+                context.window_manager.clipboard = text
+            self.report({"INFO"}, text)
+
+        return run_reported(self, work)
 
 
 classes = (RACKFOCUS_OT_export, RACKFOCUS_OT_describe)

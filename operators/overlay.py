@@ -88,6 +88,11 @@ def _draw() -> None:
     gpu.state.blend_set("NONE")
 
 
+def is_drawing() -> bool:
+    """True while the overlay's draw handler is installed (never in background mode)."""
+    return _handle is not None
+
+
 def register_extra() -> None:
     global _handle
     if bpy.app.background or _handle is not None:

@@ -1,16 +1,8 @@
 """The "Rack Focus" tab in the 3D viewport sidebar. Panels draw; operators act."""
 
-import importlib
-
 import bpy
 
-
-def _plate_module():
-    """``operators.plate`` if that module is installed (depth plates are a separate feature)."""
-    try:
-        return importlib.import_module(".plate", __package__)
-    except ImportError:
-        return None
+from . import plate
 
 
 class RACKFOCUS_UL_marks(bpy.types.UIList):
@@ -18,6 +10,8 @@ class RACKFOCUS_UL_marks(bpy.types.UIList):
         row = layout.row(align=True)
         if item.kind == "POINT":
             row.label(text="Point", icon="EMPTY_AXIS")
+        elif item.kind == "PIXEL":
+            row.label(text=f"Footage {item.pixel[0]},{item.pixel[1]}", icon="IMAGE_DATA")
         else:
             row.prop(item, "subject", text="")
             if item.kind == "BONE":
@@ -141,11 +135,10 @@ class RACKFOCUS_PT_readability(_Base, bpy.types.Panel):
         row.prop(settings, "solve_fstop", text="Solve")
         layout.operator("rackfocus.check_readability", icon="VIEWZOOM")
         box = layout.box()
-        lines = [line for line in settings.readout.split("\n") if line] or [
-            "Check Readability to see each subject's blur"]
-        for line in lines:
-            warn = "only" in line or "wider" in line or "same distance" in line
-            box.label(text=line, icon="ERROR" if warn else "DOT")
+        if not len(settings.readout_lines):
+            box.label(text="Check Readability to see each subject's blur", icon="DOT")
+        for line in settings.readout_lines:
+            box.label(text=line.text, icon="ERROR" if line.warning else "DOT")
         if settings.suggested_fstop > 0.0:
             layout.operator("rackfocus.solve_fstop",
                             text=f"Use f/{settings.suggested_fstop:g}", icon="CHECKMARK")
@@ -179,14 +172,8 @@ class RACKFOCUS_PT_plate(_Base, bpy.types.Panel):
     bl_parent_id = "RACKFOCUS_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
 
-    @classmethod
-    def poll(cls, context):
-        plate = _plate_module()
-        return (super().poll(context) and plate is not None
-                and hasattr(plate, "draw_section"))
-
     def draw(self, context):
-        _plate_module().draw_section(self.layout, context)
+        plate.draw_section(self.layout, context)
 
 
 class RACKFOCUS_MT_menu(bpy.types.Menu):
@@ -205,18 +192,12 @@ class RACKFOCUS_MT_menu(bpy.types.Menu):
 #: Operators in the menu, in workflow order (list-editing ones live on the list's buttons).
 MENU_OPERATORS = ("add_target", "add_mark", "pick_mark", "remove_mark", "retime", "create_pull",
                   "bake", "check_readability", "solve_fstop", "clear_pull", "view_camera",
-                  "save_preset", "export", "describe")
+                  "save_preset", "export", "describe", "import_plate", "add_pixel_mark")
 
 
 def menu_operator_ids() -> list[str]:
-    """Every operator the menu lists (the plate feature's too, when it is present)."""
-    ids = [f"rackfocus.{op}" for op in MENU_OPERATORS]
-    plate = _plate_module()
-    for cls in getattr(plate, "classes", ()) if plate is not None else ():
-        idname = getattr(cls, "bl_idname", "")
-        if issubclass(cls, bpy.types.Operator) and idname not in ids:
-            ids.append(idname)
-    return ids
+    """Every operator the menu lists."""
+    return [f"rackfocus.{op}" for op in MENU_OPERATORS]
 
 
 def _menu_entry(self, context):

@@ -3,10 +3,11 @@
 import bpy
 
 from ..rackfocus_addon.bl import plate as plate_engine
+from ..rackfocus_addon.bl.subjects import resolve_subject
 from ..rackfocus_addon.depth import parse_anchor
-from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.marks import SubjectRef
 from ..rackfocus_addon.plate_mesh import DEFAULT_TEAR
+from .common import run_reported, ui_progress
 
 _KINDS = (
     ("metric", "Metric", "Planar depth in metres (EXR float or 16-bit PNG)"),
@@ -49,21 +50,21 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
 
     def execute(self, context):
         scene = context.scene
-        try:
+
+        def work():
             anchors = [parse_anchor(a) for a in self.anchors.split(";") if a.strip()]
-            result = plate_engine.build_plate(
-                scene, self.footage, self.depth, self.depth_kind,
-                self.near or None, self.far or None, anchors,
-                sensor_mm=self.sensor, focal_mm=self.focal, density=self.density,
-                tear=self.tear, fill_px=self.fill_px or None,
-            )
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        for warning in result.warnings:
-            self.report({"WARNING"}, warning)
-        self.report({"INFO"}, result.summary())
-        return {"FINISHED"}
+            with ui_progress(context) as progress:
+                result = plate_engine.build_plate(
+                    scene, self.footage, self.depth, self.depth_kind,
+                    self.near or None, self.far or None, anchors,
+                    sensor_mm=self.sensor, focal_mm=self.focal, density=self.density,
+                    tear=self.tear, fill_px=self.fill_px or None, progress=progress,
+                )
+            for warning in result.warnings:
+                self.report({"WARNING"}, warning)
+            self.report({"INFO"}, result.summary())
+
+        return run_reported(self, work)
 
 
 class RACKFOCUS_OT_add_pixel_mark(bpy.types.Operator):
@@ -89,20 +90,22 @@ class RACKFOCUS_OT_add_pixel_mark(bpy.types.Operator):
 
     def execute(self, context):
         scene = context.scene
-        try:
-            subject = plate_engine.pixel_subject(scene, scene.camera,
-                                                 SubjectRef("pixel", coords=(self.x, self.y)))
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        item = scene.rackfocus.marks.add()
-        item.kind = "POINT"
-        item.point = [float(c) for c in subject.position()]
-        item.frame = scene.frame_current
-        scene.rackfocus.active_mark = len(scene.rackfocus.marks) - 1
-        self.report({"INFO"}, f"Marked the footage at pixel ({self.x}, {self.y}), frame "
-                              f"{scene.frame_current}")
-        return {"FINISHED"}
+
+        def work():
+            # Resolve now so a pixel off the footage or a missing plate is refused here; the
+            # mark itself stays a pixel mark, tracked through the camera like the CLI's px:.
+            subject = resolve_subject(scene, scene.camera,
+                                      SubjectRef("pixel", coords=(self.x, self.y)))
+            depth = subject.reader.depth_at(scene.frame_current, self.x, self.y)
+            item = scene.rackfocus.marks.add()
+            item.kind = "PIXEL"
+            item.pixel = (self.x, self.y)
+            item.frame = scene.frame_current
+            scene.rackfocus.active_mark = len(scene.rackfocus.marks) - 1
+            self.report({"INFO"}, f"Marked the footage at pixel ({self.x}, {self.y}), "
+                                  f"{depth:.2f} m away, frame {scene.frame_current}")
+
+        return run_reported(self, work)
 
 
 def draw_section(layout, context) -> None:

@@ -6,8 +6,8 @@ import bpy
 
 from ..rackfocus_addon import presets as preset_io
 from ..rackfocus_addon.bl import user_presets
-from ..rackfocus_addon.errors import RackFocusError
-from .pull import preset_from_settings, retime, settings_from_preset
+from .common import poll_settings, run_reported
+from .from_panel import preset_from_settings, retime, settings_from_preset
 
 
 class RACKFOCUS_MT_presets(bpy.types.Menu):
@@ -47,23 +47,21 @@ class RACKFOCUS_OT_apply_preset(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if getattr(context.scene, "rackfocus", None) is None:
-            cls.poll_message_set("Rack Focus is not registered in this scene")
-            return False
-        return True
+        return poll_settings(cls, context)
 
     def execute(self, context):
-        settings = context.scene.rackfocus
-        try:
+        scene = context.scene
+        settings = scene.rackfocus
+
+        def work():
             preset = user_presets.find_preset(self.name)
             settings_from_preset(settings, preset)
-            count = retime(context, preset) if self.retime_marks and len(settings.marks) else 0
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        extra = f", {count} marks re-timed" if count else ""
-        self.report({"INFO"}, f"Preset '{preset.name}'{extra}")
-        return {"FINISHED"}
+            count = (retime(scene, settings, preset)
+                     if self.retime_marks and len(settings.marks) else 0)
+            extra = f", {count} marks re-timed" if count else ""
+            self.report({"INFO"}, f"Preset '{preset.name}'{extra}")
+
+        return run_reported(self, work)
 
 
 class RACKFOCUS_OT_retime(bpy.types.Operator):
@@ -82,13 +80,13 @@ class RACKFOCUS_OT_retime(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        try:
-            count = retime(context, preset_from_settings(context.scene.rackfocus))
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"{count} marks re-timed")
-        return {"FINISHED"}
+        settings = context.scene.rackfocus
+
+        def work():
+            count = retime(context.scene, settings, preset_from_settings(settings))
+            self.report({"INFO"}, f"{count} marks re-timed")
+
+        return run_reported(self, work)
 
 
 class RACKFOCUS_OT_save_preset(bpy.types.Operator):
@@ -103,10 +101,7 @@ class RACKFOCUS_OT_save_preset(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if getattr(context.scene, "rackfocus", None) is None:
-            cls.poll_message_set("Rack Focus is not registered in this scene")
-            return False
-        return True
+        return poll_settings(cls, context)
 
     def invoke(self, context, event):
         return context.window_manager.invoke_props_dialog(self)
@@ -115,15 +110,13 @@ class RACKFOCUS_OT_save_preset(bpy.types.Operator):
         if not self.name.strip():
             self.report({"ERROR"}, "Give the preset a name")
             return {"CANCELLED"}
-        try:
+        def work():
             preset = preset_from_settings(context.scene.rackfocus, self.name.strip())
             path = user_presets.save_user_preset(preset)
-        except (RackFocusError, OSError) as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        context.scene.rackfocus.preset = preset.name
-        self.report({"INFO"}, f"Saved preset '{preset.name}' to {path}")
-        return {"FINISHED"}
+            context.scene.rackfocus.preset = preset.name
+            self.report({"INFO"}, f"Saved preset '{preset.name}' to {path}")
+
+        return run_reported(self, work)
 
 
 class RACKFOCUS_OT_remove_preset(bpy.types.Operator):
@@ -145,13 +138,12 @@ class RACKFOCUS_OT_remove_preset(bpy.types.Operator):
 
     def execute(self, context):
         name = self.name or context.scene.rackfocus.preset
-        try:
+
+        def work():
             path = user_presets.remove_user_preset(preset_io.slug(name))
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Removed {os.path.basename(path)}")
-        return {"FINISHED"}
+            self.report({"INFO"}, f"Removed {os.path.basename(path)}")
+
+        return run_reported(self, work)
 
 
 classes = (RACKFOCUS_MT_presets, RACKFOCUS_OT_apply_preset, RACKFOCUS_OT_retime,

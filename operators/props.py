@@ -8,11 +8,13 @@ from bpy.props import (
     FloatProperty,
     FloatVectorProperty,
     IntProperty,
+    IntVectorProperty,
     PointerProperty,
     StringProperty,
 )
 
 from ..rackfocus_addon.easing import KINDS, MODES
+from ..rackfocus_addon.request import CLOSE_FOCUS_M, MIN_BLUR_PX, SOFT_BLUR
 
 EASING_ITEMS = [(k, k.capitalize(), f"{k.capitalize()} easing (native keyframe interpolation)")
                 for k in KINDS]
@@ -24,7 +26,9 @@ class RACKFOCUS_PG_mark(bpy.types.PropertyGroup):
         name="Kind",
         items=[("OBJECT", "Object", "Focus on an object's origin"),
                ("BONE", "Bone", "Focus on a bone's head"),
-               ("POINT", "Point", "Focus on a fixed point in world space")],
+               ("POINT", "Point", "Focus on a fixed point in world space"),
+               ("PIXEL", "Footage", "Focus on the footage at a pixel of the camera's depth "
+                                    "plate (follows the camera and the clip's depth)")],
         default="OBJECT",
     )
     subject: PointerProperty(name="Subject", type=bpy.types.Object,
@@ -32,9 +36,18 @@ class RACKFOCUS_PG_mark(bpy.types.PropertyGroup):
     bone: StringProperty(name="Bone", description="Bone of the armature to focus on")
     point: FloatVectorProperty(name="Point", subtype="TRANSLATION", size=3,
                                description="World position to focus on (metres)")
+    pixel: IntVectorProperty(name="Pixel", size=2, min=0,
+                             description="Footage pixel (x, y from the top-left) on the plate")
     frame: IntProperty(name="Frame", default=1, description="Frame at which this subject is sharp")
     marker: StringProperty(name="Marker",
                            description="Timeline marker giving the frame (overrides Frame)")
+
+
+class RACKFOCUS_PG_readout_line(bpy.types.PropertyGroup):
+    """One line of the readability readout; ``warning`` decides its icon."""
+
+    text: StringProperty(name="Text")
+    warning: BoolProperty(name="Warning", default=False)
 
 
 class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
@@ -99,25 +112,26 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     breathing: FloatProperty(name="Breathing", default=0.0, min=-0.2, max=0.2,
                              description="Focal length change at close focus (0.02 = 2 % "
                                          "longer): the lens breathes as focus moves")
-    close_focus_m: FloatProperty(name="Close Focus", default=0.45, min=0.01, max=100.0,
+    close_focus_m: FloatProperty(name="Close Focus", default=CLOSE_FOCUS_M, min=0.01, max=100.0,
                                  unit="LENGTH", description="The lens's closest focus distance")
     hysteresis: FloatProperty(name="Hysteresis", default=0.0, min=0.0, max=2.0,
                               description="Dead band in diopters so a baked focus on a moving "
                                           "subject does not hunt (Bake mode)")
-    soft_blur: FloatProperty(name="Soft Blur", default=0.04, min=0.0, max=0.5, subtype="FACTOR",
+    soft_blur: FloatProperty(name="Soft Blur", default=SOFT_BLUR, min=0.0, max=0.5,
+                             subtype="FACTOR",
                              description="Blur of the 'soft' opening, as a fraction of the "
                                          "frame width")
 
     # -- readability ------------------------------------------------------------------------
-    min_blur_px: FloatProperty(name="Min Blur", default=4.0, min=0.5, max=500.0,
+    min_blur_px: FloatProperty(name="Min Blur", default=MIN_BLUR_PX, min=0.5, max=500.0,
                                subtype="PIXEL",
                                description="Blur (pixels at render resolution) a soft subject "
                                            "needs for the pull to read")
     solve_fstop: BoolProperty(name="Solve F-Stop", default=False,
                               description="When the pull would not read, open the iris to the "
                                           "f-stop that makes it read")
-    readout: StringProperty(name="Readability", default="",
-                            description="The last readability check, one line per moment")
+    readout_lines: CollectionProperty(type=RACKFOCUS_PG_readout_line,
+                                      description="The last readability check")
     suggested_fstop: FloatProperty(name="Suggested F-Stop", default=0.0)
     description_text: StringProperty(name="Description", default="",
                                      description="The last pull description")
@@ -128,7 +142,7 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
                                            "looking through the camera")
 
 
-classes = (RACKFOCUS_PG_mark, RACKFOCUS_PG_settings)
+classes = (RACKFOCUS_PG_mark, RACKFOCUS_PG_readout_line, RACKFOCUS_PG_settings)
 
 
 def register_extra() -> None:

@@ -2,165 +2,43 @@
 
 import bpy
 
-from ..rackfocus_addon import presets as preset_io
 from ..rackfocus_addon.bl import pull as pull_engine
 from ..rackfocus_addon.bl import realism as realism_engine
-from ..rackfocus_addon.bl.user_presets import preset_marks
-from ..rackfocus_addon.easing import Easing
-from ..rackfocus_addon.errors import RackFocusError
-from ..rackfocus_addon.marks import Mark, SubjectRef
-from ..rackfocus_addon.plan import make_plan
-from ..rackfocus_addon.realism import back_for_overshoot
+from ..rackfocus_addon.bl.subjects import resolve_camera
+from .common import (
+    camera_or_why,
+    poll_camera,
+    poll_marks,
+    poll_settings,
+    run_reported,
+    ui_progress,
+)
+from .from_panel import request_from_settings, write_readout
 
 
-def _camera_or_why(context):
-    """(camera, None) or (None, reason it cannot be used)."""
-    scene = context.scene
-    try:
-        return pull_engine.resolve_camera(scene), None
-    except RackFocusError as err:
-        return None, str(err)
+def _report_pull(operator, result) -> None:
+    for note in result.notes:
+        operator.report({"WARNING"}, note)
+    if result.report is not None:
+        for warning in result.report.warnings:
+            operator.report({"WARNING"}, warning)
+    operator.report({"INFO"}, result.summary())
 
 
-def poll_camera(cls, context) -> bool:
-    """Poll helper: the scene camera is usable, else the reason becomes the greyed-out tooltip."""
-    cam, why = _camera_or_why(context)
-    if cam is None:
-        cls.poll_message_set(why)
-    return cam is not None
-
-
-def mark_ref(item, index: int) -> SubjectRef:
-    if item.kind == "POINT":
-        return SubjectRef("point", coords=tuple(round(float(c), 6) for c in item.point))
-    if item.subject is None:
-        raise RackFocusError(f"Mark {index} has no subject: pick an object")
-    if item.kind == "BONE":
-        return SubjectRef("bone", name=item.subject.name, bone=item.bone)
-    return SubjectRef("object", name=item.subject.name)
-
-
-def marks_from_settings(settings) -> list[Mark]:
-    """The panel's mark list as engine marks; raises RackFocusError on an incomplete mark."""
-    out = []
-    for i, item in enumerate(settings.marks, start=1):
-        ref = mark_ref(item, i)
-        out.append(Mark(ref, marker=item.marker) if item.marker else Mark(ref, frame=item.frame))
-    return out
-
-
-def easing_from_settings(settings) -> Easing:
-    if settings.overshoot > 0.0:
-        return Easing("back", settings.easing_mode,
-                      back=back_for_overshoot(settings.overshoot, settings.easing_mode))
-    return Easing(settings.easing, settings.easing_mode)
-
-
-def extras_from_settings(settings, solve: bool | None = None) -> realism_engine.Extras:
-    return realism_engine.Extras(
-        fstop_ramp=(settings.fstop_from, settings.fstop_to) if settings.use_fstop_ramp else None,
-        breathing=settings.breathing, close_focus_m=settings.close_focus_m,
-        hysteresis_diopters=settings.hysteresis, min_blur_px=settings.min_blur_px,
-        solve_fstop=settings.solve_fstop if solve is None else solve,
-    )
-
-
-def preset_from_settings(settings, name: str = "") -> preset_io.Preset:
-    """The panel's timing, easing and realism as a preset (what Save Preset writes)."""
-    sequence = tuple(r.strip() for r in settings.sequence.split(",") if r.strip())
-    text_roles = ", ".join(preset_io.ROLES)
-    if len(sequence) < 2 or any(r not in preset_io.ROLES for r in sequence):
-        raise RackFocusError(f"Sequence '{settings.sequence}' must list at least two roles "
-                             f"from {text_roles}, e.g. 'first,second'")
-    return preset_io.Preset(
-        name=name or settings.preset or "Custom", key=preset_io.slug(name or "custom"),
-        sequence=sequence, return_to_start=settings.return_to_start,
-        timing=preset_io.Timing(settings.unit, settings.hold_start, settings.transition,
-                                settings.hold_middle, settings.hold_end),
-        easing_kind="back" if settings.overshoot > 0 else settings.easing,
-        easing_mode=settings.easing_mode, space=settings.space,
-        realism=preset_io.Realism(
-            fstop_ramp=(settings.fstop_from, settings.fstop_to)
-            if settings.use_fstop_ramp else None,
-            breathing=settings.breathing, close_focus_m=settings.close_focus_m,
-            overshoot=settings.overshoot, hysteresis_diopters=settings.hysteresis,
-            soft_blur=settings.soft_blur, min_blur_px=settings.min_blur_px),
-    )
-
-
-def settings_from_preset(settings, preset: preset_io.Preset) -> None:
-    """Copy a preset's timing, easing and realism into the panel settings."""
-    settings.preset = preset.name
-    settings.sequence = ",".join(preset.sequence)
-    settings.return_to_start = preset.return_to_start
-    t = preset.timing
-    settings.unit = t.unit
-    settings.hold_start, settings.transition = t.hold_start, t.transition
-    settings.hold_middle, settings.hold_end = t.hold_middle, t.hold_end
-    settings.easing = preset.easing_kind
-    settings.easing_mode = preset.easing_mode
-    settings.space = preset.space
-    r = preset.realism
-    settings.overshoot = r.overshoot
-    settings.use_fstop_ramp = r.fstop_ramp is not None
-    if r.fstop_ramp:
-        settings.fstop_from, settings.fstop_to = r.fstop_ramp
-    settings.breathing, settings.close_focus_m = r.breathing, r.close_focus_m
-    settings.hysteresis, settings.soft_blur = r.hysteresis_diopters, r.soft_blur
-    settings.min_blur_px = r.min_blur_px
-
-
-def retime(context, preset: preset_io.Preset) -> int:
-    """Rewrite the mark list from its subjects (in list order) with ``preset``'s timing.
-
-    The first mark's frame is the start. Returns the number of marks.
-    """
+def run_pull(operator, context, mode: str | None = None) -> set[str]:
+    """Write the panel's pull (``mode`` overrides the panel's) and show its readability."""
     scene = context.scene
     settings = scene.rackfocus
-    cam = pull_engine.resolve_camera(scene)
-    all_refs = [mark_ref(item, i) for i, item in enumerate(settings.marks, start=1)]
-    # Earlier soft openings are points the preset made: the subjects are the rest.
-    refs = [ref for ref in all_refs if ref.kind != "point"] or all_refs
-    if not refs:
-        raise RackFocusError("Add focus marks on the subjects first (select one, Add Focus Mark)")
-    start = settings.marks[0].frame
-    marks = preset_marks(scene, cam, preset, refs, start)
-    by_name = {ref.spec(): item.subject for ref, item in zip(all_refs, settings.marks)
-               if ref.kind != "point"}
-    settings.marks.clear()
-    for mark in marks:
-        item = settings.marks.add()
-        item.frame = mark.frame
-        ref = mark.subject
-        if ref.kind == "point":
-            item.kind, item.point = "POINT", ref.coords
-        else:
-            item.subject = by_name.get(ref.spec()) or scene.objects.get(ref.name)
-            item.kind = "BONE" if ref.kind == "bone" else "OBJECT"
-            item.bone = ref.bone
-    settings.active_mark = 0
-    return len(marks)
 
+    def work():
+        cam = resolve_camera(scene)
+        with ui_progress(context) as progress:
+            result = pull_engine.write_pull(scene, cam, request_from_settings(settings, mode),
+                                            progress)
+        write_readout(settings, result.report)
+        _report_pull(operator, result)
 
-def write_readout(settings, report) -> None:
-    settings.readout = "\n".join(report.short_lines())
-    settings.suggested_fstop = report.suggested_fstop or 0.0
-
-
-def run_pull(context, mode: str, solve: bool | None = None):
-    """Create the pull from the panel and apply the realism; returns (result, extras result)."""
-    scene = context.scene
-    settings = scene.rackfocus
-    cam = pull_engine.resolve_camera(scene)
-    realism_engine.clear_realism(cam)
-    result = pull_engine.create_pull(
-        scene, cam, marks_from_settings(settings), easing_from_settings(settings),
-        settings.space, mode, settings.replace,
-    )
-    extra = realism_engine.apply_extras(scene, cam, result.plan,
-                                        extras_from_settings(settings, solve), mode)
-    write_readout(settings, extra.report)
-    return result, extra
+    return run_reported(operator, work)
 
 
 class RACKFOCUS_OT_add_target(bpy.types.Operator):
@@ -175,7 +53,7 @@ class RACKFOCUS_OT_add_target(bpy.types.Operator):
         return poll_camera(cls, context)
 
     def execute(self, context):
-        cam, why = _camera_or_why(context)
+        cam, why = camera_or_why(context)
         if cam is None:
             self.report({"ERROR"}, why)
             return {"CANCELLED"}
@@ -209,10 +87,7 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if getattr(context.scene, "rackfocus", None) is None:
-            cls.poll_message_set("Rack Focus is not registered in this scene")
-            return False
-        return True
+        return poll_settings(cls, context)
 
     def execute(self, context):
         scene = context.scene
@@ -253,10 +128,7 @@ class RACKFOCUS_OT_pick_mark(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if getattr(context.scene, "rackfocus", None) is None:
-            cls.poll_message_set("Rack Focus is not registered in this scene")
-            return False
-        return True
+        return poll_settings(cls, context)
 
     def execute(self, context):
         if not self.use_location:
@@ -365,16 +237,6 @@ class RACKFOCUS_OT_move_mark(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _poll_pull(cls, context) -> bool:
-    if not poll_camera(cls, context):
-        return False
-    settings = getattr(context.scene, "rackfocus", None)
-    if settings is None or not len(settings.marks):
-        cls.poll_message_set("Add focus marks first: select a subject, then Add Focus Mark")
-        return False
-    return True
-
-
 class RACKFOCUS_OT_create_pull(bpy.types.Operator):
     """Write the focus pull through the marks on the scene camera (live rig or baked keys),
     with the panel's realism, and check that it reads"""
@@ -392,20 +254,10 @@ class RACKFOCUS_OT_create_pull(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return _poll_pull(cls, context)
+        return poll_marks(cls, context)
 
     def execute(self, context):
-        settings = context.scene.rackfocus
-        mode = settings.mode if self.mode == "SETTINGS" else self.mode
-        try:
-            result, extra = run_pull(context, mode)
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        for message in result.messages + extra.messages:
-            self.report({"WARNING"}, message)
-        self.report({"INFO"}, result.summary())
-        return {"FINISHED"}
+        return run_pull(self, context, None if self.mode == "SETTINGS" else self.mode)
 
 
 class RACKFOCUS_OT_bake(bpy.types.Operator):
@@ -418,18 +270,10 @@ class RACKFOCUS_OT_bake(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return _poll_pull(cls, context)
+        return poll_marks(cls, context)
 
     def execute(self, context):
-        try:
-            result, extra = run_pull(context, "bake")
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        for message in result.messages + extra.messages:
-            self.report({"WARNING"}, message)
-        self.report({"INFO"}, result.summary())
-        return {"FINISHED"}
+        return run_pull(self, context, "bake")
 
 
 class RACKFOCUS_OT_check_readability(bpy.types.Operator):
@@ -442,29 +286,23 @@ class RACKFOCUS_OT_check_readability(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return _poll_pull(cls, context)
+        return poll_marks(cls, context)
 
     def execute(self, context):
         scene = context.scene
         settings = scene.rackfocus
-        try:
-            cam = pull_engine.resolve_camera(scene)
-            resolved = []
-            for mark in marks_from_settings(settings):
-                frame = (mark.frame if mark.marker is None
-                         else pull_engine.marker_frame(scene, mark.marker))
-                resolved.append((mark.subject, frame))
-            plan = make_plan(resolved, easing_from_settings(settings), settings.space)
-            ramp = (settings.fstop_from, settings.fstop_to) if settings.use_fstop_ramp else None
-            report = realism_engine.assess_plan(scene, cam, plan, settings.min_blur_px,
-                                                fstop_ramp=ramp)
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        write_readout(settings, report)
-        level = {"INFO"} if report.readable else {"WARNING"}
-        self.report(level, "The pull reads" if report.readable else report.warnings[0])
-        return {"FINISHED"}
+
+        def work():
+            cam = resolve_camera(scene)
+            report = realism_engine.assess_request_in_scene(
+                scene, cam, request_from_settings(settings, solve=False))
+            write_readout(settings, report)
+            if report.readable:
+                self.report({"INFO"}, "The pull reads")
+            else:
+                self.report({"WARNING"}, report.warnings[0])
+
+        return run_reported(self, work)
 
 
 class RACKFOCUS_OT_solve_fstop(bpy.types.Operator):
@@ -486,7 +324,7 @@ class RACKFOCUS_OT_solve_fstop(bpy.types.Operator):
     def execute(self, context):
         scene = context.scene
         settings = scene.rackfocus
-        cam = pull_engine.resolve_camera(scene)
+        cam = resolve_camera(scene)
         n = settings.suggested_fstop
         if settings.use_fstop_ramp:
             scale = n / settings.fstop_from
@@ -514,15 +352,9 @@ class RACKFOCUS_OT_clear_pull(bpy.types.Operator):
         return True
 
     def execute(self, context):
-        cam = context.scene.camera
-        try:
-            realism_engine.clear_realism(cam)
-            message = pull_engine.clear_pull(cam)
-        except RackFocusError as err:
-            self.report({"ERROR"}, str(err))
-            return {"CANCELLED"}
-        context.scene.rackfocus.readout = ""
-        self.report({"INFO"}, message)
+        message = pull_engine.clear_pull(context.scene.camera)
+        write_readout(context.scene.rackfocus, None)
+        self.report({"INFO"}, message or "The scene camera has no Rack Focus pull")
         return {"FINISHED"}
 
 
@@ -531,7 +363,8 @@ class RACKFOCUS_OT_view_camera(bpy.types.Operator):
 
     bl_idname = "rackfocus.view_camera"
     bl_label = "Frame Camera View"
-    bl_options = {"REGISTER", "UNDO"}
+    # A view change, not a data change: nothing to undo.
+    bl_options = {"REGISTER"}
 
     @classmethod
     def poll(cls, context):

@@ -33,11 +33,12 @@ import math
 import os
 import tomllib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from .easing import KINDS, MODES, Easing
 from .errors import RackFocusError
 from .plan import SPACES
+from .request import CLOSE_FOCUS_M, MIN_BLUR_PX, SOFT_BLUR, PullRequest, Realism
 
 ROLES = ("first", "second", "near", "far", "soft")
 UNITS = ("frames", "seconds")
@@ -69,28 +70,6 @@ class Timing:
 
 
 @dataclass(frozen=True)
-class Realism:
-    """Optional lens realism, written as plain keys so a farm renders it.
-
-    ``fstop_ramp`` (from, to) is keyed from the first transition's start to the last one's end;
-    ``breathing`` is the fractional focal-length change at ``close_focus_m`` (0.02 = 2 % longer);
-    ``overshoot`` is the fraction of the move the focus passes its target by before settling
-    (BACK easing); ``hysteresis_diopters`` is a dead band that keeps a baked focus from hunting
-    after a moving subject; ``soft_blur`` is the blur of the 'soft' role as a fraction of the frame
-    width; ``min_blur_px`` is the blur below which a pull does not read.
-    """
-
-    fstop: float | None = None
-    fstop_ramp: tuple[float, float] | None = None
-    breathing: float = 0.0
-    close_focus_m: float = 0.45
-    overshoot: float = 0.0
-    hysteresis_diopters: float = 0.0
-    soft_blur: float = 0.04
-    min_blur_px: float = 4.0
-
-
-@dataclass(frozen=True)
 class Preset:
     """A validated pull preset (see the module docstring)."""
 
@@ -104,6 +83,7 @@ class Preset:
     easing_mode: str = "in-out"
     space: str = "diopter"
     realism: Realism = field(default_factory=Realism)
+    min_blur_px: float = MIN_BLUR_PX
     path: str = ""
     user: bool = False
 
@@ -116,12 +96,19 @@ class Preset:
 
     def easing(self) -> Easing:
         """The transition easing; an overshoot turns it into BACK with the solved overshoot."""
-        if self.realism.overshoot > 0.0:
-            from .realism import back_for_overshoot
+        return self.configure(PullRequest(())).easing
 
-            return Easing("back", self.easing_mode,
-                          back=back_for_overshoot(self.realism.overshoot, self.easing_mode))
-        return Easing(self.easing_kind, self.easing_mode)
+    def configure(self, request: PullRequest) -> PullRequest:
+        """``request`` with this preset's easing, space, realism and readable blur.
+
+        The marks are left alone: turning subjects into timed marks needs their depths (see
+        ``bl.presets.preset_marks``).
+        """
+        return replace(
+            request, easing=Easing(self.easing_kind, self.easing_mode), space=self.space,
+            realism=self.realism,
+            readability=replace(request.readability, min_blur_px=self.min_blur_px),
+        ).with_overshoot()
 
     def needs_two_subjects(self) -> bool:
         named = {r for r in self.roles if r != "soft"}
@@ -290,11 +277,10 @@ def parse_preset(text: str, source: str = "<preset>", key: str | None = None,
         fstop=float(lens["fstop"]) if "fstop" in lens else None,
         fstop_ramp=(float(ramp[0]), float(ramp[1])) if ramp else None,
         breathing=float(lens.get("breathing", 0.0)),
-        close_focus_m=float(lens.get("close_focus_m", 0.45)),
+        close_focus_m=float(lens.get("close_focus_m", CLOSE_FOCUS_M)),
         overshoot=float(e.get("overshoot", 0.0)),
         hysteresis_diopters=float(track.get("hysteresis_diopters", 0.0)),
-        soft_blur=float(reveal.get("soft_blur", 0.04)),
-        min_blur_px=float(lens.get("min_blur_px", 4.0)),
+        soft_blur=float(reveal.get("soft_blur", SOFT_BLUR)),
     )
     unit = t.get("unit", "frames")
     # A hold left out is half a second: 12 frames, or 0.5 in seconds.
@@ -315,7 +301,8 @@ def parse_preset(text: str, source: str = "<preset>", key: str | None = None,
         description=p.get("description", ""), return_to_start=p.get("return_to_start", False),
         timing=timing, easing_kind=e.get("kind", "back" if realism.overshoot else "sine"),
         easing_mode=e.get("mode", "in-out"), space=e.get("space", "diopter"),
-        realism=realism, path="" if source.startswith("<") else source, user=user,
+        realism=realism, min_blur_px=float(lens.get("min_blur_px", MIN_BLUR_PX)),
+        path="" if source.startswith("<") else source, user=user,
     ), []
 
 
@@ -409,7 +396,7 @@ def dump_preset(preset: Preset) -> str:
                                     ("fstop_ramp", list(r.fstop_ramp) if r.fstop_ramp else None),
                                     ("breathing", r.breathing),
                                     ("close_focus_m", r.close_focus_m),
-                                    ("min_blur_px", r.min_blur_px)) if v is not None}),
+                                    ("min_blur_px", preset.min_blur_px)) if v is not None}),
         ("tracking", {"hysteresis_diopters": r.hysteresis_diopters}),
         ("reveal", {"soft_blur": r.soft_blur}),
     ]

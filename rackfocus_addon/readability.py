@@ -65,13 +65,13 @@ class Report:
         return not self.warnings
 
     def short_lines(self) -> list[str]:
-        """Compact lines for a narrow panel: 'f13 @2.00 m: 'Far' 17.1 px' (soft subjects only)."""
+        """One compact line per moment for a narrow panel: 'f13 @2.00 m: 'Far' 17.1 px' (soft
+        subjects only); the warnings are :attr:`warnings`."""
         out = []
         for m in self.moments:
             soft = ", ".join(f"{self.labels[i]} {m.blur_px[i]:.1f} px"
                              for i in range(len(m.blur_px)) if i != m.sharp)
             out.append(f"f{m.frame} @{m.focus_m:.2f} m: {soft}")
-        out.extend(self.warnings)
         return out
 
     def lines(self) -> list[str]:

@@ -3,7 +3,6 @@ pull on a shallow lens, rendered to frames, an MP4 and a contact sheet."""
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 from collections.abc import Callable
@@ -12,7 +11,8 @@ import bpy
 
 from ..easing import Easing
 from ..marks import Mark, SubjectRef
-from . import compat, pull, render
+from ..request import PullRequest
+from . import compat, demo_plate, pull, render
 from .files import save_blend
 
 Progress = Callable[[str, int, int], None]
@@ -25,7 +25,7 @@ SUBJECTS = (
 )
 
 
-def _checker_material(name: str, colors, scale: float = 8.0) -> bpy.types.Material:
+def checker_material(name: str, colors, scale: float = 8.0) -> bpy.types.Material:
     mat = compat.new_node_material(name)
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = next(n for n in nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
@@ -37,7 +37,7 @@ def _checker_material(name: str, colors, scale: float = 8.0) -> bpy.types.Materi
     return mat
 
 
-def _mesh_object(scene, name: str, kind: str, location, size: float) -> bpy.types.Object:
+def mesh_object(scene, name: str, kind: str, location, size: float) -> bpy.types.Object:
     import bmesh
 
     bm = bmesh.new()
@@ -79,14 +79,14 @@ def build_scene(scene: bpy.types.Scene | None = None, fps: int = 24,
     scene.camera = cam
     sizes = {"sphere": 0.22, "cube": 0.3, "monkey": 0.6}
     for name, kind, location, colors in SUBJECTS:
-        obj = _mesh_object(scene, name, kind, location, sizes[kind])
-        obj.data.materials.append(_checker_material(f"{name} Checker", colors))
-    wall = _mesh_object(scene, "Backdrop", "plane", (0.0, 14.0, 0.0), 8.0)
+        obj = mesh_object(scene, name, kind, location, sizes[kind])
+        obj.data.materials.append(checker_material(f"{name} Checker", colors))
+    wall = mesh_object(scene, "Backdrop", "plane", (0.0, 14.0, 0.0), 8.0)
     wall.rotation_euler = (math.radians(90.0), 0.0, 0.0)
-    wall.data.materials.append(_checker_material("Backdrop Checker", ((0.3, 0.3, 0.32),
+    wall.data.materials.append(checker_material("Backdrop Checker", ((0.3, 0.3, 0.32),
                                                                       (0.6, 0.6, 0.62)), 24.0))
-    floor = _mesh_object(scene, "Floor", "plane", (0.0, 7.0, -0.6), 8.0)
-    floor.data.materials.append(_checker_material("Floor Checker", ((0.25, 0.22, 0.2),
+    floor = mesh_object(scene, "Floor", "plane", (0.0, 7.0, -0.6), 8.0)
+    floor.data.materials.append(checker_material("Floor Checker", ((0.25, 0.22, 0.2),
                                                                     (0.5, 0.45, 0.4)), 32.0))
     sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
     sun.data.energy = 3.0
@@ -114,13 +114,13 @@ def run_demo(out_dir: str, progress: Progress | None = None, resolution=(320, 18
         Mark(SubjectRef("object", "Far"), frame=frames - hold),
         Mark(SubjectRef("object", "Far"), frame=frames),
     ]
-    result = pull.create_pull(scene, scene.camera, marks, Easing("sine", "in-out"), "diopter",
-                              "rig", progress=progress)
+    request = PullRequest(tuple(marks), Easing("sine", "in-out"), "diopter", "rig")
+    result = pull.write_pull(scene, scene.camera, request, progress)
     render.configure(scene, "cycles", samples, resolution)
     blend = os.path.join(out_dir, "demo.blend")
     save_blend(blend)
     frames_dir = os.path.join(out_dir, "frames")
-    paths = render.render_frames(scene, frames_dir, (1, frames), progress)
+    paths = render.render_frames(scene, frames_dir, range(1, frames + 1), progress)
     outputs = {
         "blend": blend,
         "frames": frames_dir,
@@ -129,10 +129,5 @@ def run_demo(out_dir: str, progress: Progress | None = None, resolution=(320, 18
         "summary": result.summary(),
     }
     if with_plate:
-        try:
-            plate_demo = importlib.import_module(".demo_plate", __package__)
-        except ImportError:
-            plate_demo = None
-        if plate_demo is not None:
-            outputs.update(plate_demo.run_plate_demo(os.path.join(out_dir, "plate"), progress))
+        outputs.update(demo_plate.run_plate_demo(os.path.join(out_dir, "plate"), progress))
     return outputs

@@ -1,9 +1,10 @@
 """Footage demo: render a small CG shot (colour + exact depth), import it as a depth plate and
-pull focus across it. The same scene builders serve the tests and the benchmark as ground truth.
+pull focus across it. The tests and the benchmark use the same shot as footage; their true-DOF
+ground truth and compositor baseline live with them (tests/bl_oracles.py), not here.
 
 The CG scene is lit by emission only (no noise from lighting), so a handful of samples gives a
-clean all-in-focus "footage" frame and the true-DOF ground truth converges fast. Camera at the
-origin looking down +Y, 50 mm lens on a 36 mm sensor:
+clean all-in-focus "footage" frame and a true-DOF render converges fast. Camera at the origin
+looking down +Y, 50 mm lens on a 36 mm sensor:
 
 - a checkered back wall at 8 m,
 - a striped box at 2 m (left) and a textured sphere at 3.5 m (right, moving in a sequence).
@@ -16,11 +17,10 @@ import os
 from collections.abc import Callable
 
 import bpy
-import numpy as np
 
 from ..marks import Mark, SubjectRef
+from ..request import PullRequest
 from . import compat
-from . import footage as footage_io
 from . import pull as pull_engine
 from . import render as render_engine
 from .files import save_blend
@@ -159,23 +159,24 @@ def render_footage(scene: bpy.types.Scene, out_dir: str, samples: int = 16,
         layer.material_override = None
         scene.render.filter_size, scene.cycles.samples = keep[0], samples
         path = os.path.join(out_dir, f"shot_{i + 1:04d}.png")
-        _render_to(scene, path, "PNG")
+        render_still(scene, path, "PNG")
         colors.append(path)
         # Depth: one sample at each pixel centre, so every pixel holds one surface's exact depth.
         layer.material_override = _depth_material()
         scene.render.filter_size, scene.cycles.samples = 0.01, 1
         dpath = os.path.join(out_dir, f"depth_{i + 1:04d}.exr")
-        _render_to(scene, dpath, "OPEN_EXR")
+        render_still(scene, dpath, "OPEN_EXR")
         depths.append(dpath)
         layer.material_override = None
         if progress is not None:
-            progress("Rendered footage", i + 1, total)
+            progress("rendered footage frames", i + 1, total)
     scene.render.filter_size, scene.cycles.samples = keep
     scene.frame_set(scene.frame_start)
     return colors, depths
 
 
-def _render_to(scene, path: str, file_format: str) -> None:
+def render_still(scene: bpy.types.Scene, path: str, file_format: str) -> None:
+    """Render the current frame of ``scene`` to ``path`` ('PNG': 8-bit RGB, 'OPEN_EXR': float)."""
     compat.set_image_output(scene, file_format)
     settings = scene.render.image_settings
     settings.color_mode = "RGB"
@@ -185,20 +186,6 @@ def _render_to(scene, path: str, file_format: str) -> None:
         settings.color_depth = "8"
     scene.render.filepath = path
     bpy.ops.render.render(write_still=True, scene=scene.name)
-
-
-def render_truth(scene: bpy.types.Scene, path: str, focus_m: float, fstop: float,
-                 samples: int = 128) -> np.ndarray:
-    """The true-DOF render of the CG shot (thin-lens camera) at ``focus_m``; (H, W, 4) linear."""
-    cam = scene.camera
-    cam.data.dof.use_dof = True
-    cam.data.dof.focus_object = None
-    cam.data.dof.focus_distance = focus_m
-    cam.data.dof.aperture_fstop = fstop
-    scene.cycles.samples = samples
-    _render_to(scene, path, "PNG")
-    cam.data.dof.use_dof = False
-    return footage_io.read_pixels(path)[0]
 
 
 def run_plate_demo(out_dir: str, progress: Progress | None = None, width: int = 160,
@@ -223,8 +210,6 @@ def run_plate_demo(out_dir: str, progress: Progress | None = None, width: int = 
                          focal_mm=FOCAL_MM, progress=progress)
     camera = scene.objects[result.camera]
     camera.data.dof.aperture_fstop = 1.4
-    from .plate import pixel_resolver_for
-
     box_px = (int(width * 0.30), int(height * 0.60))
     wall_px = (int(width * 0.08), int(height * 0.15))
     first, last = scene.frame_start, scene.frame_end
@@ -233,80 +218,13 @@ def run_plate_demo(out_dir: str, progress: Progress | None = None, width: int = 
              Mark(SubjectRef("pixel", coords=box_px), frame=first + hold),
              Mark(SubjectRef("pixel", coords=wall_px), frame=last - hold),
              Mark(SubjectRef("pixel", coords=wall_px), frame=last)]
-    pull = pull_engine.create_pull(scene, camera, marks, mode="bake",
-                                   pixel_resolver=pixel_resolver_for(scene, camera))
+    pull = pull_engine.write_pull(scene, camera, PullRequest(tuple(marks), mode="bake"))
     render_engine.configure(scene, "cycles", samples)
     save_blend(blend)
     frames_dir = os.path.join(out_dir, "frames")
-    paths = render_engine.render_frames(scene, frames_dir, (first, last), progress)
+    paths = render_engine.render_frames(scene, frames_dir, range(first, last + 1), progress)
     out = {"plate_blend": blend, "plate_footage": os.path.dirname(colors[0]),
            "plate_frames": frames_dir, "plate_summary": pull.summary()}
-    sheet = getattr(render_engine, "contact_sheet", None)
-    if sheet is not None:
-        out["plate_contact_sheet"] = sheet(paths, os.path.join(out_dir, "contact_sheet.png"))
+    out["plate_contact_sheet"] = render_engine.contact_sheet(
+        paths, os.path.join(out_dir, "contact_sheet.png"))
     return out
-
-
-def defocus_node(scene: bpy.types.Scene, image_path: str, depth_path: str, path: str,
-                 focus_m: float, fstop: float, blur_max: float = 64.0) -> np.ndarray:
-    """Blender's compositor Defocus node fed ``image_path`` and its depth, as a 2.5D baseline.
-
-    Uses the scene camera (lens, sensor) with DOF at ``focus_m`` and ``fstop``; renders nothing
-    else (every other object is hidden). Returns the result (H, W, 4) linear, top row first.
-    """
-    hidden = [o for o in scene.objects if not o.hide_render]
-    for o in hidden:
-        o.hide_render = True
-    existed = compat.compositor_tree(scene, create=False) is not None
-    keep_use_nodes = compat.VERSION < (5, 0, 0) and bool(scene.use_nodes)
-    keep_compositing = scene.render.use_compositing
-    tree = compat.compositor_tree(scene)
-    for node in list(tree.nodes):
-        if node.bl_idname not in ("NodeGroupOutput", "CompositorNodeComposite"):
-            tree.nodes.remove(node)
-    color = tree.nodes.new("CompositorNodeImage")
-    color.image = bpy.data.images.load(image_path, check_existing=False)
-    zimg = tree.nodes.new("CompositorNodeImage")
-    zimg.image = bpy.data.images.load(depth_path, check_existing=False)
-    zimg.image.colorspace_settings.name = "Non-Color"
-    sep = tree.nodes.new("CompositorNodeSeparateColor") if hasattr(
-        bpy.types, "CompositorNodeSeparateColor") else None
-    defocus = tree.nodes.new("CompositorNodeDefocus")
-    defocus.scene = scene
-    defocus.use_zbuffer = True
-    defocus.f_stop = fstop
-    defocus.blur_max = blur_max
-    if hasattr(defocus, "use_gamma_correction"):
-        defocus.use_gamma_correction = False
-    tree.links.new(color.outputs["Image"], defocus.inputs["Image"])
-    if sep is not None:
-        tree.links.new(zimg.outputs["Image"], sep.inputs[0])
-        tree.links.new(sep.outputs[0], defocus.inputs["Z"])
-    else:
-        tree.links.new(zimg.outputs["Image"], defocus.inputs["Z"])
-    out = compat.compositor_output(tree)
-    tree.links.new(defocus.outputs[0], out.inputs[0])
-    scene.render.use_compositing = True
-    cam = scene.camera.data
-    cam.dof.focus_object = None
-    cam.dof.focus_distance = focus_m
-    cam.dof.aperture_fstop = fstop
-    use_dof = cam.dof.use_dof
-    cam.dof.use_dof = False
-    try:
-        _render_to(scene, path, "PNG")
-    finally:
-        cam.dof.use_dof = use_dof
-        for o in hidden:
-            o.hide_render = False
-        for node in list(tree.nodes):
-            if node.bl_idname not in ("NodeGroupOutput", "CompositorNodeComposite"):
-                tree.nodes.remove(node)
-        scene.render.use_compositing = keep_compositing
-        if hasattr(scene, "compositing_node_group"):
-            if not existed:
-                scene.compositing_node_group = None
-                bpy.data.node_groups.remove(tree)
-        else:
-            scene.use_nodes = keep_use_nodes
-    return footage_io.read_pixels(path)[0]

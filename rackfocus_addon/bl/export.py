@@ -10,57 +10,52 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import bpy
 
 from ..describe import describe
-from ..easing import parse_easing
 from ..errors import RackFocusError
-from ..marks import SubjectRef, parse_mark
+from ..marks import SubjectRef, parse_subject
 from ..optics import coc_px
-from ..plan import PullPlan, make_plan
+from ..plan import PullPlan
 from . import pull as pull_engine
 from .realism import lens_setup
-from .scene_eval import effective_focus_m, resolve_subject, sample_distances
+from .scene_eval import effective_focus_m, sample_distances
+from .subjects import plan_for, resolve_subjects
+
+Progress = Callable[[str, int, int], None]
 
 
 def pull_plan(scene: bpy.types.Scene, camera: bpy.types.Object) -> PullPlan:
     """The plan of the pull recorded on ``camera`` (raises if it has none)."""
-    record = pull_engine.read_record(camera)
-    if record is None:
-        raise RackFocusError(f"Camera '{camera.name}' has no Rack Focus pull: create one first")
-    resolved = []
-    for text in record["marks"]:
-        mark = parse_mark(text)
-        frame = mark.frame if mark.marker is None else pull_engine.marker_frame(scene, mark.marker)
-        resolved.append((mark.subject, frame))
-    return make_plan(resolved, parse_easing(record.get("easing", "sine")),
-                     record.get("space", "distance"))
+    return plan_for(scene, pull_engine.recorded_request(scene, camera))
 
 
 def export_subjects(scene, camera, subjects: Sequence[str] | None = None) -> list[SubjectRef]:
     """Subjects whose blur is exported: ``subjects`` by name, else the pull's (points excluded)."""
     if subjects:
-        return [SubjectRef("object", name=n) for n in subjects]
+        return [parse_subject(n) for n in subjects]
     if pull_engine.read_record(camera) is None:
         return []
     return [ref for ref in pull_plan(scene, camera).subjects if ref.kind != "point"]
 
 
 def collect(scene: bpy.types.Scene, camera: bpy.types.Object,
-            frames: tuple[int, int] | None = None,
-            subjects: Sequence[str] | None = None) -> dict:
-    """Per-frame focus data as a JSON-ready dict (``frames`` inclusive; default the scene range)."""
-    lo, hi = frames or (scene.frame_start, scene.frame_end)
+            frames: Sequence[int] | None = None, subjects: Sequence[str] | None = None,
+            progress: Progress | None = None) -> dict:
+    """Per-frame focus data as a JSON-ready dict (``frames``; default the scene range)."""
+    frames = list(frames or range(scene.frame_start, scene.frame_end + 1))
     refs = export_subjects(scene, camera, subjects)
-    resolved = [resolve_subject(scene, ref, camera) for ref in refs]
+    resolved = resolve_subjects(scene, camera, refs)
     names = [ref.spec() for ref in refs]
-    depths = sample_distances(scene, camera, resolved, range(lo, hi + 1)) if refs else None
+    depths = sample_distances(scene, camera, resolved, frames) if refs else None
     current = scene.frame_current
     rows = []
     try:
-        for i, frame in enumerate(range(lo, hi + 1)):
+        for i, frame in enumerate(frames):
+            if progress is not None and (i % 50 == 0 or i == len(frames) - 1):
+                progress("measuring focus and blur", i + 1, len(frames))
             focus = effective_focus_m(scene, camera, frame)  # evaluates the frame
             lens = lens_setup(scene, camera)
             blur = {}
@@ -109,12 +104,14 @@ def write_json(data: dict, path: str) -> str:
     return full
 
 
-def export(scene, camera, path: str, frames: tuple[int, int] | None = None,
-           subjects: Sequence[str] | None = None) -> list[str]:
+def export(scene, camera, path: str, frames: Sequence[int] | None = None,
+           subjects: Sequence[str] | None = None, progress: Progress | None = None) -> list[str]:
     """Write ``path`` as CSV or JSON by its extension; with no extension, both. Returns paths."""
-    data = collect(scene, camera, frames, subjects)
     base, ext = os.path.splitext(path)
     ext = ext.lower()
+    if ext not in ("", ".csv", ".json"):
+        raise RackFocusError(f"Export to .csv or .json, not '{ext}': {path}")
+    data = collect(scene, camera, frames, subjects, progress)
     if ext == ".csv":
         return [write_csv(data, path)]
     if ext == ".json":
@@ -127,7 +124,7 @@ def export(scene, camera, path: str, frames: tuple[int, int] | None = None,
 def describe_pull(scene: bpy.types.Scene, camera: bpy.types.Object) -> str:
     """The pull on ``camera`` described for an AI video prompt (from the actual scene)."""
     plan = pull_plan(scene, camera)
-    subjects = [resolve_subject(scene, ref, camera) for ref in plan.subjects]
+    subjects = resolve_subjects(scene, camera, plan.subjects)
     frames = [f for _, f in plan.marks]
     depths = sample_distances(scene, camera, subjects, frames)
     at_marks = [abs(float(depths[s, i])) for i, (s, _f) in enumerate(plan.marks)]

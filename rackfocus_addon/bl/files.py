@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 
 import bpy
 
@@ -23,9 +26,36 @@ def save_blend(path: str) -> str:
     versions = prefs.save_version
     prefs.save_version = 0
     try:
-        bpy.ops.wm.save_as_mainfile(filepath=full, relative_remap=True, compress=False)
-        bpy.ops.file.make_paths_relative()
-        bpy.ops.wm.save_mainfile(filepath=full)
+        with blender_stdout_silenced():
+            bpy.ops.wm.save_as_mainfile(filepath=full, relative_remap=True, compress=False)
+            bpy.ops.file.make_paths_relative()
+            bpy.ops.wm.save_mainfile(filepath=full)
     finally:
         prefs.save_version = versions
     return full
+
+
+@contextlib.contextmanager
+def blender_stdout_silenced():
+    """Keep Blender's own report lines ('Info: Total files 0 | Changed 0 | Failed 0', 'Info:
+    Saved ...', 'Read blend: ...') off stdout, where a pipeline reads the CLI's result.
+
+    Blender writes them to the process's file descriptor 1 or, when Python's ``sys.stdout`` is
+    redirected, through it: both are silenced. Errors still raise.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            fd = sys.__stdout__.fileno()
+        except (AttributeError, OSError, ValueError):  # no real stdout at all
+            yield
+            return
+        sys.__stdout__.flush()
+        saved = os.dup(fd)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), fd)
+            yield
+        finally:
+            sys.__stdout__.flush()
+            os.dup2(saved, fd)
+            os.close(saved)

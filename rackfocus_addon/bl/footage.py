@@ -254,7 +254,7 @@ def unpack_movie(clip: Clip, folder: str, progress=None) -> Clip:
         render.use_file_extension = True
         bpy.ops.render.render(animation=True, scene=scene.name)
         if progress is not None:
-            progress("Unpacked movie frames", frames, frames)
+            progress("unpacked movie frames", frames, frames)
     finally:
         bpy.data.scenes.remove(scene)
     seq = find_clip(os.path.join(folder, "frame_0001.png"))

@@ -86,3 +86,26 @@ def remove_curve(id_data: bpy.types.ID, data_path: str, index: int = 0) -> bool:
         return False
     compat.remove_fcurve(id_data, fc)
     return True
+
+
+def prune_animation(id_data: bpy.types.ID) -> None:
+    """Drop ``id_data``'s animation data once nothing animates it, and its action if unused.
+
+    For IDs that had no animation before Rack Focus keyed them: clearing leaves them as found.
+    """
+    ad = id_data.animation_data
+    if ad is None or compat.fcurves(id_data) or len(ad.drivers) or len(ad.nla_tracks):
+        return
+    action = ad.action
+    id_data.animation_data_clear()
+    if action is not None and action.users == 0:
+        bpy.data.actions.remove(action)
+
+
+def remove_object(obj: bpy.types.Object) -> None:
+    """Remove an object Rack Focus created, with its action when nothing else uses it."""
+    ad = obj.animation_data
+    action = ad.action if ad is not None else None
+    bpy.data.objects.remove(obj)
+    if action is not None and action.users == 0:
+        bpy.data.actions.remove(action)

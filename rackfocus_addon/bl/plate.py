@@ -43,10 +43,8 @@ import numpy as np
 from .. import depth as depth_maths
 from .. import plate_mesh
 from ..errors import RackFocusError
-from ..marks import SubjectRef
 from . import compat, records
 from . import footage as footage_io
-from .scene_eval import Subject
 
 RECORD = "rackfocus_plate"
 GROUP_NAME = "RackFocus Plate"
@@ -127,7 +125,7 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
 
     def depth_frames():
         for i, px, _bits in footage_io.clip_frames(dclip, data=True):
-            _tick(progress, "Reading depth", i + 1, dclip.frames)
+            _tick(progress, "reading depth frames", i + 1, dclip.frames)
             yield depth_maths.resize_nearest(px[..., 0], clip.width, clip.height)
 
     converter.fit(depth_frames, dclip.frames)
@@ -212,7 +210,7 @@ def _write_cache(folder: str, clip: footage_io.Clip, depth_frames, converter, ra
             fc[..., :3] = fill_col
             footage_io.write_exr(os.path.join(folder, f"depth_{i + 1:04d}.exr"), dz)
             footage_io.write_exr(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fc)
-            _tick(progress, "Depth and fill", i + 1, clip.frames)
+            _tick(progress, "writing depth and background fill", i + 1, clip.frames)
     except RackFocusError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -519,93 +517,9 @@ def remove_plates(camera: bpy.types.Object) -> int:
     return gone
 
 
-# --- Pixel marks ------------------------------------------------------------------------------
-
-class PixelSubject(Subject):
-    """A footage pixel on a plate: a point at that pixel's depth, which may change per frame."""
-
-    def __init__(self, ref: SubjectRef, scene, camera, reader: _DepthReader) -> None:
-        self.scene = scene
-        self.camera = camera
-        self.reader = reader
-        self.ref = ref
-        super().__init__(ref, point=self._point(scene.frame_current))
-
-    def _point(self, frame: int) -> np.ndarray:
-        x, y = self.ref.coords
-        z = self.reader.depth_at(frame, x, y)
-        local = plate_mesh.pixel_point(x, y, z, self.reader.width, self.reader.height,
-                                       self.reader.sensor, self.reader.focal)
-        mw = np.array(self.camera.matrix_world, dtype=np.float64)
-        return mw[:3, :3] @ local + mw[:3, 3]
-
-    def position(self) -> np.ndarray:
-        return self._point(self.scene.frame_current)
-
-    def is_static(self) -> bool:
-        return self.reader.frames == 1 and super().is_static()
-
-
-class _DepthReader:
-    """Metric depth per frame from a plate's cached depth EXRs (read on demand, kept)."""
-
-    def __init__(self, plate: bpy.types.Object, record: dict) -> None:
-        self.width = int(record["width"])
-        self.height = int(record["height"])
-        self.sensor = float(record["sensor_mm"])
-        self.focal = float(record["focal_mm"])
-        self.frames = int(record["frames"])
-        self.frame_start = int(record["frame_start"])
-        mod = next((m for m in plate.modifiers if m.type == "NODES"), None)
-        image = None
-        if mod is not None and mod.node_group is not None:
-            image = compat.get_modifier_input(mod, _socket_ids(mod.node_group)["Depth"])
-        if image is None:
-            raise RackFocusError(f"Plate '{plate.name}' has lost its depth image")
-        self.first = os.path.abspath(bpy.path.abspath(image.filepath, library=image.library))
-        self._cache: dict[int, np.ndarray] = {}
-
-    def file_for(self, frame: int) -> str:
-        index = min(max(frame - self.frame_start + 1, 1), self.frames)
-        return re.sub(r"(\d+)(\.exr)$", lambda m: f"{index:0{len(m.group(1))}d}{m.group(2)}",
-                      self.first)
-
-    def depth_at(self, frame: int, x: float, y: float) -> float:
-        if not (0 <= round(x) < self.width and 0 <= round(y) < self.height):
-            raise RackFocusError(
-                f"Pixel ({x:g}, {y:g}) is outside the {self.width}x{self.height} footage")
-        index = min(max(frame - self.frame_start + 1, 1), self.frames)
-        if index not in self._cache:
-            path = self.file_for(frame)
-            if not os.path.isfile(path):
-                raise RackFocusError(f"Plate depth file is missing: {path}")
-            px, _ = footage_io.read_pixels(path, data=True)
-            self._cache[index] = px[..., 0].copy()
-        return depth_maths.sample_at(self._cache[index], x, y)
-
-
-def pixel_subject(scene: bpy.types.Scene, camera: bpy.types.Object, ref: SubjectRef) -> Subject:
-    """The footage at pixel ``ref.coords`` (x, y; origin top-left) on ``camera``'s plate."""
-    resolver = pixel_resolver_for(scene, camera)
-    if resolver is None:
-        raise RackFocusError(
-            f"Mark on {ref.label()} needs a depth plate in front of camera '{camera.name}': "
-            "import one first (rackfocus plate / Import Plate)")
-    return resolver(ref)
-
-
-def pixel_resolver_for(scene: bpy.types.Scene, camera: bpy.types.Object
-                       ) -> Callable[[SubjectRef], Subject] | None:
-    """A resolver of pixel marks on ``camera``'s plate, or None if the camera has no plate."""
-    found = [p for p in plates(camera) if scene.objects.get(p.name) is not None]
-    if not found:
+def depth_image(plate: bpy.types.Object) -> bpy.types.Image | None:
+    """The cached metric depth image (first frame of its sequence) that ``plate`` samples."""
+    mod = next((m for m in plate.modifiers if m.type == "NODES"), None)
+    if mod is None or mod.node_group is None:
         return None
-    plate = found[0]
-    reader = _DepthReader(plate, records.read(plate, RECORD) or {})
-
-    def resolve(ref: SubjectRef) -> Subject:
-        if ref.kind != "pixel" or len(ref.coords) != 2:
-            raise RackFocusError(f"{ref.label()} is not a pixel mark")
-        return PixelSubject(ref, scene, camera, reader)
-
-    return resolve
+    return compat.get_modifier_input(mod, _socket_ids(mod.node_group)["Depth"])

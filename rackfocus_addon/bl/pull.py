@@ -8,19 +8,23 @@ replaces only what the previous pull created; clearing restores the original sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
 
-from ..easing import Easing
+from ..easing import Easing, parse_easing
 from ..errors import RackFocusError
-from ..marks import Mark
+from ..marks import parse_mark
 from ..optics import blend_focus
-from ..plan import MODES, Key, PullPlan, Span, fit_keys, influence_for, make_plan
+from ..plan import Key, PullPlan, Span, fit_keys, influence_for
+from ..readability import Report
+from ..request import PullRequest
 from . import compat, keys, records
-from .scene_eval import MIN_FOCUS_M, Subject, resolve_subject, sample_distances
+from . import realism as bl_realism
+from .scene_eval import MIN_FOCUS_M, sample_distances
+from .subjects import Subject, plan_for, resolve_camera, resolve_subjects
 
 RECORD = "rackfocus_pull"
 TARGET_PROP = "rackfocus_target_of"
@@ -33,7 +37,11 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class PullResult:
-    """What :func:`create_pull` did, for the operator's report and the CLI's output."""
+    """What :func:`write_pull` did, for the panel, the CLI and pipelines (``to_dict``).
+
+    ``report`` is the readability of the pull as written; ``notes`` are the other things the user
+    should know (replaced keys, marks outside the scene range, a solved f-stop), each once.
+    """
 
     camera: str
     mode: str
@@ -42,7 +50,8 @@ class PullResult:
     keys_written: int = 0
     target: str | None = None
     mark_distances_m: list[float] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
+    report: Report | None = None
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         marks = ", ".join(
@@ -52,39 +61,19 @@ class PullResult:
         return (f"{self.mode} pull on camera '{self.camera}': {marks}; "
                 f"{self.plan.easing.spec()} in {self.plan.space}, {self.keys_written} keys")
 
-
-def resolve_camera(scene: bpy.types.Scene, name: str | None = None) -> bpy.types.Object:
-    """The camera to pull focus on: ``name`` or the scene camera, checked to be usable."""
-    if name:
-        cam = scene.objects.get(name)
-        if cam is None:
-            raise RackFocusError(f"No camera named '{name}' in scene '{scene.name}'")
-    else:
-        cam = scene.camera
-        if cam is None:
-            raise RackFocusError(f"Scene '{scene.name}' has no camera: add one or pass --camera")
-    if cam.type != "CAMERA":
-        raise RackFocusError(f"'{cam.name}' is a {cam.type.lower()}, not a camera")
-    if cam.data.type != "PERSP":
-        raise RackFocusError(
-            f"Camera '{cam.name}' is {cam.data.type.lower()}: "
-            "depth of field needs a perspective camera"
-        )
-    if compat.is_linked(cam) or compat.is_linked(cam.data):
-        raise RackFocusError(
-            f"Camera '{cam.name}' is linked from another file and read-only here: "
-            "make it local (or a library override) first"
-        )
-    return cam
-
-
-def marker_frame(scene: bpy.types.Scene, name: str) -> int:
-    """Frame of the timeline marker ``name``."""
-    marker = scene.timeline_markers.get(name)
-    if marker is None:
-        known = ", ".join(sorted(m.name for m in scene.timeline_markers)) or "none"
-        raise RackFocusError(f"No timeline marker named '{name}' (markers: {known})")
-    return int(marker.frame)
+    def to_dict(self) -> dict:
+        """A JSON-ready record of the result (the CLI's ``--json`` output)."""
+        return {
+            "camera": self.camera, "mode": self.mode, "space": self.plan.space,
+            "easing": self.plan.easing.spec(), "frame_range": list(self.frame_range),
+            "marks": [{"subject": self.plan.subjects[s].spec(), "frame": f,
+                       "distance_m": round(d, 6)}
+                      for (s, f), d in zip(self.plan.marks, self.mark_distances_m)],
+            "keys_written": self.keys_written, "target": self.target, "notes": list(self.notes),
+            "readable": None if self.report is None else self.report.readable,
+            "warnings": [] if self.report is None else list(self.report.warnings),
+            "suggested_fstop": None if self.report is None else self.report.suggested_fstop,
+        }
 
 
 def read_record(camera: bpy.types.Object) -> dict | None:
@@ -92,42 +81,31 @@ def read_record(camera: bpy.types.Object) -> dict | None:
     return records.read(camera.data, RECORD)
 
 
-def create_pull(
-    scene: bpy.types.Scene,
-    camera: bpy.types.Object,
-    marks: Sequence[Mark],
-    easing: Easing | None = None,
-    space: str = "distance",
-    mode: str = "rig",
-    replace: bool = False,
-    progress: Progress | None = None,
-    pixel_resolver=None,
-) -> PullResult:
-    """Write a focus pull on ``camera`` through ``marks``; see the module docstring.
+def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRequest,
+               progress: Progress | None = None) -> PullResult:
+    """Write the pull ``request`` asks for on ``camera``: focus, realism keys, readability.
 
-    Validates everything first (camera, subjects, frames, behind-camera, existing user keys) and
-    raises :class:`RackFocusError` before changing anything.
+    Validates everything first (request, camera, subjects, frames, behind-camera, existing user
+    keys on focus, f-stop and focal length) and raises :class:`RackFocusError` before changing
+    anything. Re-running replaces only what the previous pull made.
     """
-    if mode not in MODES:
-        raise RackFocusError(f"Unknown mode '{mode}': use rig or bake")
+    request = request.validate()
+    mode = request.mode
     resolve_camera(scene, camera.name)
-    resolved = []
-    for mark in marks:
-        frame = mark.frame if mark.marker is None else marker_frame(scene, mark.marker)
-        resolved.append((mark.subject, frame))
-    plan = make_plan(resolved, easing, space)
-    subjects = [resolve_subject(scene, ref, camera, pixel_resolver) for ref in plan.subjects]
+    plan = plan_for(scene, request)
+    subjects = resolve_subjects(scene, camera, plan.subjects)
 
     record = read_record(camera)
     user_curve = compat.find_fcurve(camera.data, FOCUS_PATH)
     owns_curve = bool(record and record.get("owns_focus_curve"))
     user_keys = len(user_curve.keyframe_points) if user_curve is not None else 0
-    if user_keys and not owns_curve and not replace:
+    if user_keys and not owns_curve and not request.replace:
         raise RackFocusError(
-            f"Camera '{camera.name}' already has {len(user_curve.keyframe_points)} keyframe(s) on "
+            f"Camera '{camera.name}' already has {user_keys} keyframe(s) on "
             "focus distance; they were kept. Replace them explicitly (--replace) to pull focus; "
             "clearing the pull later restores them"
         )
+    bl_realism.check_user_keys(camera, request.realism)
 
     # Distances at every mark, to refuse subjects behind the camera before anything changes.
     mark_frames = [f for _, f in plan.marks]
@@ -145,25 +123,37 @@ def create_pull(
     lo = min(scene.frame_start, plan.first_frame)
     hi = max(scene.frame_end, plan.last_frame)
     result = PullResult(camera.name, mode, plan, (lo, hi), mark_distances_m=mark_distances)
+    outside = [f for f in mark_frames if not scene.frame_start <= f <= scene.frame_end]
+    if outside:
+        result.notes.append(
+            f"Mark frame(s) {', '.join(map(str, sorted(set(outside))))} lie outside the scene's "
+            f"range {scene.frame_start}-{scene.frame_end}: they will not render unless you "
+            "extend the range")
+    realism, result.report, solved = bl_realism.assess_request(scene, camera, plan, subjects,
+                                                               request)
+    result.notes += solved
 
     # From here on the scene changes: first undo the previous pull's own objects and curves.
+    bl_realism.clear_realism(camera)
     backup = record["backup"] if record else _backup(camera, user_curve)
     if record:
-        _remove_created(camera, record, keep_target=True)
-    elif user_curve is not None and len(user_curve.keyframe_points):
-        result.messages.append(
-            f"Replaced {len(user_curve.keyframe_points)} user key(s) on focus distance "
+        _remove_created(camera, record, keep_target=mode == "rig")
+    elif user_curve is not None and user_keys:
+        result.notes.append(
+            f"Replaced {user_keys} user key(s) on focus distance "
             "(saved: Clear Pull restores them)"
         )
     if user_curve is not None and compat.find_fcurve(camera.data, FOCUS_PATH) is not None:
         keys.remove_curve(camera.data, FOCUS_PATH)
 
+    keep = bool(record and mode == "rig")
     new_record = {
-        "version": 1, "mode": mode, "space": space, "easing": plan.easing.spec(),
+        "version": 2, "request": request_record(request),
         "marks": [f"{plan.subjects[s].spec()}@{f}" for s, f in plan.marks],
+        "mode": mode, "space": plan.space, "easing": plan.easing.spec(),
         "backup": backup, "owns_focus_curve": False, "constraints": [], "points": [],
-        "target": record.get("target") if record else None,
-        "created_target": bool(record and record.get("created_target")),
+        "target": record.get("target") if keep else None,
+        "created_target": bool(keep and record.get("created_target")),
     }
     camera.data.dof.use_dof = True
     if mode == "bake":
@@ -171,9 +161,30 @@ def create_pull(
     else:
         _write_rig(scene, camera, plan, subjects, (lo, hi), result, new_record, progress)
     records.write(camera.data, RECORD, new_record)
+    result.keys_written += bl_realism.write_realism(scene, camera, plan, subjects, realism, mode,
+                                                    result.notes, progress)
     # Evaluate the new curves now so the viewport and the properties show the pulled focus.
     scene.frame_set(scene.frame_current)
     return result
+
+
+def request_record(request: PullRequest) -> dict:
+    """The parts of ``request`` a later export, describe or re-time needs, as JSON data."""
+    e = request.easing
+    return {"easing": {"kind": e.kind, "mode": e.mode, "back": e.back,
+                       "amplitude": e.amplitude, "period": e.period},
+            "space": request.space, "mode": request.mode}
+
+
+def recorded_request(scene: bpy.types.Scene, camera: bpy.types.Object) -> PullRequest:
+    """The request of the pull recorded on ``camera`` (raises if it has none)."""
+    record = read_record(camera)
+    if record is None:
+        raise RackFocusError(f"Camera '{camera.name}' has no Rack Focus pull: create one first")
+    saved = (record.get("request") or {}).get("easing")
+    easing = Easing(**saved) if saved else parse_easing(record.get("easing", "sine"))
+    return PullRequest(tuple(parse_mark(m) for m in record["marks"]), easing,
+                       record.get("space", "distance"), record.get("mode", "rig"))
 
 
 def _backup(camera: bpy.types.Object, user_curve) -> dict:
@@ -183,6 +194,7 @@ def _backup(camera: bpy.types.Object, user_curve) -> dict:
         "focus_object": dof.focus_object.name if dof.focus_object else None,
         "focus_distance": float(dof.focus_distance),
         "focus_keys": keys.read_keys(user_curve) if user_curve is not None else None,
+        "had_animation": camera.data.animation_data is not None,
     }
 
 
@@ -190,7 +202,7 @@ def _write_bake(scene, camera, plan: PullPlan, subjects: list[Subject], lo: int,
                 result: PullResult, record: dict, progress: Progress | None) -> None:
     frames = list(range(lo, hi + 1))
     depths = sample_distances(scene, camera, subjects, frames,
-                              _stage(progress, "Evaluating subjects"))
+                              _stage(progress, "sampling subject distances"))
     values = np.empty(len(frames))
     for i, frame in enumerate(frames):
         values[i] = plan.focus_m(frame, lambda s, i=i: max(abs(depths[s, i]), MIN_FOCUS_M))
@@ -242,8 +254,9 @@ def _write_rig(scene, camera, plan: PullPlan, subjects: list[Subject], frame_ran
         weights = np.array([plan.easing((f - prev_end) / duration, duration) for f in frames])
         if plan.space == "diopter":
             # Influence blends positions (linear in metres): invert it to land on diopter focus.
+            stage = _stage(progress, f"sampling rack {k} of {len(runs) - 1}")
             pair = np.abs(sample_distances(scene, camera, [subjects[runs[k - 1][0]], subject],
-                                           frames, _stage(progress, f"Pull {k}")))
+                                           frames, stage))
             weights = np.array([
                 influence_for(a, b, blend_focus(a, b, w, "diopter"), w)
                 for a, b, w in zip(pair[0], pair[1], weights)
@@ -277,20 +290,12 @@ def _point_empty(scene, camera, subject: Subject, record: dict,
         empty.location = [float(c) for c in subject.point]
         return empty
     empty.parent = camera
-    frames = [scene.frame_current] if subject.is_static() else list(
-        range(frame_range[0], frame_range[1] + 1))
-    current = scene.frame_current
-    local = []
-    try:
-        for frame in frames:
-            scene.frame_set(frame)
-            inverse = np.array(camera.matrix_world.inverted(), dtype=np.float64)
-            local.append(inverse[:3, :3] @ subject.position() + inverse[:3, 3])
-    finally:
-        scene.frame_set(current)
-    if len(frames) == 1:
-        empty.location = [float(c) for c in local[0]]
+    if subject.is_static() or subject.reader.frames == 1:
+        empty.location = [float(c) for c in subject.camera_local(scene.frame_current)]
         return empty
+    # The depth under the pixel changes with the clip: key the point along its ray per frame.
+    frames = range(frame_range[0], frame_range[1] + 1)
+    local = [subject.camera_local(f) for f in frames]
     for axis in range(3):
         keys.write_keys(empty, "location", [Key(f, float(p[axis])) for f, p in zip(frames, local)],
                         index=axis)
@@ -309,20 +314,26 @@ def _remove_created(camera: bpy.types.Object, record: dict, keep_target: bool) -
         if not keep_target and record.get("created_target"):
             if camera.data.dof.focus_object == target:
                 camera.data.dof.focus_object = None
-            bpy.data.objects.remove(target)
+            keys.remove_object(target)
     for name in record.get("points", []):
         empty = bpy.data.objects.get(name)
         if empty is not None and empty.get(POINT_PROP) == camera.name:
-            bpy.data.objects.remove(empty)
+            keys.remove_object(empty)
     if record.get("owns_focus_curve"):
         keys.remove_curve(camera.data, FOCUS_PATH)
 
 
-def clear_pull(camera: bpy.types.Object) -> str:
-    """Remove the pull on ``camera`` and restore what was there before the first pull."""
+def clear_pull(camera: bpy.types.Object) -> str | None:
+    """Remove the pull on ``camera`` and its realism; restore what was there before the first pull.
+
+    Leaves the file as the first pull found it: the target empty, point empties and their
+    actions go, and the camera's animation data too when it had none. Returns what was done, or
+    None when the camera has no pull (clearing twice is harmless).
+    """
     record = read_record(camera)
     if record is None:
-        raise RackFocusError(f"Camera '{camera.name}' has no Rack Focus pull to clear")
+        return None
+    bl_realism.clear_realism(camera)
     _remove_created(camera, record, keep_target=False)
     backup = record.get("backup") or {}
     dof = camera.data.dof
@@ -333,6 +344,8 @@ def clear_pull(camera: bpy.types.Object) -> str:
     if restored:
         keys.restore_keys(camera.data, FOCUS_PATH, restored)
     del camera.data[RECORD]
+    if backup.get("had_animation") is False:
+        keys.prune_animation(camera.data)
     extra = f", {len(restored)} user key(s) restored" if restored else ""
     return f"Cleared the pull on camera '{camera.name}'{extra}"
 

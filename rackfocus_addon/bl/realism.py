@@ -8,8 +8,8 @@ What was there before (values and user keys) is saved in a JSON custom property
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import bpy
 import numpy as np
@@ -17,43 +17,16 @@ import numpy as np
 from .. import realism
 from ..errors import RackFocusError
 from ..plan import PullPlan
-from ..readability import DEFAULT_MIN_BLUR_PX, LensSetup, Report, assess
+from ..readability import LensSetup, Report, assess
+from ..request import PullRequest, Realism
 from . import compat, keys, records
-from .scene_eval import MIN_FOCUS_M, resolve_subject, sample_distances
+from .scene_eval import MIN_FOCUS_M, sample_distances
+from .subjects import Subject, plan_for, resolve_subjects
 
 RECORD = "rackfocus_realism"
 FSTOP_PATH = "dof.aperture_fstop"
 LENS_PATH = "lens"
 FOCUS_PATH = "dof.focus_distance"
-
-
-@dataclass
-class Extras:
-    """Optional realism for a pull; every field off by default.
-
-    ``solve_fstop`` sets the f-stop the readability check suggests when the pull would not read.
-    """
-
-    fstop: float | None = None
-    fstop_ramp: tuple[float, float] | None = None
-    breathing: float = 0.0
-    close_focus_m: float = 0.45
-    hysteresis_diopters: float = 0.0
-    min_blur_px: float = DEFAULT_MIN_BLUR_PX
-    solve_fstop: bool = False
-
-    @classmethod
-    def from_preset(cls, preset, solve_fstop: bool = False) -> Extras:
-        r = preset.realism
-        return cls(r.fstop, r.fstop_ramp, r.breathing, r.close_focus_m, r.hysteresis_diopters,
-                   r.min_blur_px, solve_fstop)
-
-
-@dataclass
-class ExtrasResult:
-    report: Report
-    messages: list[str] = field(default_factory=list)
-    keys_written: int = 0
 
 
 def render_width_px(scene: bpy.types.Scene) -> tuple[int, int]:
@@ -64,7 +37,7 @@ def render_width_px(scene: bpy.types.Scene) -> tuple[int, int]:
 
 
 def lens_setup(scene: bpy.types.Scene, camera: bpy.types.Object,
-               fstop: float | None = None) -> LensSetup:
+               fstop: float | None = None, focal_mm: float | None = None) -> LensSetup:
     """The camera's optics with the sensor fitted to the render the way Blender fits it.
 
     AUTO fits the sensor width to the larger image side; HORIZONTAL to the width; VERTICAL fits
@@ -82,7 +55,8 @@ def lens_setup(scene: bpy.types.Scene, camera: bpy.types.Object,
         sensor, px = cam.sensor_width, w
     else:
         sensor, px = cam.sensor_width, h
-    return LensSetup(float(cam.lens), float(fstop or cam.dof.aperture_fstop), float(sensor), px)
+    return LensSetup(float(focal_mm or cam.lens), float(fstop or cam.dof.aperture_fstop),
+                     float(sensor), px)
 
 
 def visible_flags(plan: PullPlan) -> list[bool]:
@@ -90,17 +64,18 @@ def visible_flags(plan: PullPlan) -> list[bool]:
     return [ref.kind != "point" for ref in plan.subjects]
 
 
-def distance_table(scene, camera, plan: PullPlan, frames: Sequence[int], pixel_resolver=None):
-    """(frames, |depth| per subject and frame) for ``plan``'s subjects."""
-    subjects = [resolve_subject(scene, ref, camera, pixel_resolver) for ref in plan.subjects]
+def distance_table(scene, camera, subjects: Sequence[Subject], frames: Sequence[int],
+                   progress: Callable[[int, int], None] | None = None):
+    """(frames, focus distance per subject and frame in metres, at least Blender's minimum)."""
     frames = list(frames)
-    depths = np.abs(sample_distances(scene, camera, subjects, frames))
+    depths = np.abs(sample_distances(scene, camera, subjects, frames, progress))
     return frames, np.maximum(depths, MIN_FOCUS_M)
 
 
-def assess_plan(scene, camera, plan: PullPlan, min_blur_px: float = DEFAULT_MIN_BLUR_PX,
-                fstop: float | None = None, pixel_resolver=None,
-                fstop_ramp: tuple[float, float] | None = None) -> Report:
+def assess_plan(scene, camera, plan: PullPlan, subjects: Sequence[Subject],
+                min_blur_px: float, fstop: float | None = None,
+                fstop_ramp: tuple[float, float] | None = None,
+                focal_mm: float | None = None) -> Report:
     """Readability of ``plan`` on ``camera``: blur of every subject at each pull's ends.
 
     ``fstop`` replaces the camera's f-stop; ``fstop_ramp`` (from, to) is the ramp the pull will
@@ -108,7 +83,7 @@ def assess_plan(scene, camera, plan: PullPlan, min_blur_px: float = DEFAULT_MIN_
     """
     frames = sorted({f for span in plan.spans() if span.is_pull for f in (span.start, span.end)})
     frames = frames or [plan.first_frame]
-    frames, depths = distance_table(scene, camera, plan, frames, pixel_resolver)
+    frames, depths = distance_table(scene, camera, subjects, frames)
     column = {f: i for i, f in enumerate(frames)}
     at = None
     if fstop_ramp is not None:
@@ -117,7 +92,60 @@ def assess_plan(scene, camera, plan: PullPlan, min_blur_px: float = DEFAULT_MIN_
         def at(frame: int) -> float:
             return realism.fstop_at(plan, fstop_ramp[0], fstop_ramp[1], frame)
     return assess(plan, lambda s, f: float(depths[s, column[f]]),
-                  lens_setup(scene, camera, fstop), min_blur_px, visible_flags(plan), at)
+                  lens_setup(scene, camera, fstop, focal_mm), min_blur_px, visible_flags(plan),
+                  at)
+
+
+def original_value(camera: bpy.types.Object, path: str) -> float:
+    """The camera's f-stop or focal length as it was before Rack Focus realism changed it."""
+    record = read_record(camera)
+    saved = (record or {}).get("backup", {}).get(path)
+    if saved and path in record.get("wrote", []) and not saved.get("keys"):
+        return float(saved["value"])
+    return float(camera.data.path_resolve(path))
+
+
+def assess_request(scene, camera, plan: PullPlan, subjects: Sequence[Subject],
+                   request: PullRequest) -> tuple[Realism, Report, list[str]]:
+    """Readability of ``request``'s pull before it is written: (realism to write, report, notes).
+
+    With ``solve_fstop`` and a pull that would not read, the realism's f-stop (and ramp, keeping
+    its ratio) is opened to the suggested one and the report is for the solved pull.
+    """
+    r = request.realism
+    settings = request.readability
+    fstop = r.fstop or original_value(camera, FSTOP_PATH)
+    lens = original_value(camera, LENS_PATH)
+    report = assess_plan(scene, camera, plan, subjects, settings.min_blur_px, fstop,
+                         r.fstop_ramp, lens)
+    notes: list[str] = []
+    if report.readable or report.suggested_fstop is None or not settings.solve_fstop:
+        return r, report, notes
+    user_keyed = compat.find_fcurve(camera.data, FSTOP_PATH) is not None and not _owns(
+        camera, FSTOP_PATH)
+    if user_keyed and not r.fstop_ramp:
+        notes.append("The f-stop is keyed: set it by hand to f/"
+                     f"{report.suggested_fstop:g} to make the pull read")
+        return r, report, notes
+    scale = report.suggested_fstop / report.lens.fstop
+    ramp = r.fstop_ramp
+    if ramp:
+        # Keep the ramp's ratio; no real iris opens wider than f/0.5.
+        ramp = (max(0.5, ramp[0] * scale), max(0.5, ramp[1] * scale))
+    notes.append(f"Opened the iris from f/{report.lens.fstop:g} to "
+                 f"f/{report.suggested_fstop:g} so the pull reads")
+    solved = replace(r, fstop=report.suggested_fstop, fstop_ramp=ramp)
+    report = assess_plan(scene, camera, plan, subjects, settings.min_blur_px, solved.fstop,
+                         solved.fstop_ramp, lens)
+    return solved, report, notes
+
+
+def assess_request_in_scene(scene, camera, request: PullRequest) -> Report:
+    """Readability of ``request`` without writing anything (the panel's Check Readability)."""
+    request = request.validate()
+    plan = plan_for(scene, request)
+    subjects = resolve_subjects(scene, camera, plan.subjects)
+    return assess_request(scene, camera, plan, subjects, request)[1]
 
 
 def read_record(camera: bpy.types.Object) -> dict | None:
@@ -159,89 +187,71 @@ def clear_realism(camera: bpy.types.Object) -> str | None:
     return f"Restored the f-stop and focal length of camera '{camera.name}'"
 
 
-def _refuse_user_keys(camera: bpy.types.Object, path: str, what: str) -> None:
-    fc = compat.find_fcurve(camera.data, path)
-    if fc is not None and len(fc.keyframe_points):
-        raise RackFocusError(
-            f"Camera '{camera.name}' already has keys on {what}; Rack Focus will not replace "
-            f"them: remove them or turn off the {what} realism"
-        )
+def _owns(camera: bpy.types.Object, path: str) -> bool:
+    record = read_record(camera)
+    return bool(record and path in record.get("wrote", []))
 
 
-def apply_extras(scene: bpy.types.Scene, camera: bpy.types.Object, plan: PullPlan,
-                 extras: Extras, mode: str = "rig", pixel_resolver=None) -> ExtrasResult:
-    """Readability check (and solved f-stop), then the realism keys, on a pull already written.
+def check_user_keys(camera: bpy.types.Object, r: Realism) -> None:
+    """Refuse realism that would replace the user's own keys on the f-stop or focal length."""
+    for path, what, wanted in ((FSTOP_PATH, "the f-stop", r.fstop_ramp or r.fstop is not None),
+                               (LENS_PATH, "the focal length", bool(r.breathing))):
+        fc = compat.find_fcurve(camera.data, path)
+        if wanted and fc is not None and len(fc.keyframe_points) and not _owns(camera, path):
+            raise RackFocusError(
+                f"Camera '{camera.name}' already has keys on {what}; Rack Focus will not replace "
+                f"them: remove them or turn off the {what} realism"
+            )
 
-    Restores any previous realism first, so applying twice gives the same file as applying once.
+
+def write_realism(scene, camera, plan: PullPlan, subjects: Sequence[Subject], r: Realism,
+                  mode: str, notes: list[str],
+                  progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Key the f-stop, f-stop ramp, breathing and hysteresis of ``r``; returns keys written.
+
+    Call after :func:`clear_realism` and after the pull's focus is written (hysteresis rewrites
+    the baked focus curve). What it changes is recorded so :func:`clear_realism` restores it.
     """
-    clear_realism(camera)
     cam = camera.data
-    if extras.fstop_ramp or extras.fstop is not None:
-        _refuse_user_keys(camera, FSTOP_PATH, "the f-stop")
-    if extras.breathing:
-        _refuse_user_keys(camera, LENS_PATH, "the focal length")
     backup = _backup(camera)
     wrote: list[str] = []
-    messages: list[str] = []
     written = 0
-
-    report = assess_plan(scene, camera, plan, extras.min_blur_px, extras.fstop, pixel_resolver,
-                         extras.fstop_ramp)
-    if not report.readable and extras.solve_fstop and report.suggested_fstop is not None:
-        if compat.find_fcurve(cam, FSTOP_PATH) is not None and not extras.fstop_ramp:
-            messages.append("The f-stop is keyed: set it by hand to f/"
-                            f"{report.suggested_fstop:g} to make the pull read")
-        else:
-            old = report.lens.fstop
-            scale = report.suggested_fstop / old
-            if extras.fstop_ramp:
-                # Keep the ramp's ratio; no real iris opens wider than f/0.5.
-                extras.fstop_ramp = (max(0.5, extras.fstop_ramp[0] * scale),
-                                     max(0.5, extras.fstop_ramp[1] * scale))
-            extras.fstop = report.suggested_fstop
-            messages.append(f"Opened the iris from f/{old:g} to f/{report.suggested_fstop:g} "
-                            "so the pull reads")
-            report = assess_plan(scene, camera, plan, extras.min_blur_px, extras.fstop,
-                                 pixel_resolver, extras.fstop_ramp)
-    elif not report.readable:
-        messages.extend(report.warnings)
-        if report.suggested_fstop is not None:
-            messages.append(f"Suggested f-stop: f/{report.suggested_fstop:g} "
-                            "(Solve F-Stop sets it)")
-
-    if extras.fstop is not None and not extras.fstop_ramp:
+    if r.fstop is not None and not r.fstop_ramp:
         if compat.find_fcurve(cam, FSTOP_PATH) is None:
-            cam.dof.aperture_fstop = extras.fstop
+            cam.dof.aperture_fstop = r.fstop
             wrote.append(FSTOP_PATH)
-    if extras.fstop_ramp:
-        ramp = realism.fstop_ramp_keys(plan, *extras.fstop_ramp)
+    if r.fstop_ramp:
+        ramp = realism.fstop_ramp_keys(plan, *r.fstop_ramp)
         keys.write_keys(cam, FSTOP_PATH, ramp)
         wrote.append(FSTOP_PATH)
         written += len(ramp)
 
-    if extras.breathing or extras.hysteresis_diopters:
+    if r.breathing or r.hysteresis_diopters:
         lo = min(scene.frame_start, plan.first_frame)
         hi = max(scene.frame_end, plan.last_frame)
-        frames, depths = distance_table(scene, camera, plan, range(lo, hi + 1), pixel_resolver)
+        tick = None
+        if progress is not None:
+            def tick(done: int, total: int) -> None:
+                progress("sampling subject distances for lens realism", done, total)
+        frames, depths = distance_table(scene, camera, subjects, range(lo, hi + 1), tick)
         focus = [plan.focus_m(f, lambda s, i=i: float(depths[s, i])) for i, f in enumerate(frames)]
-        if extras.hysteresis_diopters:
+        if r.hysteresis_diopters:
             if mode != "bake":
-                messages.append("Hysteresis applies to baked pulls (a live rig follows its "
-                                "subjects exactly): switch the mode to Bake")
+                notes.append("Hysteresis applies to baked pulls (a live rig follows its "
+                             "subjects exactly): switch the mode to Bake")
             else:
-                steady = realism.hysteresis(focus, extras.hysteresis_diopters)
+                steady = realism.hysteresis(focus, r.hysteresis_diopters)
                 focus_keys = realism.sparse_keys(frames, steady)
                 keys.write_keys(cam, FOCUS_PATH, focus_keys)
                 focus = steady
                 written += len(focus_keys)
-        if extras.breathing:
+        if r.breathing:
             lens_keys = realism.breathing_keys(frames, focus, plan.spans(lo, hi), plan.easing,
-                                               float(cam.lens), extras.breathing,
-                                               extras.close_focus_m)
+                                               float(cam.lens), r.breathing, r.close_focus_m)
             keys.write_keys(cam, LENS_PATH, lens_keys)
             wrote.append(LENS_PATH)
             written += len(lens_keys)
 
     if wrote:
         records.write(cam, RECORD, {"version": 1, "backup": backup, "wrote": sorted(set(wrote))})
-    return ExtrasResult(report, messages, written)
+    return written

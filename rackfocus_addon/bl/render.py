@@ -38,19 +38,19 @@ def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | Non
         scene.render.resolution_percentage = 100
 
 
-def render_frames(scene: bpy.types.Scene, out_dir: str, frames: tuple[int, int],
+def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
                   progress: Progress | None = None, prefix: str = "frame_") -> list[str]:
-    """Render frames ``frames[0]..frames[1]`` to PNGs in ``out_dir``; returns their paths."""
+    """Render ``frames`` (frame numbers, in order) to PNGs in ``out_dir``; returns their paths."""
     if scene.camera is None:
         raise RackFocusError(f"Scene '{scene.name}' has no camera to render from")
     os.makedirs(out_dir, exist_ok=True)
     compat.set_image_output(scene, "PNG")
     scene.render.image_settings.color_mode = "RGB"
     paths = []
-    lo, hi = frames
+    frames = list(frames)
     current = scene.frame_current
     try:
-        for i, frame in enumerate(range(lo, hi + 1)):
+        for i, frame in enumerate(frames):
             scene.frame_set(frame)
             path = os.path.join(os.path.abspath(out_dir), f"{prefix}{frame:04d}.png")
             scene.render.filepath = path
@@ -59,7 +59,7 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: tuple[int, int],
                 raise RuntimeError(f"render of frame {frame} wrote no file")
             paths.append(path)
             if progress is not None:
-                progress("Rendered frame", i + 1, hi - lo + 1)
+                progress(f"rendered frame {frame}:", i + 1, len(frames))
     finally:
         scene.frame_set(current)
     return paths

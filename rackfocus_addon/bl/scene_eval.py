@@ -8,8 +8,6 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from ..errors import RackFocusError
-from ..marks import SubjectRef
 from ..optics import MIN_DISTANCE_M
 
 #: Blender clamps focus distance to this (metres) when measuring to a focus object.
@@ -34,29 +32,6 @@ def focus_distance_to(camera: bpy.types.Object, point) -> float:
     return max(abs(depth_along_axis(camera, point)), MIN_FOCUS_M)
 
 
-class Subject:
-    """A resolved subject: something with a world position at the current frame."""
-
-    def __init__(self, ref: SubjectRef, obj: bpy.types.Object | None = None,
-                 bone: str = "", point: Sequence[float] | None = None) -> None:
-        self.ref = ref
-        self.obj = obj
-        self.bone = bone
-        self.point = None if point is None else np.array(point, dtype=np.float64)
-
-    def position(self) -> np.ndarray:
-        """World position (metres) at the scene's current frame."""
-        if self.obj is None:
-            return self.point
-        if self.bone:
-            pose_bone = self.obj.pose.bones[self.bone]
-            return np.array(self.obj.matrix_world @ pose_bone.head, dtype=np.float64)
-        return np.array(self.obj.matrix_world.translation, dtype=np.float64)
-
-    def is_static(self) -> bool:
-        return self.obj is None or not is_animated(self.obj)
-
-
 def is_animated(obj: bpy.types.Object) -> bool:
     """True if ``obj``'s world transform may change over time (keys, drivers, NLA, constraints).
 
@@ -77,40 +52,12 @@ def is_animated(obj: bpy.types.Object) -> bool:
     return False
 
 
-def resolve_subject(scene: bpy.types.Scene, ref: SubjectRef, camera: bpy.types.Object,
-                    pixel_resolver: Callable[[SubjectRef], Subject] | None = None) -> Subject:
-    """Find the scene thing that ``ref`` names, or raise a :class:`RackFocusError` that says why."""
-    if ref.kind == "point":
-        return Subject(ref, point=ref.coords)
-    if ref.kind == "pixel":
-        if pixel_resolver is None:
-            raise RackFocusError(
-                f"Mark on {ref.label()} needs a depth plate in front of camera '{camera.name}'"
-            )
-        return pixel_resolver(ref)
-    obj = scene.objects.get(ref.name)
-    if obj is None:
-        in_file = ref.name in bpy.data.objects
-        hint = " (it exists in the file but not in this scene)" if in_file else ""
-        raise RackFocusError(f"No object named '{ref.name}' in scene '{scene.name}'{hint}")
-    if obj == camera:
-        raise RackFocusError(
-            f"Camera '{camera.name}' cannot focus on itself: pick a subject in front of it"
-        )
-    if ref.kind == "bone":
-        if obj.type != "ARMATURE":
-            raise RackFocusError(f"'{ref.name}' is a {obj.type.lower()}, not an armature: "
-                                 f"'{ref.spec()}' needs ARMATURE:BONE")
-        if ref.bone not in obj.pose.bones:
-            raise RackFocusError(f"Armature '{ref.name}' has no bone named '{ref.bone}'")
-        return Subject(ref, obj=obj, bone=ref.bone)
-    return Subject(ref, obj=obj)
-
-
 def sample_distances(scene: bpy.types.Scene, camera: bpy.types.Object,
-                     subjects: Sequence[Subject], frames: Sequence[int],
+                     subjects: Sequence, frames: Sequence[int],
                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Signed depths (metres along the view axis), shape (len(subjects), len(frames)).
+
+    ``subjects`` are resolved subjects (``bl.subjects.Subject``: ``position()``, ``is_static()``).
 
     When the camera and every subject are static one evaluation serves every frame; otherwise
     each frame is evaluated once with ``scene.frame_set`` (the current frame is restored).

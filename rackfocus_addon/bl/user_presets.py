@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import bpy
 import numpy as np
@@ -19,8 +20,10 @@ from ..errors import RackFocusError
 from ..marks import Mark, SubjectRef
 from ..optics import focus_for_blur_m
 from ..presets import Preset
+from ..request import PullRequest
 from .realism import lens_setup
-from .scene_eval import camera_axis, resolve_subject, sample_distances
+from .scene_eval import camera_axis, sample_distances
+from .subjects import mark_frame, resolve_subjects
 
 ENV_DIR = "RACKFOCUS_USER_PRESETS"
 
@@ -76,6 +79,17 @@ def remove_user_preset(key: str) -> str:
     return path
 
 
+def apply_preset(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Preset,
+                 request: PullRequest) -> PullRequest:
+    """``request`` re-timed by ``preset``: its subjects (in mark order) become the preset's roles
+    from the first mark's frame, with the preset's easing, space, realism and readable blur."""
+    if not request.marks:
+        raise RackFocusError(f"Preset '{preset.name}' needs a subject: add a focus mark first")
+    start = mark_frame(scene, request.marks[0])
+    marks = preset_marks(scene, camera, preset, [m.subject for m in request.marks], start)
+    return preset.configure(replace(request, marks=tuple(marks)))
+
+
 def preset_marks(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Preset,
                  subjects: Sequence[SubjectRef], start_frame: int,
                  fps: float | None = None) -> list[Mark]:
@@ -96,7 +110,7 @@ def preset_marks(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Prese
             f"Preset '{preset.name}' racks between two subjects: add a focus mark on a second one"
         )
     fps = fps or scene.render.fps / scene.render.fps_base
-    resolved = [resolve_subject(scene, ref, camera) for ref in unique[:2]]
+    resolved = resolve_subjects(scene, camera, unique[:2])
     depth = np.abs(sample_distances(scene, camera, resolved, [start_frame])[:, 0])
     for ref, d in zip(unique, depth):
         if d <= 1e-4:

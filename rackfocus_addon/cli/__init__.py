@@ -1,24 +1,24 @@
 """The one command line, two doors: ``python -m rackfocus_addon VERB ...`` and
 ``blender -b FILE -c rackfocus VERB ...``.
 
-Verbs live in small modules (``cli_*.py``) that each add their sub-parsers; this module only
-dispatches. Exit status: 0 success, 2 bad arguments or bad input (one line on stderr), 1 a failure
-that is not the user's (a render that failed, a bug: with a traceback).
+Each verb module adds its sub-parsers (``add_verbs``) and runs them (``run(args, out)``); this
+module only dispatches. Exit status: 0 success, 2 bad arguments or bad input (one line on
+stderr), 3 ``check`` found the file not farm-safe, 1 a failure that is not the user's (a render
+that failed, a bug: with a traceback), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import traceback
 
-from .errors import RackFocusError
+from ..errors import RackFocusError
+from . import check, data, plate, pull, render
+from .common import PROG, Output, output_options
 
-#: Modules that contribute verbs; each ``add_verbs(subparsers)`` sets ``func`` on its parsers.
-VERB_MODULES = ("cli_pull", "cli_render", "cli_check", "cli_plate", "cli_workflow")
-
-PROG = "rackfocus"
+#: Verb modules in the order ``--help`` lists them.
+VERB_MODULES = (pull, data, plate, render, check)
 
 
 class _ArgumentError(Exception):
@@ -41,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Rack Focus: cinematic focus pulls for Blender.")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     sub.required = True
-    for name in VERB_MODULES:
-        importlib.import_module(f".{name}", __package__).add_verbs(sub)
+    common = output_options()
+    for module in VERB_MODULES:
+        module.add_verbs(sub, common)
     return parser
 
 
@@ -57,13 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except SystemExit as done:  # --help
         return int(done.code or 0)
+    out = Output(quiet=args.quiet, json_mode=args.json)
     try:
-        return int(args.func(args) or 0)
+        return int(args.run(args, out) or 0)
     except RackFocusError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
+        out.error(str(err))
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        out.error("interrupted")
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence must say what broke
         traceback.print_exc()

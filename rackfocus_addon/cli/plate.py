@@ -10,18 +10,18 @@ Then ``rackfocus pull OUT.blend --mark px:X,Y@FRAME ...`` pulls focus on the foo
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 
-from .cli_common import open_blend, progress_printer, save_blend
-from .depth import KINDS, parse_anchor
-from .errors import RackFocusError
-from .plate_mesh import DEFAULT_TEAR
+from ..depth import KINDS, parse_anchor
+from ..errors import RackFocusError
+from ..plate_mesh import DEFAULT_TEAR
+from .common import open_blend, save_blend
 
 
-def add_verbs(sub) -> None:
+def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "plate", help="import footage + depth as a depth plate",
+        "plate", parents=[common], help="import footage + depth as a depth plate",
         description="Import footage (still, image sequence or movie) and a depth map per frame "
                     "as a depth plate in front of the camera, so focus pulls refocus it "
                     "physically. Scene resolution, frame rate and range follow the footage.",
@@ -53,16 +53,16 @@ def add_verbs(sub) -> None:
     p.add_argument("--fps", type=float, help="frame rate of an image sequence (default 24)")
     p.add_argument("--camera", help="camera to put the plate in front of (default: scene camera)")
     p.add_argument("--out", required=True, help="where to save the result (.blend)")
-    p.set_defaults(func=run_plate)
+    p.set_defaults(run=run_plate)
 
 
-def run_plate(args) -> int:
+def run_plate(args, out) -> int:
     import bpy
 
-    from .bl import plate
+    from ..bl import plate
 
-    out = os.path.abspath(args.out)
-    if not out.endswith(".blend"):
+    target = os.path.abspath(args.out)
+    if not target.endswith(".blend"):
         raise RackFocusError(f"Output must be a .blend file: {args.out}")
     anchors = [parse_anchor(a) for a in args.anchor]
     scene = open_blend(args.file)
@@ -71,17 +71,19 @@ def run_plate(args) -> int:
         camera = scene.objects.get(args.camera)
         if camera is None:
             raise RackFocusError(f"No camera named '{args.camera}' in scene '{scene.name}'")
-    cache = os.path.join(os.path.dirname(out), "rackfocus_cache")
+    cache = os.path.join(os.path.dirname(target), "rackfocus_cache")
     result = plate.build_plate(
         scene, args.footage, args.depth, args.depth_kind, args.near, args.far, anchors,
         sensor_mm=args.sensor, focal_mm=args.focal, density=args.density, tear=args.tear,
         fill_px=args.fill_px, cache_dir=cache, camera=camera, fps=args.fps,
-        progress=progress_printer(),
+        progress=out.progress,
     )
     for warning in result.warnings:
-        print(f"rackfocus: warning: {warning}", file=sys.stderr)
+        out.warn(warning)
     bpy.context.view_layer.update()
-    path = save_blend(out)
-    print(result.summary())
-    print(f"saved {path}")
+    path = save_blend(target)
+    out.result({"plate": result.plate, "fill": result.fill, "camera": result.camera,
+                "frames": result.footage.frames, "width": result.footage.width,
+                "height": result.footage.height, "warnings": list(result.warnings),
+                "saved": path}, [result.summary(), f"saved {path}"])
     return 0

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
+import argparse
+from dataclasses import replace
 
-from .cli_common import open_blend, pick_scene, progress_printer, save_blend
-from .easing import parse_easing
-from .marks import parse_mark
-from .plan import MODES, SPACES
+from ..easing import parse_easing
+from ..errors import RackFocusError
+from ..marks import parse_mark
+from ..plan import MODES, SPACES
+from ..request import CLOSE_FOCUS_M, MIN_BLUR_PX, PullRequest
+from .common import camera_arguments, file_argument, open_shot, save_blend
 
 
-def add_verbs(sub) -> None:
+def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
-        "pull", help="create a focus pull between subjects",
+        "pull", parents=[common], help="create a focus pull between subjects",
         description="Create a focus pull. Marks: NAME@FRAME, ARMATURE:BONE@FRAME, "
                     "point:X,Y,Z@FRAME, px:X,Y@FRAME (a depth plate pixel); FRAME may be "
-                    "marker:NAME for a timeline marker.",
+                    "marker:NAME for a timeline marker. Quote names that contain : @ or \": "
+                    "'\"Fox:Rig\"@40'.",
     )
-    p.add_argument("file", nargs="?", help=".blend to open (default: the file Blender opened)")
+    file_argument(p)
     p.add_argument("--mark", action="append", required=True, metavar="SUBJECT@FRAME",
                    help="a focus mark; repeat in time order")
-    p.add_argument("--camera", help="camera object (default: the scene camera)")
-    p.add_argument("--scene", help="scene name (default: the active scene)")
+    camera_arguments(p)
     p.add_argument("--easing", default="sine:in-out", help="KIND[:in|out|in-out] (sine:in-out)")
     p.add_argument("--space", choices=SPACES, default="distance",
                    help="blend focus in metres or in diopters (1/d)")
@@ -31,67 +33,93 @@ def add_verbs(sub) -> None:
     p.add_argument("--replace", action="store_true",
                    help="replace existing user keys on focus distance (saved for clear)")
     p.add_argument("--out", required=True, help="where to save the result (.blend)")
-    _extend("add_pull_options", p)
-    p.set_defaults(func=run_pull)
+    g = p.add_argument_group("presets, readability and lens realism")
+    g.add_argument("--preset", help="pull preset (see 'presets list'); its timing re-times the "
+                                    "marks' subjects from the first mark's frame, and its easing "
+                                    "and space replace --easing and --space")
+    g.add_argument("--solve-fstop", action="store_true",
+                   help="if the pull would not read, open the iris to the f-stop that makes it")
+    g.add_argument("--min-blur", type=float, metavar="PX",
+                   help=f"blur in pixels a soft subject needs to read (default {MIN_BLUR_PX:g})")
+    g.add_argument("--fstop", type=float, help="set the camera's f-stop")
+    g.add_argument("--fstop-ramp", metavar="FROM:TO", help="key the f-stop over the pull")
+    g.add_argument("--breathing", type=float, metavar="FRACTION",
+                   help="focus breathing: focal length change at close focus (0.02 = 2%%)")
+    g.add_argument("--close-focus", type=float, metavar="M",
+                   help=f"the lens's close focus for breathing ({CLOSE_FOCUS_M:g} m)")
+    g.add_argument("--hysteresis", type=float, metavar="DIOPTERS",
+                   help="dead band so a baked focus on a moving subject does not hunt")
+    p.set_defaults(run=run_pull)
 
-    c = sub.add_parser("clear", help="remove a pull and restore the camera's focus")
-    c.add_argument("file", nargs="?", help=".blend to open")
-    c.add_argument("--camera", help="camera object (default: the scene camera)")
-    c.add_argument("--scene", help="scene name (default: the active scene)")
+    c = sub.add_parser("clear", parents=[common],
+                       help="remove a pull and restore the camera's focus")
+    file_argument(c)
+    camera_arguments(c)
     c.add_argument("--out", required=True, help="where to save the result (.blend)")
-    c.set_defaults(func=run_clear)
+    c.set_defaults(run=run_clear)
 
 
-def _extend(hook: str, *args):
-    """Call an optional hook of the workflow verbs (presets, realism) if that module exists."""
+def _ramp(text: str) -> tuple[float, float]:
+    a, sep, b = text.partition(":")
     try:
-        module = importlib.import_module(".cli_workflow", __package__)
-    except ImportError:
-        return None
-    fn = getattr(module, hook, None)
-    return fn(*args) if fn is not None else None
+        values = (float(a), float(b))
+    except ValueError:
+        values = ()
+    if not sep or len(values) != 2:
+        raise RackFocusError(f"Bad f-stop ramp '{text}': use FROM:TO, e.g. 2.8:2.0")
+    return values
 
 
-def pixel_resolver(scene, camera):
-    """The depth-plate resolver for ``px:`` marks, when depth plates are available."""
-    try:
-        plate = importlib.import_module(".bl.plate", __package__)
-    except ImportError:
-        return None
-    fn = getattr(plate, "pixel_resolver_for", None)
-    return fn(scene, camera) if fn is not None else None
+def request_from_args(args, scene, camera) -> tuple[PullRequest, str | None]:
+    """The pull request the flags describe (a preset applied first, then explicit flags win).
+
+    Returns (request, a note naming the preset's marks, or None).
+    """
+    from ..bl.user_presets import apply_preset, find_preset
+
+    request = PullRequest(tuple(parse_mark(text) for text in args.mark),
+                          parse_easing(args.easing), args.space, args.mode, args.replace)
+    note = None
+    if args.preset:
+        preset = find_preset(args.preset)
+        request = apply_preset(scene, camera, preset, request)
+        note = (f"preset '{preset.name}': marks {' '.join(m.spec() for m in request.marks)}; "
+                f"{request.easing.spec()} in {request.space}")
+    realism = {k: v for k, v in (
+        ("fstop", args.fstop), ("breathing", args.breathing),
+        ("close_focus_m", args.close_focus), ("hysteresis_diopters", args.hysteresis),
+        ("fstop_ramp", _ramp(args.fstop_ramp) if args.fstop_ramp else None)) if v is not None}
+    readability = {k: v for k, v in (("min_blur_px", args.min_blur),
+                                     ("solve_fstop", args.solve_fstop or None)) if v is not None}
+    request = replace(request, realism=replace(request.realism, **realism),
+                      readability=replace(request.readability, **readability))
+    return request, note
 
 
-def run_pull(args) -> int:
-    from .bl import pull
+def run_pull(args, out) -> int:
+    from ..bl import pull
 
-    open_blend(args.file)
-    scene = pick_scene(args.scene)
-    camera = pull.resolve_camera(scene, args.camera)
-    # A preset may rewrite args.mark / args.easing / args.space (timing from the preset).
-    _extend("before_pull", args, scene, camera)
-    marks = [parse_mark(text) for text in args.mark]
-    easing = getattr(args, "rackfocus_easing", None) or parse_easing(args.easing)
-    result = pull.create_pull(
-        scene, camera, marks, easing, args.space, args.mode, args.replace,
-        progress=progress_printer(), pixel_resolver=pixel_resolver(scene, camera),
-    )
-    _extend("apply_pull_options", args, scene, camera, result)
-    for message in result.messages:
-        print(f"rackfocus: note: {message}", file=sys.stderr)
+    scene, camera = open_shot(args)
+    request, note = request_from_args(args, scene, camera)
+    if note:
+        out.note(note)
+    result = pull.write_pull(scene, camera, request, progress=out.progress)
+    for line in result.report.lines():
+        out.note(f"readability: {line}")
+    for message in result.notes:
+        out.note(f"note: {message}")
     path = save_blend(args.out)
-    print(result.summary())
-    print(f"saved {path}")
+    out.result(dict(result.to_dict(), saved=path), [result.summary(), f"saved {path}"])
     return 0
 
 
-def run_clear(args) -> int:
-    from .bl import pull
+def run_clear(args, out) -> int:
+    from ..bl import pull
 
-    open_blend(args.file)
-    scene = pick_scene(args.scene)
-    camera = pull.resolve_camera(scene, args.camera)
-    _extend("before_clear", args, scene, camera)
-    print(pull.clear_pull(camera))
-    print(f"saved {save_blend(args.out)}")
+    scene, camera = open_shot(args)
+    message = pull.clear_pull(camera) or f"Camera '{camera.name}' has no Rack Focus pull: " \
+                                          "nothing to clear"
+    path = save_blend(args.out)
+    out.result({"camera": camera.name, "message": message, "saved": path},
+               [message, f"saved {path}"])
     return 0

@@ -9,7 +9,10 @@ import tempfile
 import bpy
 import numpy as np
 
+from rackfocus_addon.bl import pull
 from rackfocus_addon.bl.render import load_rgba
+from rackfocus_addon.easing import Easing
+from rackfocus_addon.request import PullRequest, Readability, Realism
 
 
 def add_camera(scene, name="Cam", location=(0.0, 0.0, 0.0), lens=50.0, fstop=1.4):
@@ -55,3 +58,11 @@ def laplacian_variance(gray: np.ndarray) -> float:
     lap = (-4.0 * gray[1:-1, 1:-1] + gray[:-2, 1:-1] + gray[2:, 1:-1]
            + gray[1:-1, :-2] + gray[1:-1, 2:])
     return float(lap.var())
+
+
+def create_pull(scene, camera, marks, easing=None, space="distance", mode="rig", replace=False,
+                realism=None, readability=None, progress=None):
+    """Write a pull through the engine's one entry, from positional test arguments."""
+    request = PullRequest(tuple(marks), easing or Easing(), space, mode, replace,
+                          realism or Realism(), readability or Readability())
+    return pull.write_pull(scene, camera, request, progress)

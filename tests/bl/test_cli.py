@@ -1,5 +1,6 @@
 """The command line: verbs, exit codes, one clear line on stderr for bad input."""
 
+import json
 import os
 import subprocess
 import sys
@@ -55,7 +56,7 @@ def test_clear_verb(shot, tmp_path):
     (["pull", "{shot}", "--mark", "Near@1", "--camera", "Far", "--out", "{out}"],
      "not a camera"),
     (["pull", "{shot}", "--out", "{out}"], "--mark"),
-    (["render", "{shot}", "--out", "{tmp}", "--frames", "9-2"], "end comes before"),
+    (["render", "{shot}", "--out", "{tmp}", "--frames", "9-2"], "ends before it starts"),
     (["render", "{shot}", "--out", "{tmp}", "--resolution", "big"], "Bad resolution"),
     (["warp"], "invalid choice"),
 ])
@@ -106,3 +107,78 @@ def test_demo_verb_writes_everything_it_promises(empty_scene, tmp_path, capsys):
     assert os.path.isdir(os.path.join(out, "plate", "frames"))
     assert main(["check", os.path.join(out, "demo.blend")]) == 0
     assert main(["check", os.path.join(out, "plate", "plate_demo.blend")]) == 0
+
+
+def _run_module(args, timeout=180):
+    if not sys.executable.endswith(("python", "python3", "python3.11")) or bpy.app.binary_path:
+        pytest.skip("runs only where bpy is a Python module")
+    return subprocess.run([sys.executable, "-m", "rackfocus_addon", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_json_output_is_one_object_and_blender_info_lines_stay_off_stdout(shot, tmp_path):
+    """Pipelines read stdout: with --json it is exactly one JSON object (Blender's own
+    'Info: Total files ...' from saving would break that), and --quiet silences stderr."""
+    out = str(tmp_path / "j.blend")
+    done = _run_module(["pull", shot, "--mark", "Near@1", "--mark", "Far@12", "--mode", "bake",
+                        "--json", "--quiet", "--out", out])
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["mode"] == "bake" and data["saved"] == out
+    assert [m["distance_m"] for m in data["marks"]] == [pytest.approx(2.0), pytest.approx(8.0)]
+    assert done.stderr == ""
+    plain = _run_module(["pull", shot, "--mark", "Near@1", "--mark", "Far@12", "--out", out])
+    assert "Info:" not in plain.stdout and "Total files" not in plain.stdout
+    assert plain.stdout.splitlines()[-1] == f"saved {out}"
+
+
+def test_each_readability_warning_is_printed_once(shot, tmp_path, capsys):
+    out = str(tmp_path / "w.blend")
+    assert main(["pull", shot, "--mark", "Near@1", "--mark", "Far@12", "--fstop", "64",
+                 "--out", out]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warnings = [line for line in err if "blurred by only" in line]
+    assert len(warnings) == len(set(warnings)) >= 1
+    assert any("Suggested f-stop" in line for line in err)
+
+
+def test_progress_says_what_is_happening(shot, tmp_path, capsys):
+    out = str(tmp_path / "p.blend")
+    bpy.ops.wm.open_mainfile(filepath=shot)
+    far = bpy.context.scene.objects["Far"]
+    far.keyframe_insert("location", frame=1)
+    far.location.y = 9.0
+    far.keyframe_insert("location", frame=24)
+    bpy.ops.wm.save_mainfile()
+    assert main(["pull", shot, "--mark", "Near@1", "--mark", "Far@24", "--mode", "bake",
+                 "--out", out]) == 0
+    err = capsys.readouterr().err
+    assert "rackfocus: sampling subject distances 1/24" in err
+    assert "rackfocus: sampling subject distances 24/24" in err
+
+
+def test_render_takes_blender_style_frame_lists(shot, tmp_path, capsys):
+    folder = str(tmp_path / "frames")
+    assert main(["render", shot, "--out", folder, "--frames", "1,3-4", "--samples", "1",
+                 "--resolution", "16x9", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frames"] == [1, 3, 4]
+    assert sorted(os.listdir(folder)) == ["frame_0001.png", "frame_0003.png", "frame_0004.png"]
+
+
+def test_clear_twice_is_harmless(shot, tmp_path, capsys):
+    out = str(tmp_path / "c.blend")
+    assert main(["clear", shot, "--out", out]) == 0
+    assert "nothing to clear" in capsys.readouterr().out
+
+
+def test_every_verb_has_help(capsys):
+    from rackfocus_addon.cli import build_parser
+
+    verbs = build_parser()._subparsers._group_actions[0].choices
+    assert set(verbs) >= {"pull", "clear", "export", "describe", "presets", "plate", "render",
+                          "demo", "check"}
+    for verb in verbs:
+        assert main([verb, "--help"]) == 0
+        assert "--json" in capsys.readouterr().out
+    assert main(["--help"]) == 0

@@ -6,13 +6,14 @@ import json
 import bpy
 import pytest
 
-from helpers import add_empty, two_subject_scene
+from helpers import add_empty, create_pull, two_subject_scene
 from rackfocus_addon import optics
 from rackfocus_addon.bl import compat, export, pull, realism
 from rackfocus_addon.bl.scene_eval import effective_focus_m
 from rackfocus_addon.cli import main
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.marks import parse_mark
+from rackfocus_addon.request import Realism
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def marks(*specs):
 @pytest.mark.parametrize("mode", ["rig", "bake"])
 def test_collect_matches_blender_focus_and_thin_lens_blur(scene, mode):
     cam = scene.camera
-    pull.create_pull(scene, cam, marks("Near@1", "Far@25"), Easing("quad", "out"), "distance",
+    create_pull(scene, cam, marks("Near@1", "Far@25"), Easing("quad", "out"), "distance",
                      mode)
     data = export.collect(scene, cam)
     assert data["resolution_px"] == [320, 180] and data["subjects"] == ["Near", "Far"]
@@ -55,10 +56,8 @@ def test_collect_matches_blender_focus_and_thin_lens_blur(scene, mode):
 
 def test_export_carries_animated_fstop_and_breathing(scene, tmp_path):
     cam = scene.camera
-    result = pull.create_pull(scene, cam, marks("Near@1", "Far@21"), Easing(), "diopter", "bake")
-    realism.apply_extras(scene, cam, result.plan,
-                         realism.Extras(fstop_ramp=(4.0, 2.0), breathing=0.03,
-                                        close_focus_m=0.5), "bake")
+    create_pull(scene, cam, marks("Near@1", "Far@21"), Easing(), "diopter", "bake",
+                realism=Realism(fstop_ramp=(4.0, 2.0), breathing=0.03, close_focus_m=0.5))
     paths = export.export(scene, cam, str(tmp_path / "data"))
     assert [p.rsplit(".", 1)[1] for p in paths] == ["csv", "json"]
     rows = list(csv.DictReader(open(paths[0])))
@@ -97,7 +96,7 @@ def test_sensor_fit_for_portrait_frames(scene):
 def test_describe_is_built_from_the_scene(scene):
     cam = scene.camera
     cam.data.dof.aperture_fstop = 2.0
-    pull.create_pull(scene, cam, marks("Near@1", "Near@7", "Far@31"), Easing("sine", "in-out"),
+    create_pull(scene, cam, marks("Near@1", "Near@7", "Far@31"), Easing("sine", "in-out"),
                      "distance", "rig")
     text = export.describe_pull(scene, cam)
     assert text == (
@@ -112,13 +111,14 @@ def test_realism_refuses_user_keys_and_restores(scene):
     cam = scene.camera
     cam.data.lens = 35.0
     cam.data.keyframe_insert("lens", frame=1)
-    result = pull.create_pull(scene, cam, marks("Near@1", "Far@21"), Easing(), "distance")
     with pytest.raises(ValueError, match="already has keys on the focal length"):
-        realism.apply_extras(scene, cam, result.plan, realism.Extras(breathing=0.02))
+        create_pull(scene, cam, marks("Near@1", "Far@21"), realism=Realism(breathing=0.02))
+    assert pull.read_record(cam) is None  # refused before anything changed
     cam.data.dof.aperture_fstop = 5.6
-    realism.apply_extras(scene, cam, result.plan, realism.Extras(fstop=2.0))
+    create_pull(scene, cam, marks("Near@1", "Far@21"), realism=Realism(fstop=2.0))
     assert cam.data.dof.aperture_fstop == pytest.approx(2.0)
-    realism.apply_extras(scene, cam, result.plan, realism.Extras(fstop=1.2))  # re-apply
+    create_pull(scene, cam, marks("Near@1", "Far@21"), realism=Realism(fstop=1.2))  # re-apply
+    assert cam.data.dof.aperture_fstop == pytest.approx(1.2)
     assert "Restored" in realism.clear_realism(cam)
     assert cam.data.dof.aperture_fstop == pytest.approx(5.6)
     assert len(compat.find_fcurve(cam.data, "lens").keyframe_points) == 1
@@ -198,11 +198,11 @@ def test_hysteresis_on_a_moving_subject(scene):
     for f in range(1, 31):  # walks 1 cm a frame, plus 8 mm of jitter
         walker.location.y = 4.0 + 0.01 * f + (0.008 if f % 2 else -0.008)
         walker.keyframe_insert("location", index=1, frame=f)
-    result = pull.create_pull(scene, cam, marks("Walker@1"), Easing(), "distance", "bake")
+    create_pull(scene, cam, marks("Walker@1"), Easing(), "distance", "bake")
     raw = [compat.find_fcurve(cam.data, "dof.focus_distance").evaluate(f) for f in range(1, 31)]
     assert sum(1 for a, b in zip(raw, raw[1:]) if b < a) > 5  # it hunts back and forth
-    realism.apply_extras(scene, cam, result.plan, realism.Extras(hysteresis_diopters=0.002),
-                         "bake")
+    create_pull(scene, cam, marks("Walker@1"), Easing(), "distance", "bake",
+                realism=Realism(hysteresis_diopters=0.002))
     fc = compat.find_fcurve(cam.data, "dof.focus_distance")
     steady = [fc.evaluate(f) for f in range(1, 31)]
     assert all(b >= a - 1e-9 for a, b in zip(steady, steady[1:]))  # never hunts back

@@ -10,8 +10,10 @@ import os
 import struct
 import zlib
 
+import bl_oracles
 import bpy
 import numpy as np
+import oracles
 import pytest
 
 from helpers import add_camera
@@ -19,9 +21,11 @@ from rackfocus_addon import cli, plate_mesh
 from rackfocus_addon.bl import demo_plate, footage, plate
 from rackfocus_addon.bl import pull as pull_engine
 from rackfocus_addon.bl.scene_eval import effective_focus_m
+from rackfocus_addon.bl.subjects import resolve_subject
 from rackfocus_addon.depth import Anchor
 from rackfocus_addon.errors import RackFocusError
 from rackfocus_addon.marks import Mark, SubjectRef
+from rackfocus_addon.request import PullRequest
 
 W, H = 96, 54
 FSTOP = 1.4
@@ -56,7 +60,7 @@ def shot(tmp_path_factory):
     scene = bpy.context.scene
     demo_plate.build_cg_scene(scene, W, H, frames=1)
     still_colors, still_depths = demo_plate.render_footage(scene, os.path.join(root, "still"))
-    truth = demo_plate.render_truth(scene, os.path.join(root, "truth.png"), BOX_FOCUS, FSTOP,
+    truth = bl_oracles.render_truth(scene, os.path.join(root, "truth.png"), BOX_FOCUS, FSTOP,
                                     samples=96)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -75,7 +79,7 @@ def cycles(scene, samples=2):
 
 
 def render(scene, path):
-    demo_plate._render_to(scene, path, "PNG")
+    demo_plate.render_still(scene, path, "PNG")
     return path
 
 
@@ -102,7 +106,7 @@ def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
     scene.camera.data.dof.use_dof = False
     out = file_values(render(scene, str(tmp_path / "rt.png")))
     src = file_values(shot["color"])
-    assert plate_mesh.psnr(out, src) >= 45.0
+    assert oracles.psnr(out, src) >= 45.0
     # The fill layer is really there (behind edges) and does not show without DOF.
     assert scene.objects[result.fill].data is not None
 
@@ -118,7 +122,7 @@ def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
     cam = scene.camera
     cam.data.dof.use_dof = False
     out = file_values(render(scene, str(tmp_path / "eevee_rt.png")))
-    rt = plate_mesh.psnr(out, file_values(shot["color"]))
+    rt = oracles.psnr(out, file_values(shot["color"]))
     print(f"EEVEE round trip: {rt:.1f} dB")
     assert rt >= 40.0
     # Focus on the box, then on the wall: each is sharper where it is focused.
@@ -131,7 +135,7 @@ def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
     for focus in (BOX_FOCUS, 8.0):
         cam.data.dof.focus_distance = focus
         img = file_values(render(scene, str(tmp_path / f"eevee_{focus}.png")))
-        err[focus] = (plate_mesh.psnr(img, src, near), plate_mesh.psnr(img, src, far))
+        err[focus] = (oracles.psnr(img, src, near), oracles.psnr(img, src, far))
     assert err[BOX_FOCUS][0] > err[8.0][0] + 3.0, err  # the box is sharp when focused on it
     assert err[8.0][1] > err[BOX_FOCUS][1] + 3.0, err  # the wall is sharp when focused on it
 
@@ -187,9 +191,9 @@ def test_sequence_follows_the_footage_frame_by_frame(empty_scene, shot, tmp_path
         scene.frame_set(frame)
         out = file_values(render(scene, str(tmp_path / f"f{frame}.png")))
         index = 0 if k == 0 else 2
-        assert plate_mesh.psnr(out, file_values(shot["seq_color"][index])) >= 45.0
+        assert oracles.psnr(out, file_values(shot["seq_color"][index])) >= 45.0
         other = file_values(shot["seq_color"][2 - index])
-        assert plate_mesh.psnr(out, other) < 35.0
+        assert oracles.psnr(out, other) < 35.0
 
 
 def test_plate_beats_the_defocus_node_against_true_dof(empty_scene, shot, tmp_path):
@@ -201,17 +205,27 @@ def test_plate_beats_the_defocus_node_against_true_dof(empty_scene, shot, tmp_pa
     cam.data.dof.focus_distance = BOX_FOCUS
     cam.data.dof.aperture_fstop = FSTOP
     ours = footage.read_pixels(render(scene, str(tmp_path / "plate.png")))[0][..., :3]
-    baseline = demo_plate.defocus_node(scene, shot["color"], shot["depth"],
+    baseline = bl_oracles.defocus_node(scene, shot["color"], shot["depth"],
                                        str(tmp_path / "defocus.png"), BOX_FOCUS, FSTOP)[..., :3]
     truth = shot["truth"][..., :3]
     z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
     band = plate_mesh.edge_band(z, 3)
-    plate_band = plate_mesh.psnr(ours, truth, band)
-    defocus_band = plate_mesh.psnr(baseline, truth, band)
+    plate_band = oracles.psnr(ours, truth, band)
+    defocus_band = oracles.psnr(baseline, truth, band)
     print(f"edge band PSNR: plate {plate_band:.2f} dB, Defocus node {defocus_band:.2f} dB")
     assert plate_band > defocus_band + 1.0, (plate_band, defocus_band)
-    assert plate_mesh.psnr(ours, truth) > 26.0
-    assert plate_mesh.ssim(ours, truth, band) > plate_mesh.ssim(baseline, truth, band)
+    assert oracles.psnr(ours, truth) > 26.0
+    assert oracles.ssim(ours, truth, band) > oracles.ssim(baseline, truth, band)
+
+
+def test_compositor_tree_and_output(empty_scene):
+    """The Defocus oracle's compositor access (the one version switch outside compat)."""
+    assert bl_oracles.compositor_tree(empty_scene, create=False) is None
+    tree = bl_oracles.compositor_tree(empty_scene)
+    assert tree is not None and bl_oracles.compositor_tree(empty_scene) == tree
+    out = bl_oracles.compositor_output(tree)
+    assert out.bl_idname in {"NodeGroupOutput", "CompositorNodeComposite"}
+    assert bl_oracles.compositor_output(tree) == out
 
 
 def test_pixel_marks_focus_on_the_footage(empty_scene, shot, tmp_path):
@@ -226,8 +240,7 @@ def test_pixel_marks_focus_on_the_footage(empty_scene, shot, tmp_path):
     scene.frame_end = 20
     marks = [Mark(SubjectRef("pixel", coords=box_px), frame=1),
              Mark(SubjectRef("pixel", coords=wall_px), frame=20)]
-    pull = pull_engine.create_pull(scene, cam, marks, mode="bake",
-                                   pixel_resolver=plate.pixel_resolver_for(scene, cam))
+    pull = pull_engine.write_pull(scene, cam, PullRequest(tuple(marks), mode="bake"))
     assert pull.mark_distances_m[0] == pytest.approx(z[box_px[1], box_px[0]], rel=1e-5)
     assert pull.mark_distances_m[1] == pytest.approx(8.0, rel=1e-5)
     scene.frame_set(1)
@@ -235,12 +248,12 @@ def test_pixel_marks_focus_on_the_footage(empty_scene, shot, tmp_path):
     scene.frame_set(20)
     assert cam.data.dof.focus_distance == pytest.approx(8.0, rel=1e-4)
     # The point lies on the plate: where the camera ray through the pixel meets it.
-    subject = plate.pixel_subject(scene, cam, SubjectRef("pixel", coords=wall_px))
+    subject = resolve_subject(scene, cam, SubjectRef("pixel", coords=wall_px))
     local = np.linalg.inv(np.array(cam.matrix_world)) @ np.append(subject.position(), 1.0)
     u, v = plate_mesh.project(local[:3], W, H, 36.0, 50.0)
     assert (u * W - 0.5, (1 - v) * H - 0.5) == pytest.approx(wall_px)
     with pytest.raises(RackFocusError, match="outside"):
-        plate.pixel_subject(scene, cam, SubjectRef("pixel", coords=(W + 5, 1)))
+        resolve_subject(scene, cam, SubjectRef("pixel", coords=(W + 5, 1)))
 
 
 def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot, tmp_path):
@@ -255,9 +268,8 @@ def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot
     px = (19, 21)
     marks = [Mark(SubjectRef("pixel", coords=px), frame=scene.frame_start),
              Mark(SubjectRef("pixel", coords=(3, 3)), frame=scene.frame_end)]
-    resolver = plate.pixel_resolver_for(scene, cam)
-    pull_engine.create_pull(scene, cam, marks, mode="rig", pixel_resolver=resolver)
-    subject = resolver(SubjectRef("pixel", coords=px))
+    pull_engine.write_pull(scene, cam, PullRequest(tuple(marks), mode="rig"))
+    subject = resolve_subject(scene, cam, SubjectRef("pixel", coords=px))
     for frame in (scene.frame_start, scene.frame_end):
         scene.frame_set(frame)
         depth = -(np.linalg.inv(np.array(cam.matrix_world)) @ np.append(subject.position(), 1))[2]
@@ -267,9 +279,8 @@ def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot
 
 def test_pixel_marks_without_a_plate_say_why(empty_scene):
     cam = add_camera(empty_scene)
-    assert plate.pixel_resolver_for(empty_scene, cam) is None
     with pytest.raises(RackFocusError, match="depth plate"):
-        plate.pixel_subject(empty_scene, cam, SubjectRef("pixel", coords=(1, 1)))
+        resolve_subject(empty_scene, cam, SubjectRef("pixel", coords=(1, 1)))
 
 
 def _nothing_imported(scene, resolution):
@@ -393,13 +404,15 @@ def test_import_plate_operator(addon, shot, tmp_path):
     with pytest.raises(RuntimeError, match="aspect|frame"):
         bpy.ops.rackfocus.import_plate(footage=shot["color"], depth=shot["seq_depth"][0])
     assert len(plate.plates(scene.camera)) == 1
-    # A mark picked on the footage lands on the plate, at that pixel's depth.
+    # A mark picked on the footage stays a footage mark (tracked like the CLI's px:), and the
+    # pull lands on that pixel's depth.
     assert bpy.ops.rackfocus.add_pixel_mark(x=5, y=5) == {"FINISHED"}
     mark = scene.rackfocus.marks[-1]
-    assert mark.kind == "POINT" and mark.frame == scene.frame_current
-    cam_pos = np.array(scene.camera.matrix_world.translation)
-    forward = -np.array(scene.camera.matrix_world.col[2][:3])
-    assert float(np.dot(np.array(mark.point) - cam_pos, forward)) == pytest.approx(8.0, rel=1e-4)
+    assert mark.kind == "PIXEL" and tuple(mark.pixel) == (5, 5)
+    assert mark.frame == scene.frame_current
+    scene.rackfocus.mode = "bake"
+    assert bpy.ops.rackfocus.create_pull() == {"FINISHED"}
+    assert effective_focus_m(scene, scene.camera, mark.frame) == pytest.approx(8.0, rel=1e-4)
     with pytest.raises(RuntimeError, match="outside"):
         bpy.ops.rackfocus.add_pixel_mark(x=W + 10, y=1)
 
@@ -415,12 +428,12 @@ def test_movie_footage_is_unpacked_and_played_frame_by_frame(empty_scene, shot, 
     scene.camera.data.dof.use_dof = False
     decoded = [file_values(os.path.join(result.cache_dir, "footage", f"frame_{f:04d}.png"))
                for f in (1, 2, 3)]
-    assert plate_mesh.psnr(decoded[0], decoded[2]) < 40.0  # the frames really differ
+    assert oracles.psnr(decoded[0], decoded[2]) < 40.0  # the frames really differ
     for f in (1, 3):
         scene.frame_set(f)
         out = file_values(render(scene, str(tmp_path / f"m{f}.png")))
-        assert plate_mesh.psnr(out, decoded[f - 1]) >= 45.0
-        assert plate_mesh.psnr(out, decoded[f - 1]) > plate_mesh.psnr(out, decoded[3 - f]) + 3
+        assert oracles.psnr(out, decoded[f - 1]) >= 45.0
+        assert oracles.psnr(out, decoded[f - 1]) > oracles.psnr(out, decoded[3 - f]) + 3
 
 
 def test_find_clip_tells_stills_sequences_and_patterns_apart(shot, tmp_path):

@@ -9,12 +9,14 @@ import textwrap
 import bpy
 import pytest
 
-from helpers import add_camera, add_empty, two_subject_scene
+from helpers import add_camera, add_empty, create_pull, two_subject_scene
 from rackfocus_addon.bl import compat, pull
 from rackfocus_addon.bl.scene_eval import effective_focus_m
+from rackfocus_addon.bl.subjects import resolve_camera
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.errors import RackFocusError
-from rackfocus_addon.marks import parse_mark
+from rackfocus_addon.marks import Mark, SubjectRef, parse_mark
+from rackfocus_addon.request import Realism
 
 MODES = ("rig", "bake")
 
@@ -27,7 +29,7 @@ def marks(*specs):
 @pytest.mark.parametrize("space,mid", [("distance", 5.0), ("diopter", 3.2)])
 def test_focus_exact_at_marks_and_midpoint(empty_scene, mode, space, mid):
     cam = two_subject_scene(empty_scene)
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Near@10", "Far@30"),
+    create_pull(empty_scene, cam, marks("Near@1", "Near@10", "Far@30"),
                      Easing("sine", "in-out"), space, mode)
     assert effective_focus_m(empty_scene, cam, 1) == pytest.approx(2.0, abs=1e-3)
     assert effective_focus_m(empty_scene, cam, 10) == pytest.approx(2.0, abs=1e-3)
@@ -39,7 +41,7 @@ def test_focus_exact_at_marks_and_midpoint(empty_scene, mode, space, mid):
 def test_focus_is_measured_along_the_view_axis_not_straight_line(empty_scene):
     cam = add_camera(empty_scene)
     add_empty(empty_scene, "Side", (3.0, 4.0, 0.0))  # 5 m away in a straight line, 4 m deep
-    pull.create_pull(empty_scene, cam, marks("Side@1"), mode="bake")
+    create_pull(empty_scene, cam, marks("Side@1"), mode="bake")
     assert cam.data.dof.focus_distance == pytest.approx(4.0, abs=1e-6)
     assert effective_focus_m(empty_scene, cam, 30) == pytest.approx(4.0, abs=1e-6)
 
@@ -62,7 +64,7 @@ def _moving_subject(scene):
 def test_hold_tracks_a_moving_subject(empty_scene, mode):
     cam, mover = _moving_subject(empty_scene)
     empty_scene.frame_end = 40
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@10", "Far@40"), mode=mode)
+    create_pull(empty_scene, cam, marks("Near@1", "Far@10", "Far@40"), mode=mode)
     for frame in range(10, 41, 3):
         empty_scene.frame_set(frame)
         truth = mover.matrix_world.translation.y
@@ -72,7 +74,7 @@ def test_hold_tracks_a_moving_subject(empty_scene, mode):
 def test_bake_keys_only_what_native_easing_cannot_say(empty_scene):
     cam = two_subject_scene(empty_scene)
     empty_scene.frame_end = 100
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Near@20", "Far@44"),
+    create_pull(empty_scene, cam, marks("Near@1", "Near@20", "Far@44"),
                      Easing("quad", "out"), "distance", "bake")
     fc = compat.find_fcurve(cam.data, "dof.focus_distance")
     pts = [(kp.co.x, round(kp.co.y, 6), kp.interpolation) for kp in fc.keyframe_points]
@@ -84,7 +86,7 @@ def test_bake_keys_only_what_native_easing_cannot_say(empty_scene):
 
 def test_rig_uses_constraints_with_keyed_influence(empty_scene):
     cam = two_subject_scene(empty_scene)
-    result = pull.create_pull(empty_scene, cam, marks("Near@1", "Far@25", "Near@50"),
+    result = create_pull(empty_scene, cam, marks("Near@1", "Far@25", "Near@50"),
                               Easing("expo", "in-out"))
     target = bpy.data.objects[result.target]
     assert cam.data.dof.focus_object == target and cam.data.dof.use_dof
@@ -107,7 +109,7 @@ def test_bone_and_point_subjects(empty_scene):
     bone.head, bone.tail = (0.0, 3.0, 0.0), (0.0, 3.0, 0.5)
     bpy.ops.object.mode_set(mode="OBJECT")
     for mode in MODES:
-        pull.create_pull(empty_scene, cam, marks("Rig:head@1", "point:0.5,6,1@20"), mode=mode)
+        create_pull(empty_scene, cam, marks("Rig:head@1", "point:0.5,6,1@20"), mode=mode)
         assert effective_focus_m(empty_scene, cam, 1) == pytest.approx(3.0, abs=1e-3)
         assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(6.0, abs=1e-3)
 
@@ -115,22 +117,24 @@ def test_bone_and_point_subjects(empty_scene):
 def test_markers_time_marks(empty_scene):
     cam = two_subject_scene(empty_scene)
     empty_scene.timeline_markers.new("line2", frame=33)
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@marker:line2"), mode="bake")
+    create_pull(empty_scene, cam, marks("Near@1", "Far@marker:line2"), mode="bake")
     assert effective_focus_m(empty_scene, cam, 33) == pytest.approx(8.0, abs=1e-3)
     with pytest.raises(RackFocusError, match="No timeline marker named 'line9'"):
-        pull.create_pull(empty_scene, cam, marks("Near@1", "Far@line9"))
+        create_pull(empty_scene, cam, marks("Near@1", "Far@line9"))
 
 
 def test_rerun_is_safe_one_target_same_result(empty_scene):
     cam = two_subject_scene(empty_scene)
     for _ in range(3):
-        pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"))
+        create_pull(empty_scene, cam, marks("Near@1", "Far@20"))
     targets = [o for o in bpy.data.objects if o.get(pull.TARGET_PROP)]
     assert len(targets) == 1 and len(targets[0].constraints) == 2
     assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
-    # Switching modes removes the rig's constraints and keys the focus distance instead.
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
-    assert len(targets[0].constraints) == 0 and cam.data.dof.focus_object is None
+    # Switching modes removes the rig (its target empty and the empty's action) and keys the
+    # focus distance instead.
+    create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
+    assert not [o for o in bpy.data.objects if o.get(pull.TARGET_PROP)]
+    assert cam.data.dof.focus_object is None and len(bpy.data.actions) == 1
     assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
 
 
@@ -140,16 +144,16 @@ def test_user_keys_are_kept_unless_replaced_and_clear_restores_them(empty_scene)
         cam.data.dof.focus_distance = value
         cam.data.dof.keyframe_insert("focus_distance", frame=frame)
     with pytest.raises(RackFocusError, match="already has 2 keyframe"):
-        pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
+        create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
     fc = compat.find_fcurve(cam.data, "dof.focus_distance")
     assert [tuple(kp.co) for kp in fc.keyframe_points] == [(1.0, 3.0), (50.0, 4.5)]
     assert pull.read_record(cam) is None and len(bpy.data.objects) == 3
 
-    result = pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake",
+    result = create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake",
                               replace=True)
-    assert any("Replaced 2 user key" in m for m in result.messages)
+    assert any("Replaced 2 user key" in m for m in result.notes)
     assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@30"), mode="rig")
+    create_pull(empty_scene, cam, marks("Near@1", "Far@30"), mode="rig")
     pull.clear_pull(cam)
     fc = compat.find_fcurve(cam.data, "dof.focus_distance")
     assert [tuple(kp.co) for kp in fc.keyframe_points] == [(1.0, 3.0), (50.0, 4.5)]
@@ -161,12 +165,14 @@ def test_clear_restores_dof_settings(empty_scene):
     cam = two_subject_scene(empty_scene)
     cam.data.dof.use_dof = False
     cam.data.dof.focus_distance = 7.5
-    pull.create_pull(empty_scene, cam, marks("Near@1", "point:0,3,0@9"))
+    cam.data.dof.focus_object = empty_scene.objects["Far"]
+    create_pull(empty_scene, cam, marks("Near@1", "point:0,3,0@9"))
+    assert cam.data.dof.focus_object.name == "Cam Focus"
     pull.clear_pull(cam)
     assert not cam.data.dof.use_dof and cam.data.dof.focus_distance == pytest.approx(7.5)
+    assert cam.data.dof.focus_object == empty_scene.objects["Far"]
     assert sorted(o.name for o in bpy.data.objects) == ["Cam", "Far", "Near"]
-    with pytest.raises(RackFocusError, match="no Rack Focus pull"):
-        pull.clear_pull(cam)
+    assert pull.clear_pull(cam) is None
 
 
 @pytest.mark.parametrize("specs,needle", [
@@ -182,20 +188,20 @@ def test_bad_marks_are_refused_and_nothing_changes(empty_scene, specs, needle):
     add_empty(empty_scene, "Behind", (0.0, -2.0, 0.0))
     before = sorted(o.name for o in bpy.data.objects)
     with pytest.raises(RackFocusError, match=needle):
-        pull.create_pull(empty_scene, cam, marks(*specs))
+        create_pull(empty_scene, cam, marks(*specs))
     assert sorted(o.name for o in bpy.data.objects) == before
     assert pull.read_record(cam) is None and cam.data.dof.focus_object is None
 
 
 def test_camera_problems(empty_scene):
     with pytest.raises(RackFocusError, match="has no camera"):
-        pull.resolve_camera(empty_scene)
+        resolve_camera(empty_scene)
     cam = add_camera(empty_scene)
     cam.data.type = "ORTHO"
     with pytest.raises(RackFocusError, match="perspective camera"):
-        pull.resolve_camera(empty_scene)
+        resolve_camera(empty_scene)
     with pytest.raises(RackFocusError, match="No camera named 'Nope'"):
-        pull.resolve_camera(empty_scene, "Nope")
+        resolve_camera(empty_scene, "Nope")
 
 
 def test_linked_camera_is_refused(empty_scene, tmp_path):
@@ -209,7 +215,7 @@ def test_linked_camera_is_refused(empty_scene, tmp_path):
     scene.collection.objects.link(dst.objects[0])
     scene.camera = dst.objects[0]
     with pytest.raises(RackFocusError, match="linked from another file"):
-        pull.resolve_camera(scene)
+        resolve_camera(scene)
 
 
 def test_shared_action_with_two_slots(empty_scene):
@@ -221,7 +227,7 @@ def test_shared_action_with_two_slots(empty_scene):
         cam.data.animation_data.action = cam.animation_data.action
         slot = cam.animation_data.action.slots.new(id_type="CAMERA", name="Cam")
         cam.data.animation_data.action_slot = slot
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
+    create_pull(empty_scene, cam, marks("Near@1", "Far@20"), mode="bake")
     assert {fc.data_path for fc in compat.fcurves(cam)} == {"location"}
     assert {fc.data_path for fc in compat.fcurves(cam.data)} == {"dof.focus_distance"}
     assert effective_focus_m(empty_scene, cam, 20) == pytest.approx(8.0, abs=1e-3)
@@ -232,7 +238,7 @@ def test_shared_action_with_two_slots(empty_scene):
 @pytest.mark.parametrize("mode", MODES)
 def test_saved_file_renders_the_pull_without_the_addon(empty_scene, tmp_path, mode):
     cam = two_subject_scene(empty_scene)
-    pull.create_pull(empty_scene, cam, marks("Near@1", "Far@21"), Easing("sine", "in-out"),
+    create_pull(empty_scene, cam, marks("Near@1", "Far@21"), Easing("sine", "in-out"),
                      "diopter", mode)
     path = str(tmp_path / "pull.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path)
@@ -263,3 +269,90 @@ def test_saved_file_renders_the_pull_without_the_addon(empty_scene, tmp_path, mo
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
     values = json.loads(line.split(" ", 1)[1])
     assert values == pytest.approx([2.0, 3.2, 8.0], rel=0.01)
+
+
+def _file_state():
+    """Every datablock by name, and which IDs carry animation data (and their actions)."""
+    collections = ("objects", "actions", "cameras", "meshes", "materials", "node_groups",
+                   "images", "collections", "scenes", "armatures")
+    state = {name: sorted(i.name for i in getattr(bpy.data, name)) for name in collections}
+    ids = list(bpy.data.objects) + list(bpy.data.cameras)
+    state["animated"] = sorted(
+        (i.name, i.animation_data.action.name if i.animation_data.action else None)
+        for i in ids if i.animation_data is not None)
+    state["props"] = sorted((i.name, k) for i in ids for k in i.keys())
+    return state
+
+
+@pytest.mark.parametrize("modes", [("rig",), ("bake",), ("rig", "bake"), ("bake", "rig"),
+                                   ("rig", "rig"), ("bake", "bake")])
+@pytest.mark.parametrize("space", ["distance", "diopter"])
+def test_pull_then_clear_leaves_the_file_as_found(empty_scene, modes, space):
+    cam = two_subject_scene(empty_scene)
+    add_empty(empty_scene, "Other", (0.0, 5.0, 0.0)).keyframe_insert("location", frame=1)
+    before = _file_state()
+    for mode in modes:
+        create_pull(empty_scene, cam, marks("Near@1", "point:0,3,0@9", "Far@20"), mode=mode,
+                    space=space, realism=Realism(fstop_ramp=(2.8, 2.0), breathing=0.02))
+    assert _file_state() != before
+    assert pull.clear_pull(cam).startswith("Cleared")
+    assert _file_state() == before
+    assert pull.clear_pull(cam) is None  # a second clear has nothing to do and says so
+
+
+def test_marks_outside_the_scene_range_warn_but_write(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    empty_scene.frame_start, empty_scene.frame_end = 10, 40
+    result = create_pull(empty_scene, cam, marks("Near@5", "Far@60"), mode="bake")
+    assert [n for n in result.notes if "outside the scene's range 10-40" in n]
+    assert "5, 60" in result.notes[0]
+    assert effective_focus_m(empty_scene, cam, 60) == pytest.approx(8.0, abs=1e-3)
+    inside = create_pull(empty_scene, cam, marks("Near@10", "Far@40"), mode="bake")
+    assert not [n for n in inside.notes if "outside" in n]
+
+
+@pytest.mark.parametrize("name", ["Fox:Rig", "char:body", "a@b", 'say "hi"', "  padded ",
+                                  "ünïcødé 名前", "a,b|c"])
+def test_names_with_special_characters_can_be_marked(empty_scene, name):
+    cam = two_subject_scene(empty_scene)
+    add_empty(empty_scene, name, (0.0, 5.0, 0.0))
+    ref = SubjectRef("object", name=name)
+    result = create_pull(empty_scene, cam, [Mark(ref, frame=1), parse_mark("Far@20")],
+                         mode="bake")
+    assert result.mark_distances_m[0] == pytest.approx(5.0)
+    again = pull.recorded_request(empty_scene, cam)
+    assert again.marks[0].subject == ref  # the record round-trips the name
+
+
+def test_unquoted_colon_names_resolve_when_unambiguous(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    add_empty(empty_scene, "Fox:Rig", (0.0, 5.0, 0.0))
+    result = create_pull(empty_scene, cam, marks("Fox:Rig@1", '"Fox:Rig"@20'), mode="bake")
+    assert result.mark_distances_m == [pytest.approx(5.0)] * 2
+
+
+def _rig(scene, name="Rig", bones=("b_Head", "b_Hand")):
+    arm = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, arm)
+    scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    for i, bone in enumerate(bones):
+        eb = arm.edit_bones.new(bone)
+        eb.head, eb.tail = (0.0, 4.0 + i, 0.0), (0.0, 4.0 + i, 0.3)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return obj
+
+
+def test_missing_names_suggest_the_closest(empty_scene):
+    cam = two_subject_scene(empty_scene)
+    _rig(empty_scene)
+    with pytest.raises(RackFocusError, match="did you mean 'Near'"):
+        create_pull(empty_scene, cam, marks("Naer@1"))
+    with pytest.raises(RackFocusError, match="did you mean 'b_Head'"):
+        create_pull(empty_scene, cam, marks("Rig:b_head@1"))
+    with pytest.raises(RackFocusError, match="is a bone of 'Rig'; write ARMATURE:BONE, e.g. "
+                                             "Rig:b_Hand"):
+        create_pull(empty_scene, cam, marks("b_Hand@1"))
+    result = create_pull(empty_scene, cam, marks("Rig:b_Hand@1"), mode="bake")
+    assert result.mark_distances_m[0] == pytest.approx(5.0)

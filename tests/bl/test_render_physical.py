@@ -8,9 +8,9 @@ import pytest
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Vector
 
-from helpers import laplacian_variance, render_to_array
-from rackfocus_addon.bl import pull, render
-from rackfocus_addon.bl.demo import _checker_material, _mesh_object
+from helpers import create_pull, laplacian_variance, render_to_array
+from rackfocus_addon.bl import render
+from rackfocus_addon.bl.demo import checker_material, mesh_object
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.marks import parse_mark
 
@@ -23,11 +23,11 @@ def _scene(scene):
     cam.rotation_euler = (math.pi / 2, 0.0, 0.0)
     scene.collection.objects.link(cam)
     scene.camera = cam
-    near = _mesh_object(scene, "Near", "plane", (-0.14, 1.5, 0.0), 0.1)
-    far = _mesh_object(scene, "Far", "plane", (0.65, 7.0, 0.0), 0.45)
+    near = mesh_object(scene, "Near", "plane", (-0.14, 1.5, 0.0), 0.1)
+    far = mesh_object(scene, "Far", "plane", (0.65, 7.0, 0.0), 0.45)
     for obj in (near, far):
         obj.rotation_euler = (math.pi / 2, 0.0, 0.0)
-        mat = _checker_material(obj.name, ((0, 0, 0), (1, 1, 1)), 4.0)
+        mat = checker_material(obj.name, ((0, 0, 0), (1, 1, 1)), 4.0)
         emit = mat.node_tree.nodes.new("ShaderNodeEmission")
         out = next(n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial")
         mat.node_tree.links.new(mat.node_tree.nodes["Checker Texture"].outputs["Color"],
@@ -54,7 +54,7 @@ def _box(scene, cam, obj):
 @pytest.mark.parametrize("mode", ["rig", "bake"])
 def test_pull_renders_near_sharp_then_far_sharp(empty_scene, mode):
     cam = _scene(empty_scene)
-    pull.create_pull(empty_scene, cam, [parse_mark("Near@1"), parse_mark("Far@30")],
+    create_pull(empty_scene, cam, [parse_mark("Near@1"), parse_mark("Far@30")],
                      Easing("sine", "in-out"), "diopter", mode)
     sharp = {}
     for frame in (1, 30):

@@ -215,7 +215,8 @@ _valid = st.builds(
                                                                 st.floats(0.5, 128.0))),
                       breathing=st.floats(-0.2, 0.2), close_focus_m=st.floats(0.01, 100.0),
                       overshoot=st.just(0.0), hysteresis_diopters=st.floats(0.0, 2.0),
-                      soft_blur=st.floats(0.0, 0.5), min_blur_px=st.floats(0.5, 500.0)),
+                      soft_blur=st.floats(0.0, 0.5)),
+    min_blur_px=st.floats(0.5, 500.0),
 )
 
 

@@ -1,0 +1,82 @@
+"""What every Rack Focus operator shares: the poll on the scene camera, engine errors turned
+into reports, and Blender's progress bar for long work."""
+
+import contextlib
+
+from ..rackfocus_addon.bl.subjects import resolve_camera
+from ..rackfocus_addon.errors import RackFocusError
+
+
+def camera_or_why(context):
+    """(camera, None) or (None, the reason the scene camera cannot be used)."""
+    try:
+        return resolve_camera(context.scene), None
+    except RackFocusError as err:
+        return None, str(err)
+
+
+def poll_camera(cls, context) -> bool:
+    """Poll helper: the scene camera is usable, else the reason becomes the greyed-out tooltip."""
+    cam, why = camera_or_why(context)
+    if cam is None:
+        cls.poll_message_set(why)
+    return cam is not None
+
+
+def poll_settings(cls, context) -> bool:
+    """Poll helper: the scene has Rack Focus settings (the extension is registered)."""
+    if getattr(context.scene, "rackfocus", None) is None:
+        cls.poll_message_set("Rack Focus is not registered in this scene")
+        return False
+    return True
+
+
+def poll_marks(cls, context) -> bool:
+    """Poll helper: a usable camera and at least one focus mark."""
+    if not poll_camera(cls, context):
+        return False
+    settings = getattr(context.scene, "rackfocus", None)
+    if settings is None or not len(settings.marks):
+        cls.poll_message_set("Add focus marks first: select a subject, then Add Focus Mark")
+        return False
+    return True
+
+
+def run_reported(operator, work) -> set[str]:
+    """Run ``work()``; an engine error (or a file error) becomes the operator's error report.
+
+    ``work`` does the operator's job and its own info reports; nothing is left half-done
+    because the engine validates before it changes anything.
+    """
+    try:
+        work()
+    except (RackFocusError, OSError) as err:
+        operator.report({"ERROR"}, str(err))
+        return {"CANCELLED"}
+    return {"FINISHED"}
+
+
+@contextlib.contextmanager
+def ui_progress(context):
+    """A ``(label, done, total)`` progress callback shown as Blender's progress indicator and in
+    the status bar while the block runs (no-ops in background mode)."""
+    wm = context.window_manager
+    workspace = getattr(context, "workspace", None)
+    started = False
+
+    def report(label: str, done: int, total: int) -> None:
+        nonlocal started
+        if not started:
+            wm.progress_begin(0, 1000)
+            started = True
+        wm.progress_update(int(1000 * done / max(total, 1)))
+        if workspace is not None:
+            workspace.status_text_set(f"Rack Focus: {label} {done}/{total}")
+
+    try:
+        yield report
+    finally:
+        if started:
+            wm.progress_end()
+        if workspace is not None:
+            workspace.status_text_set(None)

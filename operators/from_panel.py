@@ -1,0 +1,145 @@
+"""The panel's settings as engine values, and back: the one mapping every operator uses.
+
+No operators here, so tests reach it directly: the marks list becomes engine :class:`Mark`
+objects (objects, bones, world points and footage pixels alike, so a panel pull is the same
+pull the CLI makes for the same marks), the settings a :class:`PullRequest`, a preset's values
+fill the settings, and re-timing rewrites the mark list from the subjects.
+"""
+
+from ..rackfocus_addon import presets as preset_io
+from ..rackfocus_addon.bl.subjects import resolve_camera
+from ..rackfocus_addon.bl.user_presets import preset_marks
+from ..rackfocus_addon.easing import Easing
+from ..rackfocus_addon.errors import RackFocusError
+from ..rackfocus_addon.marks import Mark, SubjectRef
+from ..rackfocus_addon.readability import Report
+from ..rackfocus_addon.request import PullRequest, Readability, Realism
+
+
+def mark_ref(item, index: int) -> SubjectRef:
+    """The subject of the panel's mark ``item`` (1-based ``index`` for messages)."""
+    if item.kind == "POINT":
+        return SubjectRef("point", coords=tuple(round(float(c), 6) for c in item.point))
+    if item.kind == "PIXEL":
+        return SubjectRef("pixel", coords=(float(item.pixel[0]), float(item.pixel[1])))
+    if item.subject is None:
+        raise RackFocusError(f"Mark {index} has no subject: pick an object")
+    if item.kind == "BONE":
+        return SubjectRef("bone", name=item.subject.name, bone=item.bone)
+    return SubjectRef("object", name=item.subject.name)
+
+
+def marks_from_settings(settings) -> tuple[Mark, ...]:
+    """The panel's mark list as engine marks; raises RackFocusError on an incomplete mark."""
+    out = []
+    for i, item in enumerate(settings.marks, start=1):
+        ref = mark_ref(item, i)
+        out.append(Mark(ref, marker=item.marker) if item.marker else Mark(ref, frame=item.frame))
+    return tuple(out)
+
+
+def realism_from_settings(settings) -> Realism:
+    return Realism(
+        fstop_ramp=(settings.fstop_from, settings.fstop_to) if settings.use_fstop_ramp else None,
+        breathing=settings.breathing, close_focus_m=settings.close_focus_m,
+        overshoot=settings.overshoot, hysteresis_diopters=settings.hysteresis,
+        soft_blur=settings.soft_blur)
+
+
+def request_from_settings(settings, mode: str | None = None,
+                          solve: bool | None = None) -> PullRequest:
+    """The pull the panel describes (``mode`` and ``solve`` override the panel's)."""
+    return PullRequest(
+        marks_from_settings(settings), Easing(settings.easing, settings.easing_mode),
+        settings.space, mode or settings.mode, settings.replace,
+        realism_from_settings(settings),
+        Readability(settings.min_blur_px, settings.solve_fstop if solve is None else solve),
+    ).with_overshoot()
+
+
+def preset_from_settings(settings, name: str = "") -> preset_io.Preset:
+    """The panel's timing, easing and realism as a preset (what Save Preset writes)."""
+    sequence = tuple(r.strip() for r in settings.sequence.split(",") if r.strip())
+    text_roles = ", ".join(preset_io.ROLES)
+    if len(sequence) < 2 or any(r not in preset_io.ROLES for r in sequence):
+        raise RackFocusError(f"Sequence '{settings.sequence}' must list at least two roles "
+                             f"from {text_roles}, e.g. 'first,second'")
+    return preset_io.Preset(
+        name=name or settings.preset or "Custom", key=preset_io.slug(name or "custom"),
+        sequence=sequence, return_to_start=settings.return_to_start,
+        timing=preset_io.Timing(settings.unit, settings.hold_start, settings.transition,
+                                settings.hold_middle, settings.hold_end),
+        easing_kind="back" if settings.overshoot > 0 else settings.easing,
+        easing_mode=settings.easing_mode, space=settings.space,
+        realism=realism_from_settings(settings), min_blur_px=settings.min_blur_px,
+    )
+
+
+def settings_from_preset(settings, preset: preset_io.Preset) -> None:
+    """Copy a preset's timing, easing and realism into the panel settings."""
+    settings.preset = preset.name
+    settings.sequence = ",".join(preset.sequence)
+    settings.return_to_start = preset.return_to_start
+    t = preset.timing
+    settings.unit = t.unit
+    settings.hold_start, settings.transition = t.hold_start, t.transition
+    settings.hold_middle, settings.hold_end = t.hold_middle, t.hold_end
+    settings.easing = preset.easing_kind
+    settings.easing_mode = preset.easing_mode
+    settings.space = preset.space
+    r = preset.realism
+    settings.overshoot = r.overshoot
+    settings.use_fstop_ramp = r.fstop_ramp is not None
+    if r.fstop_ramp:
+        settings.fstop_from, settings.fstop_to = r.fstop_ramp
+    settings.breathing, settings.close_focus_m = r.breathing, r.close_focus_m
+    settings.hysteresis, settings.soft_blur = r.hysteresis_diopters, r.soft_blur
+    settings.min_blur_px = preset.min_blur_px
+
+
+def retime(scene, settings, preset: preset_io.Preset) -> int:
+    """Rewrite the mark list from its subjects (in list order) with ``preset``'s timing.
+
+    The first mark's frame is the start. Returns the number of marks.
+    """
+    cam = resolve_camera(scene)
+    all_refs = [mark_ref(item, i) for i, item in enumerate(settings.marks, start=1)]
+    # Earlier soft openings are points the preset made: the subjects are the rest.
+    refs = [ref for ref in all_refs if ref.kind != "point"] or all_refs
+    if not refs:
+        raise RackFocusError("Add focus marks on the subjects first (select one, Add Focus Mark)")
+    start = settings.marks[0].frame
+    marks = preset_marks(scene, cam, preset, refs, start)
+    by_spec = {ref.spec(): item.subject for ref, item in zip(all_refs, settings.marks)
+               if ref.kind in ("object", "bone")}
+    settings.marks.clear()
+    for mark in marks:
+        item = settings.marks.add()
+        item.frame = mark.frame
+        ref = mark.subject
+        if ref.kind == "point":
+            item.kind, item.point = "POINT", ref.coords
+        elif ref.kind == "pixel":
+            item.kind, item.pixel = "PIXEL", [int(round(c)) for c in ref.coords]
+        else:
+            item.subject = by_spec.get(ref.spec()) or scene.objects.get(ref.name)
+            item.kind = "BONE" if ref.kind == "bone" else "OBJECT"
+            item.bone = ref.bone
+    settings.active_mark = 0
+    return len(marks)
+
+
+def write_readout(settings, report: Report | None) -> None:
+    """Show ``report`` in the panel: one line per moment, then the warnings, each flagged."""
+    settings.readout_lines.clear()
+    settings.suggested_fstop = 0.0
+    if report is None:
+        return
+    for line in report.short_lines():
+        item = settings.readout_lines.add()
+        item.text, item.warning = line, False
+    for line in report.warnings:
+        item = settings.readout_lines.add()
+        item.text, item.warning = line, True
+    settings.suggested_fstop = report.suggested_fstop or 0.0
+
