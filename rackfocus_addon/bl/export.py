@@ -20,8 +20,9 @@ from ..marks import SubjectRef, parse_subject
 from ..optics import coc_px
 from ..plan import PullPlan
 from . import pull as pull_engine
+from .evaluate import ScopedEvaluation, evaluated
 from .realism import lens_setup
-from .scene_eval import effective_focus_m, sample_distances
+from .scene_eval import current_focus_m, sample_distances
 from .subjects import plan_for, resolve_subjects
 
 Progress = Callable[[str, int, int], None]
@@ -50,14 +51,15 @@ def collect(scene: bpy.types.Scene, camera: bpy.types.Object,
     resolved = resolve_subjects(scene, camera, refs)
     names = [ref.spec() for ref in refs]
     depths = sample_distances(scene, camera, resolved, frames) if refs else None
-    current = scene.frame_current
     rows = []
-    try:
+    objects = [camera, camera.data.dof.focus_object] + [o for r in resolved for o in r.objects()]
+    with ScopedEvaluation(scene, objects) as scope:
         for i, frame in enumerate(frames):
             if progress is not None and (i % 50 == 0 or i == len(frames) - 1):
                 progress("measuring focus and blur", i + 1, len(frames))
-            focus = effective_focus_m(scene, camera, frame)  # evaluates the frame
-            lens = lens_setup(scene, camera)
+            depsgraph = scope.frame(frame)
+            focus = current_focus_m(camera, depsgraph)
+            lens = lens_setup(scene, evaluated(camera, depsgraph))
             blur = {}
             for j, name in enumerate(names):
                 d = float(depths[j, i])
@@ -67,8 +69,6 @@ def collect(scene: bpy.types.Scene, camera: bpy.types.Object,
             rows.append({"frame": frame, "focus_m": round(focus, 6),
                          "fstop": round(lens.fstop, 6), "focal_mm": round(lens.focal_mm, 6),
                          "blur_px": blur})
-    finally:
-        scene.frame_set(current)
     w, h = scene.render.resolution_x, scene.render.resolution_y
     pct = scene.render.resolution_percentage
     return {

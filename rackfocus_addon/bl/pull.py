@@ -109,7 +109,8 @@ def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRe
 
     # Distances at every mark, to refuse subjects behind the camera before anything changes.
     mark_frames = [f for _, f in plan.marks]
-    at_marks = sample_distances(scene, camera, subjects, mark_frames)
+    evaluation_notes: list[str] = []
+    at_marks = sample_distances(scene, camera, subjects, mark_frames, notes=evaluation_notes)
     mark_distances = []
     for i, (s, frame) in enumerate(plan.marks):
         depth = at_marks[s, i]
@@ -123,6 +124,7 @@ def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRe
     lo = min(scene.frame_start, plan.first_frame)
     hi = max(scene.frame_end, plan.last_frame)
     result = PullResult(camera.name, mode, plan, (lo, hi), mark_distances_m=mark_distances)
+    result.notes += evaluation_notes
     outside = [f for f in mark_frames if not scene.frame_start <= f <= scene.frame_end]
     if outside:
         result.notes.append(

@@ -9,6 +9,7 @@ import numpy as np
 from mathutils import Vector
 
 from ..optics import MIN_DISTANCE_M
+from .evaluate import ScopedEvaluation, evaluated
 
 #: Blender clamps focus distance to this (metres) when measuring to a focus object.
 MIN_FOCUS_M = MIN_DISTANCE_M
@@ -54,34 +55,36 @@ def is_animated(obj: bpy.types.Object) -> bool:
 
 def sample_distances(scene: bpy.types.Scene, camera: bpy.types.Object,
                      subjects: Sequence, frames: Sequence[int],
-                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                     progress: Callable[[int, int], None] | None = None,
+                     notes: list[str] | None = None) -> np.ndarray:
     """Signed depths (metres along the view axis), shape (len(subjects), len(frames)).
 
-    ``subjects`` are resolved subjects (``bl.subjects.Subject``: ``position()``, ``is_static()``).
-
-    When the camera and every subject are static one evaluation serves every frame; otherwise
-    each frame is evaluated once with ``scene.frame_set`` (the current frame is restored).
+    ``subjects`` are resolved subjects (``bl.subjects.Subject``: ``position(depsgraph)``,
+    ``is_static()``, ``objects()``). When the camera and every subject are static one
+    evaluation serves every frame; otherwise only the camera, the subjects and what they depend
+    on are evaluated, frame by frame (:class:`~.evaluate.ScopedEvaluation`); the scene and its
+    current frame are left as they were. Why the whole scene had to be evaluated instead, if it
+    had to, is appended to ``notes``.
     """
     frames = list(frames)
     out = np.empty((len(subjects), len(frames)), dtype=np.float64)
     if not frames:
         return out
     static = not is_animated(camera) and all(s.is_static() for s in subjects)
-    current = scene.frame_current, scene.frame_subframe
-    try:
-        todo = frames[:1] if static else frames
+    todo = frames[:1] if static else frames
+    objects = [camera] + [o for s in subjects for o in s.objects()]
+    with ScopedEvaluation(scene, objects) as scope:
+        if notes is not None:
+            notes.extend(n for n in scope.notes if n not in notes)
         for i, frame in enumerate(todo):
-            if frame != scene.frame_current or i == 0:
-                scene.frame_set(int(frame))
-            pos, forward = camera_axis(camera)
+            depsgraph = scope.frame(frame)
+            pos, forward = camera_axis(evaluated(camera, depsgraph))
             for j, subject in enumerate(subjects):
-                out[j, i] = float(np.dot(subject.position() - pos, forward))
+                out[j, i] = float(np.dot(subject.position(depsgraph) - pos, forward))
             if progress is not None and (i % 50 == 0 or i == len(todo) - 1):
                 progress(i + 1, len(todo))
-        if static:
-            out[:, :] = out[:, :1]
-    finally:
-        scene.frame_set(current[0], subframe=current[1])
+    if static:
+        out[:, :] = out[:, :1]
     return out
 
 
@@ -91,15 +94,19 @@ def effective_focus_m(scene: bpy.types.Scene, camera: bpy.types.Object, frame: i
     return current_focus_m(camera)
 
 
-def current_focus_m(camera: bpy.types.Object) -> float:
-    """The focus distance (metres) ``camera`` renders with at the frame already evaluated."""
-    dof = camera.data.dof
+def current_focus_m(camera: bpy.types.Object,
+                    depsgraph: bpy.types.Depsgraph | None = None) -> float:
+    """The focus distance (metres) ``camera`` renders with at the frame already evaluated
+    (in ``depsgraph`` when given, else in the active scene)."""
+    cam = evaluated(camera, depsgraph)
+    dof = cam.data.dof
     target = dof.focus_object
     if target is None:
         return float(dof.focus_distance)
+    target = evaluated(target.original, depsgraph)
     sub = getattr(dof, "focus_subtarget", "")
     if sub and target.type == "ARMATURE" and sub in target.pose.bones:
         point = target.matrix_world @ target.pose.bones[sub].head
     else:
         point = target.matrix_world.translation
-    return focus_distance_to(camera, point)
+    return focus_distance_to(cam, point)

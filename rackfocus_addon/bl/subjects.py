@@ -25,6 +25,7 @@ from ..plan import PullPlan, make_plan
 from ..request import PullRequest
 from . import compat, plate, records
 from . import footage as footage_io
+from .evaluate import evaluated
 from .scene_eval import is_animated
 
 
@@ -90,17 +91,23 @@ class Subject:
         self.bone = bone
         self.point = None if point is None else np.array(point, dtype=np.float64)
 
-    def position(self) -> np.ndarray:
-        """World position (metres) at the scene's current frame."""
+    def position(self, depsgraph: bpy.types.Depsgraph | None = None) -> np.ndarray:
+        """World position (metres) at the evaluated frame: read from ``depsgraph`` when given
+        (a scoped evaluation), else from the original objects (the active scene's frame)."""
         if self.obj is None:
             return self.point
+        obj = evaluated(self.obj, depsgraph)
         if self.bone:
-            pose_bone = self.obj.pose.bones[self.bone]
-            return np.array(self.obj.matrix_world @ pose_bone.head, dtype=np.float64)
-        return np.array(self.obj.matrix_world.translation, dtype=np.float64)
+            pose_bone = obj.pose.bones[self.bone]
+            return np.array(obj.matrix_world @ pose_bone.head, dtype=np.float64)
+        return np.array(obj.matrix_world.translation, dtype=np.float64)
 
     def is_static(self) -> bool:
         return self.obj is None or not is_animated(self.obj)
+
+    def objects(self) -> list[bpy.types.Object]:
+        """The objects whose evaluation places this subject."""
+        return [] if self.obj is None else [self.obj]
 
 
 class PixelSubject(Subject):
@@ -123,10 +130,14 @@ class PixelSubject(Subject):
         return plate_mesh.pixel_point(x, y, z, self.reader.width, self.reader.height,
                                       self.reader.sensor, self.reader.focal)
 
-    def position(self) -> np.ndarray:
-        local = self.camera_local(self.scene.frame_current)
-        mw = np.array(self.camera.matrix_world, dtype=np.float64)
+    def position(self, depsgraph: bpy.types.Depsgraph | None = None) -> np.ndarray:
+        frame = self.scene.frame_current if depsgraph is None else depsgraph.scene.frame_current
+        local = self.camera_local(frame)
+        mw = np.array(evaluated(self.camera, depsgraph).matrix_world, dtype=np.float64)
         return mw[:3, :3] @ local + mw[:3, 3]
+
+    def objects(self) -> list[bpy.types.Object]:
+        return [self.camera]
 
     def is_static(self) -> bool:
         return self.reader.frames == 1 and not is_animated(self.camera)

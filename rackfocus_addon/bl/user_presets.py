@@ -21,6 +21,7 @@ from ..marks import Mark, SubjectRef
 from ..optics import focus_for_blur_m
 from ..presets import Preset
 from ..request import PullRequest
+from .evaluate import ScopedEvaluation, evaluated
 from .realism import lens_setup
 from .scene_eval import camera_axis, sample_distances
 from .subjects import mark_frame, resolve_subjects
@@ -144,11 +145,7 @@ def _soft_point(scene, camera, preset: Preset, subject_m: float, frame: int) -> 
     lens = lens_setup(scene, camera, fstop)
     blur_mm = r.soft_blur * lens.sensor_width_mm
     focus = focus_for_blur_m(subject_m, blur_mm, lens.focal_mm, lens.fstop)
-    current = scene.frame_current
-    scene.frame_set(frame)
-    try:
-        pos, forward = camera_axis(camera)
-    finally:
-        scene.frame_set(current)
+    with ScopedEvaluation(scene, [camera]) as scope:
+        pos, forward = camera_axis(evaluated(camera, scope.frame(frame)))
     point = pos + forward * focus
     return SubjectRef("point", coords=tuple(round(float(c), 6) for c in point))
