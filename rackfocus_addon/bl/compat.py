@@ -70,21 +70,23 @@ def ensure_fcurve(id_data: bpy.types.ID, data_path: str, index: int = 0, frame: 
     fc = find_fcurve(id_data, data_path, index)
     if fc is not None:
         return fc
-    owner, prop = _resolve_owner(id_data, data_path)
-    owner.keyframe_insert(prop, index=index if _is_array(owner, prop) else -1, frame=frame)
+    owner, prop = resolve_owner(id_data, data_path)
+    owner.keyframe_insert(prop, index=index if is_array(owner, prop) else -1, frame=frame)
     fc = find_fcurve(id_data, data_path, index)
     if fc is None:  # pragma: no cover - would be a Blender API change
         raise RuntimeError(f"could not create an F-curve for {id_data.name}.{data_path}")
     return fc
 
 
-def _resolve_owner(id_data: bpy.types.ID, data_path: str):
+def resolve_owner(id_data: bpy.types.ID, data_path: str):
+    """(the struct that owns the animated property, its name) for ``data_path`` on ``id_data``."""
     head, _, prop = data_path.rpartition(".")
     owner = id_data.path_resolve(head) if head else id_data
     return owner, prop
 
 
-def _is_array(owner, prop: str) -> bool:
+def is_array(owner, prop: str) -> bool:
+    """True when ``owner.prop`` is an array property (keyed per index)."""
     rna = owner.bl_rna.properties.get(prop)
     return bool(rna is not None and getattr(rna, "is_array", False))
 

@@ -109,3 +109,21 @@ def remove_object(obj: bpy.types.Object) -> None:
     bpy.data.objects.remove(obj)
     if action is not None and action.users == 0:
         bpy.data.actions.remove(action)
+
+
+def show_frame(id_data: bpy.types.ID, frame: float) -> None:
+    """Set every property ``id_data``'s F-curves animate to its value at ``frame``.
+
+    What the panel and the properties show right after keys are written, without
+    ``scene.frame_set``, which would evaluate the whole (possibly heavy) scene.
+    """
+    for fc in compat.fcurves(id_data):
+        try:
+            owner, prop = compat.resolve_owner(id_data, fc.data_path)
+        except (ValueError, AttributeError):
+            continue
+        value = fc.evaluate(frame)
+        if compat.is_array(owner, prop):
+            getattr(owner, prop)[fc.array_index] = value
+        else:
+            setattr(owner, prop, value)

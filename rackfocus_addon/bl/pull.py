@@ -165,9 +165,21 @@ def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRe
     records.write(camera.data, RECORD, new_record)
     result.keys_written += bl_realism.write_realism(scene, camera, plan, subjects, realism, mode,
                                                     result.notes, progress)
-    # Evaluate the new curves now so the viewport and the properties show the pulled focus.
-    scene.frame_set(scene.frame_current)
+    _show_current_frame(scene, camera, new_record)
     return result
+
+
+def _show_current_frame(scene, camera, record: dict) -> None:
+    """Show the pull at the current frame in the properties and the viewport, evaluating only
+    what the pull wrote (``scene.frame_set`` would evaluate the whole scene)."""
+    names = [n for n in [record["target"], *record["points"]] if n]
+    ids = [camera.data] + [bpy.data.objects.get(n) for n in names]
+    for id_data in ids:
+        if id_data is not None:
+            keys.show_frame(id_data, scene.frame_current + scene.frame_subframe)
+            id_data.update_tag()
+    for layer in scene.view_layers:
+        layer.update()
 
 
 def request_record(request: PullRequest) -> dict:
