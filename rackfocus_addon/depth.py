@@ -14,7 +14,12 @@ Conventions a user can declare for supplied depth (``KINDS``):
 
 Invalid samples (NaN, inf, zero or negative depth, and inverse values that align beyond infinity)
 are masked, counted in the :class:`DepthReport` and filled from their nearest valid neighbours so a
-plate never has holes; a frame with no valid sample at all is an error.
+plate never has holes (:meth:`Converter.convert_masked` says which samples were measured); a frame
+with no valid sample at all is an error.
+
+The fit's residual at every anchor is reported, and anchors that contradict each other or the depth
+map beyond :data:`ANCHOR_TOLERANCE` are refused, naming the worst. :func:`validate_plate_settings`
+holds the one set of ranges for a plate's settings (CLI flags and the Import Plate operator).
 """
 
 from __future__ import annotations
@@ -31,6 +36,30 @@ KINDS = ("metric", "normalized", "inverse")
 
 #: Smallest metric depth kept (metres): closer than a millimetre is no lens's subject.
 MIN_DEPTH_M = 1e-3
+
+#: Largest relative residual of the inverse-depth fit at any anchor (or at --near/--far): 10 %.
+#: One affine fit in inverse depth reproduces consistent anchors to within the estimator's noise
+#: (about 1-3 %); an anchor 10 % off means the anchors contradict each other or the depth map
+#: (a wrong pixel, frame or distance, or depth that is not affine in inverse depth), and focusing
+#: 10 % off is visibly soft at the wide apertures depth plates are made for.
+ANCHOR_TOLERANCE = 0.10
+
+#: Smallest footage Blender renders (its minimum render resolution is 4x4 pixels).
+MIN_FOOTAGE_PX = 4
+
+#: Ranges of a plate's settings, inclusive (see :func:`validate_plate_settings`).
+SENSOR_RANGE_MM = (1.0, 200.0)     # Blender's minimum sensor; beyond the largest film formats
+FOCAL_RANGE_MM = (1.0, 5000.0)     # Blender's minimum focal length; the longest lenses made
+DENSITY_RANGE = (0.125, 4.0)       # vertices per pixel: 1/8 (a preview) to 4 (16 per pixel)
+TEAR_RANGE = (0.001, 10.0)         # a 0.1 % depth jump tears (noise) .. 1000 % (never tears)
+FILL_PX_RANGE = (0, 1024)          # background fill radius in pixels
+FPS_RANGE = (1.0, 1000.0)          # frames per second (Blender stores fps as an integer >= 1)
+DEPTH_RANGE_M = (MIN_DEPTH_M, 1e7)  # --near/--far: a millimetre to well beyond any scene
+
+#: How :func:`validate_plate_settings` names each setting (the CLI's flags by default).
+PLATE_FLAGS = {"sensor_mm": "--sensor", "focal_mm": "--focal", "density": "--density",
+               "tear": "--tear", "fill_px": "--fill-px", "fps": "--fps", "near_m": "--near",
+               "far_m": "--far"}
 
 
 @dataclass(frozen=True)
@@ -50,9 +79,38 @@ class Anchor:
         return f"{self.x:g},{self.y:g}={self.metres:g}{at}"
 
 
+@dataclass(frozen=True)
+class AnchorFit:
+    """How the inverse-depth fit meets one anchor (or --near/--far): ``fitted_m`` against
+    ``metres``; ``fitted_m`` is inf where the fit puts the pixel beyond infinity."""
+
+    label: str
+    metres: float
+    fitted_m: float
+
+    @property
+    def residual_m(self) -> float:
+        return self.fitted_m - self.metres
+
+    @property
+    def relative(self) -> float:
+        """Residual as a fraction of the anchor's distance (inf beyond infinity)."""
+        return self.residual_m / self.metres
+
+    def describe(self) -> str:
+        if not math.isfinite(self.fitted_m):
+            return f"{self.label}: the fit puts it beyond infinity"
+        return (f"{self.label}: fitted {self.fitted_m:.4g} m, residual {self.residual_m:+.3g} m "
+                f"({100.0 * self.relative:+.3g} %)")
+
+
 @dataclass
 class DepthReport:
-    """What conversion found: invalid pixels masked, alignment used, warnings for the user."""
+    """What conversion found: invalid pixels masked, alignment used, warnings for the user.
+
+    ``anchors`` are the fit's residuals at every anchor (inverse depth only), one line each in
+    :attr:`notes`.
+    """
 
     kind: str
     frames: int = 0
@@ -63,11 +121,20 @@ class DepthReport:
     min_m: float = math.nan
     max_m: float = math.nan
     warnings: list[str] = field(default_factory=list)
+    anchors: list[AnchorFit] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per anchor: its fitted distance and residual (metres and percent)."""
+        return [f"anchor {fit.describe()}" for fit in self.anchors]
 
     def summary(self) -> str:
         text = (f"{self.kind} depth, {self.frames} frame(s), {self.min_m:.3g}-{self.max_m:.3g} m")
         if self.kind == "inverse":
             text += f", 1/z = {self.scale:.6g} * v + {self.shift:.6g}"
+            if self.anchors:
+                worst = max(abs(fit.relative) for fit in self.anchors)
+                text += f", anchors fit within {100.0 * worst:.2g} %"
         if self.invalid:
             text += f", {self.invalid} invalid pixel(s) masked"
         return text
@@ -95,6 +162,49 @@ def parse_anchor(text: str) -> Anchor:
     if metres <= 0.0:
         raise RackFocusError(f"Bad anchor '{raw}': the distance must be positive metres")
     return Anchor(x, y, metres, frame)
+
+
+def validate_plate_settings(sensor_mm: float = 36.0, focal_mm: float = 50.0,
+                            density: float = 1.0, tear: float = 0.03,
+                            fill_px: float | None = None, fps: float | None = None,
+                            near_m: float | None = None, far_m: float | None = None,
+                            names: dict[str, str] | None = None) -> list[str]:
+    """Every setting of a plate that cannot be right, one line each naming it (empty: all fine).
+
+    ``None`` means "not given" for ``fill_px``, ``fps``, ``near_m`` and ``far_m``. ``names``
+    maps the keys of :data:`PLATE_FLAGS` to what the caller calls them (the operator's labels).
+    """
+    label = dict(PLATE_FLAGS, **(names or {}))
+    problems: list[str] = []
+
+    def check(key, value, bounds, what, unit=""):
+        lo, hi = bounds
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and lo <= number <= hi):
+            shown = f"{value:g}" if isinstance(value, int | float) else repr(value)
+            problems.append(f"{label[key]} must be {what} from {lo:g} to {hi:g}{unit} "
+                            f"(got {shown})")
+            return False
+        return True
+
+    check("sensor_mm", sensor_mm, SENSOR_RANGE_MM, "a sensor width", " mm")
+    check("focal_mm", focal_mm, FOCAL_RANGE_MM, "a focal length", " mm")
+    check("density", density, DENSITY_RANGE, "a grid density", " vertices per pixel")
+    check("tear", tear, TEAR_RANGE, "a relative depth jump", " (0.03: 3 %)")
+    if fill_px is not None and check("fill_px", fill_px, FILL_PX_RANGE, "a fill radius",
+                                     " pixels") and float(fill_px) != int(float(fill_px)):
+        problems.append(f"{label['fill_px']} must be a whole number of pixels (got {fill_px:g})")
+    if fps is not None:
+        check("fps", fps, FPS_RANGE, "a frame rate", " frames per second")
+    ok_near = near_m is None or check("near_m", near_m, DEPTH_RANGE_M, "a distance", " m")
+    ok_far = far_m is None or check("far_m", far_m, DEPTH_RANGE_M, "a distance", " m")
+    if near_m is not None and far_m is not None and ok_near and ok_far and near_m >= far_m:
+        problems.append(f"{label['near_m']} must be nearer than {label['far_m']} "
+                        f"(got {near_m:g} m and {far_m:g} m)")
+    return problems
 
 
 def bit_depth_warning(bits_per_channel: int) -> str | None:
@@ -200,6 +310,7 @@ class Converter:
             if not 0 <= a.frame < count:
                 raise RackFocusError(f"Anchor {a.spec()}: frame {a.frame} is outside the clip "
                                      f"(0..{count - 1})")
+        labels: list[str] = []
         values: list[float] = []
         metres: list[float] = []
         lo, hi = math.inf, -math.inf
@@ -212,22 +323,52 @@ class Converter:
             if self.kind != "inverse":
                 continue
             lo, hi = min(lo, float(frame[ok].min())), max(hi, float(frame[ok].max()))
+            h, w = frame.shape[:2]
             for a in self.anchors:
-                if a.frame == i:
-                    v = sample_at(frame, a.x, a.y)
-                    if not math.isfinite(v) or v <= 0.0:
-                        raise RackFocusError(
-                            f"Anchor {a.spec()} lies on an invalid depth pixel ({v:g})")
-                    values.append(v)
-                    metres.append(a.metres)
+                if a.frame != i:
+                    continue
+                if not (0 <= round(a.x) < w and 0 <= round(a.y) < h):
+                    raise RackFocusError(f"Anchor {a.spec()}: pixel ({a.x:g}, {a.y:g}) is "
+                                         f"outside the {w}x{h} frame")
+                v = sample_at(frame, a.x, a.y)
+                if not (math.isfinite(v) and v > 0.0):
+                    raise RackFocusError(
+                        f"Anchor {a.spec()} lies on an unmeasured depth pixel (value {v:g}: "
+                        "NaN, inf and <= 0 are masked): pick a pixel with measured depth")
+                labels.append(a.spec())
+                values.append(v)
+                metres.append(a.metres)
         if self.kind == "inverse":
             if self.near_m is not None:
+                labels += [f"--near {self.near_m:g} m (largest value)",
+                           f"--far {self.far_m:g} m (smallest value)"]
                 values += [hi, lo]
                 metres += [self.near_m, self.far_m]
             self.report.scale, self.report.shift = fit_inverse(values, metres)
+            self.report.anchors = self._residuals(labels, values, metres)
+
+    def _residuals(self, labels, values, metres) -> list[AnchorFit]:
+        """The fit at every anchor; refuses when one is off by more than ANCHOR_TOLERANCE."""
+        fits = []
+        for label, v, m in zip(labels, values, metres):
+            inv = self.report.scale * v + self.report.shift
+            fits.append(AnchorFit(label, float(m), 1.0 / inv if inv > 0.0 else math.inf))
+        worst = max(fits, key=lambda fit: abs(fit.relative), default=None)
+        if worst is not None and not abs(worst.relative) <= ANCHOR_TOLERANCE:
+            raise RackFocusError(
+                f"Anchors contradict each other or the depth map: the worst is anchor "
+                f"{worst.describe()}, beyond the {100 * ANCHOR_TOLERANCE:g} % tolerance; check "
+                "that anchor's pixel, frame and distance")
+        return fits
 
     def convert(self, frame: np.ndarray, index: int = 0) -> np.ndarray:
         """One raw frame to metric planar depth (float32, invalid samples filled)."""
+        return self.convert_masked(frame, index)[0]
+
+    def convert_masked(self, frame: np.ndarray, index: int = 0
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """One raw frame to (metric planar depth (float32, invalid samples filled), measured):
+        ``measured`` is False where the depth was filled from neighbours."""
         f = np.asarray(frame, dtype=np.float64)
         ok = valid_mask(f, self.kind)
         if self.kind == "metric":
@@ -249,7 +390,7 @@ class Converter:
         rep = self.report
         rep.min_m = lo if math.isnan(rep.min_m) else min(rep.min_m, lo)
         rep.max_m = hi if math.isnan(rep.max_m) else max(rep.max_m, hi)
-        return out
+        return out, ok
 
     def finish(self) -> DepthReport:
         rep = self.report
@@ -327,7 +468,8 @@ _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
 
 def check_clip(footage_count: int, footage_size: tuple[int, int], depth_count: int,
                depth_size: tuple[int, int]) -> None:
-    """Raise if footage and depth do not describe the same clip (frame count, aspect ratio)."""
+    """Raise if footage and depth do not describe the same clip (frame count, aspect ratio), or
+    the footage is smaller than Blender renders."""
     if depth_count != footage_count:
         raise RackFocusError(
             f"Footage has {footage_count} frame(s) but depth has {depth_count}: supply one depth "
@@ -335,6 +477,10 @@ def check_clip(footage_count: int, footage_size: tuple[int, int], depth_count: i
         )
     fw, fh = footage_size
     dw, dh = depth_size
+    if min(fw, fh) < MIN_FOOTAGE_PX:
+        raise RackFocusError(
+            f"Footage is {fw}x{fh} pixels: Blender renders at least {MIN_FOOTAGE_PX}x"
+            f"{MIN_FOOTAGE_PX}, so a plate needs footage that size or larger")
     if abs(fw * dh - fh * dw) > max(fw, dw):  # more than one pixel of aspect mismatch
         raise RackFocusError(
             f"Footage is {fw}x{fh} but depth is {dw}x{dh}: the aspect ratios differ"

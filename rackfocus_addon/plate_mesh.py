@@ -2,9 +2,10 @@
 
 Camera space is Blender's: the camera looks down -Z, +X right, +Y up. A pixel (x, y) has its origin
 at the top-left of the frame and integer coordinates at pixel centres; ``u, v`` in [0, 1] are
-texture coordinates (v = 0 at the bottom row, as Blender's images store them). The sensor width
-spans the frame's width (sensor fit 'HORIZONTAL'), so a point at planar depth z on the ray through
-(u, v) is ``((u - 0.5) * sensor / focal * z, (v - 0.5) * sensor * H / W / focal * z, -z)``.
+texture coordinates (v = 0 at the bottom row, as Blender's images store them). ``sensor`` is the
+width the frame spans on the sensor (the camera's own sensor fit is matched by
+:func:`fitted_sensor`), so a point at planar depth z on the ray through (u, v) is
+``((u - 0.5) * sensor / focal * z, (v - 0.5) * sensor * H / W / focal * z, -z)``.
 
 Depth edges: two neighbouring pixels are torn apart when their depths differ by more than the
 ratio ``tear`` (``|ln z1 - ln z2| > ln(1 + tear)``: a 3 % jump tears at any distance). Behind the
@@ -56,6 +57,22 @@ def ray_slopes(width: int, height: int, sensor_mm: float, focal_mm: float
     u = (np.arange(width) + 0.5) / width
     v = 1.0 - (np.arange(height) + 0.5) / height
     return (u - 0.5) * sensor_mm / focal_mm, (v - 0.5) * sensor_mm * height / width / focal_mm
+
+
+def fitted_sensor(fit: str, sensor_mm: float, width: int, height: int) -> tuple[str, float]:
+    """The camera sensor size that makes a ``width`` x ``height`` frame span ``sensor_mm`` across
+    its width, under Blender's sensor fit ``fit``: (camera attribute, millimetres).
+
+    HORIZONTAL fits the sensor width to the frame's width; VERTICAL the sensor height to its
+    height; AUTO the sensor width to the larger side (the width, unless the frame is portrait).
+    """
+    if fit == "VERTICAL":
+        return "sensor_height", sensor_mm * height / width
+    if fit == "AUTO" and height > width:
+        return "sensor_width", sensor_mm * height / width
+    if fit not in ("AUTO", "HORIZONTAL"):
+        raise ValueError(f"unknown sensor fit {fit!r}")
+    return "sensor_width", float(sensor_mm)
 
 
 def camera_point(u: float, v: float, depth_m: float, width: int, height: int,

@@ -87,23 +87,16 @@ def find_clip(path: str) -> Clip:
             f"{path}: not an image or movie Blender reads ({ext or 'no extension'})")
     match = _NUMBERED.match(os.path.basename(full))
     if match:
-        # A numbered file starts a sequence when its neighbours exist: the contiguous run of
-        # numbers around it (a photo IMG_1234.jpg among unrelated IMG_*.jpg stays a still).
+        # A numbered file is part of a sequence when a neighbouring number exists (a photo
+        # IMG_1234.jpg among unrelated IMG_*.jpg stays a still); the sequence is every file of
+        # the pattern, and a gap in it is refused (never a silently shorter clip).
         head, number, tail = match.groups()
         folder = os.path.dirname(full)
         pat = re.compile(re.escape(head) + r"(\d+)" + re.escape(tail) + "$")
-        by_number = {}
-        for f in os.listdir(folder):
-            m = pat.match(f)
-            if m:
-                by_number.setdefault(int(m.group(1)), os.path.join(folder, f))
-        lo = hi = int(number)
-        while lo - 1 in by_number:
-            lo -= 1
-        while hi + 1 in by_number:
-            hi += 1
-        if hi > lo:
-            return _sequence(path, [by_number[n] for n in range(lo, hi + 1)])
+        files = [f for f in os.listdir(folder) if pat.match(f)]
+        numbers = {int(pat.match(f).group(1)) for f in files}
+        if int(number) - 1 in numbers or int(number) + 1 in numbers:
+            return _sequence(path, [os.path.join(folder, f) for f in files])
     clip = Clip(path, "still", files=[full], numbers=[1])
     _probe(clip, full)
     return clip
@@ -118,13 +111,25 @@ def _sequence(path: str, files: list[str]) -> Clip:
         numbered.append((int(m.group(2)), f))
     numbered.sort()
     numbers = [n for n, _ in numbered]
+    if len(set(numbers)) != len(numbers):
+        twice = sorted({n for n in numbers if numbers.count(n) > 1})
+        raise RackFocusError(f"Sequence {path} numbers frame(s) {_list(twice)} twice "
+                             "(e.g. f_1.png and f_0001.png): keep one file per frame")
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
-        missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))[:5]
-        raise RackFocusError(f"Sequence {path} has gaps (missing frame(s) {missing})")
+        missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        raise RackFocusError(
+            f"Sequence {path} has gaps: frame(s) {_list(missing)} missing between "
+            f"{numbers[0]} and {numbers[-1]}; supply every frame (or move the others out)")
     clip = Clip(path, "sequence", files=[f for _, f in numbered], numbers=numbers,
                 frames=len(numbers))
     _probe(clip, clip.files[0])
     return clip
+
+
+def _list(numbers: list[int], most: int = 8) -> str:
+    """'3, 7, 9' (with 'and N more' past ``most``)."""
+    text = ", ".join(str(n) for n in numbers[:most])
+    return text + (f" and {len(numbers) - most} more" if len(numbers) > most else "")
 
 
 def _movie(path: str, full: str) -> Clip:
@@ -264,12 +269,43 @@ def unpack_movie(clip: Clip, folder: str, progress=None) -> Clip:
     return seq
 
 
-def clip_frames(clip: Clip, data: bool = False):
-    """Yield (index, pixels, bits) for each frame of a still or sequence."""
+def check_frame_sizes(clip: Clip, what: str = "Footage", progress=None) -> None:
+    """Refuse a sequence with a frame of another size than its first, naming the file and both
+    sizes (never stretched). Loads each file's size only, a tenth of reading its pixels."""
+    if clip.kind != "sequence":
+        return
+    for i, f in enumerate(clip.files[1:], start=2):
+        img = _load(f)
+        try:
+            w, h = (int(v) for v in img.size)
+        finally:
+            bpy.data.images.remove(img)
+        if (w, h) != (clip.width, clip.height):
+            raise _size_error(clip, what, f, w, h)
+        if progress is not None:
+            progress(f"checking {what.lower()} frames", i, clip.frames)
+
+
+def _size_error(clip: Clip, what: str, file: str, w: int, h: int) -> RackFocusError:
+    return RackFocusError(
+        f"{what} frame {file} is {w}x{h} but the sequence's first frame "
+        f"({os.path.basename(clip.files[0])}) is {clip.width}x{clip.height}: every frame must "
+        "have the same size")
+
+
+def clip_frames(clip: Clip, data: bool = False, what: str = "Footage"):
+    """Yield (index, pixels, bits) for each frame of a still or sequence.
+
+    Every frame must have the clip's size (its first frame's): one of another size is refused,
+    naming ``what`` ('Footage', 'Depth'), the file and both sizes, never stretched.
+    """
     if clip.kind == "movie":
         raise RackFocusError(f"{clip.path}: unpack the movie first (unpack_movie)")
     for i, f in enumerate(clip.files):
         px, bits = read_pixels(f, data=data)
+        h, w = px.shape[:2]
+        if (w, h) != (clip.width, clip.height):
+            raise _size_error(clip, what, f, w, h)
         yield i, px, bits
 
 
@@ -288,18 +324,35 @@ def load_image(clip: Clip, name: str, data: bool = False) -> bpy.types.Image:
 
 
 def apply_to_scene(scene: bpy.types.Scene, clip: Clip, fps: float | None = None,
-                   start: int | None = None) -> None:
-    """Scene resolution, frame rate and range follow the footage (100 %, square pixels)."""
+                   start: int | None = None, keep_range: bool = False) -> list[str]:
+    """Scene resolution, frame rate and (unless ``keep_range``) range follow the footage (100 %,
+    square pixels). Returns what changed, one 'what old -> new' line each."""
     render = scene.render
+    before = (render.resolution_x, render.resolution_y, render.resolution_percentage,
+              render.pixel_aspect_x, render.pixel_aspect_y, render.fps / render.fps_base,
+              scene.frame_start, scene.frame_end)
     render.resolution_x, render.resolution_y = clip.width, clip.height
     render.resolution_percentage = 100
     render.pixel_aspect_x = render.pixel_aspect_y = 1.0
     rate = fps or clip.fps
     if rate:
         set_fps(scene, rate)
-    first = scene.frame_start if start is None else start
-    scene.frame_start = first
-    scene.frame_end = first + clip.frames - 1
+    if not keep_range:
+        first = scene.frame_start if start is None else start
+        scene.frame_start = first
+        scene.frame_end = first + clip.frames - 1
+    changes = []
+    if before[:3] != (render.resolution_x, render.resolution_y, 100):
+        changes.append(f"resolution {before[0]}x{before[1]} at {before[2]} % -> "
+                       f"{render.resolution_x}x{render.resolution_y}")
+    if before[3:5] != (1.0, 1.0):
+        changes.append(f"pixel aspect {before[3]:g}:{before[4]:g} -> 1:1")
+    if abs(before[5] - render.fps / render.fps_base) > 1e-6:
+        changes.append(f"frame rate {before[5]:g} -> {render.fps / render.fps_base:g} fps")
+    if before[6:] != (scene.frame_start, scene.frame_end):
+        changes.append(f"frame range {before[6]}-{before[7]} -> "
+                       f"{scene.frame_start}-{scene.frame_end}")
+    return changes
 
 
 def set_fps(scene: bpy.types.Scene, fps: float) -> None:

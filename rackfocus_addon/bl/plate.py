@@ -24,16 +24,23 @@ node 24.9 / 22.1. The first EEVEE render compiles shaders (30-60 s with software
 Movies are decoded once into a PNG sequence in the cache (Python cannot read a movie's frames
 and the fill layer needs its pixels); the plate then plays those frames.
 
-Cache files per plate (``<cache>/<plate>/``): ``depth_####.exr`` (R: metric planar depth,
-G: fill-layer depth or 0) and ``fill_####.exr`` (RGB: fill colour), numbered from 1.
+Cache files per plate (``<cache>/<plate>_<hash>/``, the hash of everything they are made from,
+so two shots with alike file names never share one): ``depth_####.exr`` (R: metric planar depth,
+G: fill-layer depth or 0, B: 1 where the depth was unmeasured and filled from neighbours) and
+``fill_####.exr`` (RGB: fill colour), numbered from 1. They are written under a temporary name
+and renamed into place once every frame succeeded, so a failed import leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -57,7 +64,7 @@ DEFAULT_DENSITY = 1.0
 #: again). Cycles reads ``scene.cycles.filter_width`` (not ``render.filter_size``); at 0.01 px its
 #: filter table let a few samples stray into neighbouring pixels (57 dB), at 0.1 px none did.
 PLATE_FILTER_PX = 0.1
-MAX_DENSITY = 4.0
+MAX_DENSITY = depth_maths.DENSITY_RANGE[1]
 #: Grid density in the viewport (renders use the full density): a 1080p plate at 2 vertices per
 #: pixel is 9 M faces, too heavy to orbit around; 0.5 is 0.6 M.
 DEFAULT_VIEWPORT_DENSITY = 0.5
@@ -76,6 +83,8 @@ class PlateResult:
     report: depth_maths.DepthReport
     cache_dir: str
     warnings: list[str] = field(default_factory=list)
+    #: What the import changed in the scene: 'resolution 1280x720 at 100 % -> 64x36', ...
+    scene_changes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"Plate '{self.plate}' on camera '{self.camera}': {self.footage.describe()}; "
@@ -89,82 +98,235 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
                 density: float = DEFAULT_DENSITY, tear: float = plate_mesh.DEFAULT_TEAR,
                 fill_px: int | None = None, cache_dir: str | None = None,
                 camera: bpy.types.Object | None = None, fps: float | None = None,
-                progress: Progress | None = None) -> PlateResult:
+                progress: Progress | None = None, keep_range: bool = False) -> PlateResult:
     """Import footage + depth as a plate in front of ``camera`` (the scene camera, or a new one).
 
-    Everything is read, validated and converted (and the cache written) before the scene changes:
-    on a :class:`RackFocusError` nothing has been imported.
+    The scene's resolution and frame rate follow the footage, and its frame range too unless
+    ``keep_range`` (then the clip plays from the scene's first frame and holds its last).
+
+    Every setting, the camera and every input frame are validated, and the cache written under a
+    temporary name, before the scene changes; the cache folder is renamed into place only when
+    all of it succeeded. On a :class:`RackFocusError` nothing has been imported and nothing is
+    left on disk (an existing cache of the same inputs is kept as it was).
+
+    ``sensor_mm`` is the width of the frame on the sensor (with ``focal_mm``, the footage's field
+    of view). The camera keeps its sensor fit: the plate sets the sensor size that fit uses so the
+    camera sees exactly the footage's field of view, and reports every camera value it changes.
     """
-    if not (sensor_mm > 0 and focal_mm > 0):
-        raise RackFocusError("Sensor width and focal length must be positive millimetres")
-    if not (0 < density <= MAX_DENSITY):
-        raise RackFocusError(f"Grid density must be in (0, {MAX_DENSITY:g}] vertices per pixel")
-    if not tear > 0:
-        raise RackFocusError("Tear ratio must be positive (e.g. 0.03 for a 3 % depth jump)")
-    if camera is not None and camera.type != "CAMERA":
-        raise RackFocusError(f"'{camera.name}' is not a camera")
+    problems = depth_maths.validate_plate_settings(sensor_mm, focal_mm, density, tear, fill_px,
+                                                   fps, near_m, far_m)
+    if problems:
+        raise RackFocusError("; ".join(problems))
+    target = camera or scene.camera
+    if target is not None:
+        check_camera(target)
     cache_root = _cache_root(cache_dir)
     clip = footage_io.find_clip(footage_path)
     dclip = footage_io.find_clip(depth_path)
     depth_maths.check_clip(clip.frames, (clip.width, clip.height), dclip.frames,
                            (dclip.width, dclip.height))
+    converter = depth_maths.Converter(kind, near_m, far_m, anchors)
     name = _plate_name(clip)
     sources = (clip.path, dclip.path)
-    folder = os.path.join(cache_root, bpy.path.clean_name(name))
-    # Movies are unpacked into the cache (their pixels are needed for the fill layer).
-    clip = footage_io.unpack_movie(clip, os.path.join(folder, "footage"), progress)
-    dclip = footage_io.unpack_movie(dclip, os.path.join(folder, "depth_movie"), progress)
-    warnings: list[str] = []
-    bits_warning = depth_maths.bit_depth_warning(dclip.bits)
-    if bits_warning:
-        warnings.append(bits_warning)
-
-    # Depth: one alignment for the whole clip (first pass), then frame by frame: convert,
-    # inpaint the fill, write the cache (second pass). The clip is never held in memory.
-    converter = depth_maths.Converter(kind, near_m, far_m, anchors)
-
-    def depth_frames():
-        for i, px, _bits in footage_io.clip_frames(dclip, data=True):
-            _tick(progress, "reading depth frames", i + 1, dclip.frames)
-            yield depth_maths.resize_nearest(px[..., 0], clip.width, clip.height)
-
-    converter.fit(depth_frames, dclip.frames)
     radius = int(fill_px) if fill_px is not None else plate_mesh.default_fill_px(clip.width)
-    _write_cache(folder, clip, depth_frames(), converter, radius, tear, progress)
-    report = converter.finish()
+    if fps is None and clip.fps is None and clip.frames > 1:
+        fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
+    key = cache_key(clip, dclip, kind, near_m, far_m, anchors, sensor_mm, focal_mm, density,
+                    tear, radius, fps, name)
+    staged = _StagedFolder(cache_root, f"{bpy.path.clean_name(name)}_{key}")
+    warnings: list[str] = []
+    try:
+        # Movies are unpacked into the cache (their pixels are needed for the fill layer).
+        clip = footage_io.unpack_movie(clip, os.path.join(staged.temp, "footage"), progress)
+        dclip = footage_io.unpack_movie(dclip, os.path.join(staged.temp, "depth_movie"),
+                                        progress)
+        bits_warning = depth_maths.bit_depth_warning(dclip.bits)
+        if bits_warning:
+            warnings.append(bits_warning)
+
+        # Every input frame is checked before anything is written: footage frame sizes, then
+        # depth (first pass: every frame read and checked, one alignment for the whole clip);
+        # then frame by frame: convert, inpaint the fill, write the cache (second pass). The
+        # clip is never held in memory.
+        footage_io.check_frame_sizes(clip, "Footage", progress)
+
+        def depth_frames():
+            for i, px, _bits in footage_io.clip_frames(dclip, data=True, what="Depth"):
+                _tick(progress, "reading depth frames", i + 1, dclip.frames)
+                yield depth_maths.resize_nearest(px[..., 0], clip.width, clip.height)
+
+        converter.fit(depth_frames, dclip.frames)
+        _write_cache(staged.temp, clip, depth_frames(), converter, radius, tear, progress)
+        report = converter.finish()
+        staged.commit()
+    except BaseException:
+        staged.abort()
+        raise
+    folder = staged.folder
+    clip = _moved(clip, staged.temp, folder)
     warnings += report.warnings
     nfiles = clip.frames
 
     # The scene changes from here on.
-    if fps is None and clip.fps is None and clip.frames > 1:
-        fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
-    footage_io.apply_to_scene(scene, clip, fps=fps)
-    camera = camera or scene.camera or _new_camera(scene)
-    scene.camera = scene.camera or camera
-    _setup_camera(camera, sensor_mm, focal_mm, report.max_m)
-    remove_plates(camera)
-    depth_img = _cache_image(folder, "depth", nfiles, f"{name} Depth")
-    fill_img = _cache_image(folder, "fill", nfiles, f"{name} Fill")
-    color_img = footage_io.load_image(clip, f"{name} Footage")
-    group = ensure_node_group()
-    common = {"width": clip.width, "height": clip.height, "density": density,
-              "sensor": sensor_mm, "focal": focal_mm, "offset": 1 - scene.frame_start,
-              "tear": tear, "depth": depth_img, "margin": radius}
-    plate = _plate_object(scene, camera, name, group, common, fill=False,
-                          material=_material(f"{name} Plate", color_img, clip, scene,
-                                             clip.first_number - 1))
-    fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
-                         material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
-    configure_render(scene)
-    record = {
-        "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
-        "sensor_mm": sensor_mm, "focal_mm": focal_mm, "frames": nfiles,
-        "frame_start": scene.frame_start, "fill": fill.name, "kind": kind,
-        "footage": sources[0], "depth": sources[1], "alignment": [report.scale, report.shift],
-    }
-    records.write(plate, RECORD, record)
-    records.write(fill, RECORD, dict(record, layer="fill", plate=plate.name))
-    return PlateResult(plate.name, fill.name, camera.name, clip, report, folder, warnings)
+    try:
+        scene_changes = footage_io.apply_to_scene(scene, clip, fps=fps, keep_range=keep_range)
+        if target is None:
+            target = _new_camera(scene)
+            new_camera = True
+        else:
+            new_camera = False
+        camera = target
+        scene.camera = scene.camera or camera
+        warnings += _setup_camera(camera, sensor_mm, focal_mm, clip.width, clip.height,
+                                  report.min_m, report.max_m, report_changes=not new_camera)
+        remove_plates(camera)
+        depth_img = _cache_image(folder, "depth", nfiles, f"{name} Depth")
+        fill_img = _cache_image(folder, "fill", nfiles, f"{name} Fill")
+        color_img = footage_io.load_image(clip, f"{name} Footage")
+        group = ensure_node_group()
+        common = {"width": clip.width, "height": clip.height, "density": density,
+                  "sensor": sensor_mm, "focal": focal_mm, "offset": 1 - scene.frame_start,
+                  "tear": tear, "depth": depth_img, "margin": radius}
+        plate = _plate_object(scene, camera, name, group, common, fill=False,
+                              material=_material(f"{name} Plate", color_img, clip, scene,
+                                                 clip.first_number - 1))
+        fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
+                             material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
+        configure_render(scene)
+        record = {
+            "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
+            "sensor_mm": sensor_mm, "focal_mm": focal_mm, "frames": nfiles,
+            "frame_start": scene.frame_start, "fill": fill.name, "kind": kind,
+            "footage": sources[0], "depth": sources[1], "alignment": [report.scale, report.shift],
+            "cache": os.path.basename(folder),
+        }
+        records.write(plate, RECORD, record)
+        records.write(fill, RECORD, dict(record, layer="fill", plate=plate.name))
+    except BaseException:
+        staged.abort()
+        raise
+    staged.finish()
+    return PlateResult(plate.name, fill.name, camera.name, clip, report, folder, warnings,
+                       scene_changes)
+
+
+def check_camera(camera: bpy.types.Object) -> None:
+    """Refuse a camera the plate cannot match exactly (before anything is read or written)."""
+    if camera.type != "CAMERA":
+        raise RackFocusError(f"'{camera.name}' is a {camera.type.lower()}, not a camera")
+    data = camera.data
+    if compat.is_linked(camera) or compat.is_linked(data):
+        raise RackFocusError(f"Camera '{camera.name}' is linked from another file and read-only "
+                             "here: make it local first, or use another camera")
+    if data.type != "PERSP":
+        raise RackFocusError(
+            f"Camera '{camera.name}' is {data.type.lower()}: depth plates need a perspective "
+            "camera (set its type to Perspective, or use another camera)")
+    if data.shift_x or data.shift_y:
+        raise RackFocusError(
+            f"Camera '{camera.name}' has lens shift ({data.shift_x:g}, {data.shift_y:g}): the "
+            "plate does not support lens shift yet; set shift to 0 or use another camera")
+
+
+def cache_key(clip: footage_io.Clip, dclip: footage_io.Clip, kind: str,
+              near_m: float | None, far_m: float | None,
+              anchors: Sequence[depth_maths.Anchor], sensor_mm: float, focal_mm: float,
+              density: float, tear: float, radius: int, fps: float | None, name: str) -> str:
+    """8 hex digits that tell one plate's cache from every other's: a hash of everything the
+    cache is made from (absolute footage and depth paths, conversion, camera, grid, fill, rate).
+
+    Two shots whose footage files are named alike get different folders; identical inputs share
+    one (re-importing rewrites the same content).
+    """
+    def source(c: footage_io.Clip):
+        return [os.path.abspath(bpy.path.abspath(c.path)), c.files[0] if c.files else "",
+                c.kind, c.frames, c.width, c.height]
+
+    blob = json.dumps([source(clip), source(dclip), kind, near_m, far_m,
+                       sorted(a.spec() for a in anchors), sensor_mm, focal_mm, density, tear,
+                       radius, fps, name])
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:8]
+
+
+class _StagedFolder:
+    """A cache folder written under a temporary name and renamed into place when complete.
+
+    ``temp`` is created at once (and any missing folders above it); :meth:`abort` removes it
+    and the folders it created. :meth:`commit` moves an existing folder of the same name aside
+    and the new one in; :meth:`abort` (also after a commit) undoes it all, :meth:`finish` drops
+    what was moved aside.
+    """
+
+    def __init__(self, root: str, name: str) -> None:
+        self.root = root
+        self.folder = os.path.join(root, name)
+        tag = uuid.uuid4().hex[:8]
+        self.temp = os.path.join(root, f".{name}.partial-{tag}")
+        self.backup = os.path.join(root, f".{name}.old-{tag}")
+        self.created: list[str] = []
+        missing, path = [], root
+        while not os.path.isdir(path):
+            missing.append(path)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+        for path in reversed(missing):
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                continue
+            self.created.append(path)
+        self.committed = False
+        self.moved_aside = False
+        try:
+            os.mkdir(self.temp)
+        except OSError:
+            self._remove_created()
+            raise
+
+    def commit(self) -> None:
+        if os.path.isdir(self.folder):
+            os.rename(self.folder, self.backup)
+            self.moved_aside = True
+        os.rename(self.temp, self.folder)
+        self.committed = True
+
+    def abort(self) -> None:
+        """Undo everything: the staged files go, a folder moved aside comes back."""
+        if self.committed:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.committed = False
+        shutil.rmtree(self.temp, ignore_errors=True)
+        if self.moved_aside:
+            os.rename(self.backup, self.folder)
+            self.moved_aside = False
+        self._remove_created()
+
+    def finish(self) -> None:
+        if self.moved_aside:
+            shutil.rmtree(self.backup, ignore_errors=True)
+            self.moved_aside = False
+
+    def _remove_created(self) -> None:
+        for path in reversed(self.created):
+            try:
+                os.rmdir(path)  # only if still empty: never anything someone else put there
+            except OSError:
+                break
+        self.created = []
+
+
+def _moved(clip: footage_io.Clip, old: str, new: str) -> footage_io.Clip:
+    """``clip`` with its files under folder ``old`` (a staged cache) found under ``new``."""
+    def move(path: str) -> str:
+        try:
+            inside = os.path.commonpath([os.path.abspath(path), old]) == old
+        except ValueError:  # another drive
+            inside = False
+        return os.path.join(new, os.path.relpath(path, old)) if inside else path
+
+    return dataclasses.replace(clip, path=move(clip.path), files=[move(f) for f in clip.files])
 
 
 def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
@@ -191,29 +353,25 @@ def _plate_name(clip: footage_io.Clip) -> str:
 
 def _write_cache(folder: str, clip: footage_io.Clip, depth_frames, converter, radius: int,
                  tear: float, progress: Progress | None) -> None:
-    """Depth and fill EXRs for every frame; on any error the folder's files are removed."""
-    if os.path.isdir(folder):
-        for f in os.listdir(folder):
-            if re.match(r"^(depth|fill)_\d+\.exr$", f):
-                os.remove(os.path.join(folder, f))
-    os.makedirs(folder, exist_ok=True)
-    try:
-        for (i, color, _bits), raw in zip(footage_io.clip_frames(clip), depth_frames):
-            z = converter.convert(raw, i)
-            fill_col, fill_z = plate_mesh.background_fill(color[..., :3], z, radius, tear)
-            h, w = z.shape
-            dz = np.zeros((h, w, 4), dtype=np.float32)
-            dz[..., 0] = z
-            dz[..., 1] = fill_z
-            dz[..., 3] = 1.0
-            fc = np.ones((h, w, 4), dtype=np.float32)
-            fc[..., :3] = fill_col
-            footage_io.write_exr(os.path.join(folder, f"depth_{i + 1:04d}.exr"), dz)
-            footage_io.write_exr(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fc)
-            _tick(progress, "writing depth and background fill", i + 1, clip.frames)
-    except RackFocusError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    """Depth and fill EXRs for every frame, into ``folder`` (a staged, empty folder).
+
+    depth: R metric depth, G fill-layer depth (0: none), B 1 where the depth was not measured
+    (filled from neighbours), A 1. fill: RGB fill colour.
+    """
+    for (i, color, _bits), raw in zip(footage_io.clip_frames(clip), depth_frames):
+        z, measured = converter.convert_masked(raw, i)
+        fill_col, fill_z = plate_mesh.background_fill(color[..., :3], z, radius, tear)
+        h, w = z.shape
+        dz = np.zeros((h, w, 4), dtype=np.float32)
+        dz[..., 0] = z
+        dz[..., 1] = fill_z
+        dz[..., 2] = ~measured
+        dz[..., 3] = 1.0
+        fc = np.ones((h, w, 4), dtype=np.float32)
+        fc[..., :3] = fill_col
+        footage_io.write_exr(os.path.join(folder, f"depth_{i + 1:04d}.exr"), dz)
+        footage_io.write_exr(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fc)
+        _tick(progress, "writing depth and background fill", i + 1, clip.frames)
 
 
 def _cache_image(folder: str, prefix: str, frames: int, name: str) -> bpy.types.Image:
@@ -237,22 +395,54 @@ def _linear_space() -> str:
 
 def _new_camera(scene: bpy.types.Scene) -> bpy.types.Object:
     data = bpy.data.cameras.new("Plate Camera")
+    data.sensor_fit = "HORIZONTAL"
     cam = bpy.data.objects.new("Plate Camera", data)
     cam.rotation_euler = (math.pi / 2.0, 0.0, 0.0)
     scene.collection.objects.link(cam)
     return cam
 
 
-def _setup_camera(camera: bpy.types.Object, sensor_mm: float, focal_mm: float,
-                  max_m: float) -> None:
+def _setup_camera(camera: bpy.types.Object, sensor_mm: float, focal_mm: float, width: int,
+                  height: int, min_m: float, max_m: float, report_changes: bool = True
+                  ) -> list[str]:
+    """Give ``camera`` the footage's field of view and a clip range that holds the plate.
+
+    The camera keeps its sensor fit: the sensor size that fit uses is set so the frame's width
+    spans ``sensor_mm`` (the plate's geometry: rays through pixel centres at sensor / focal per
+    frame width). Returns one warning naming every value of an existing camera that changed.
+    """
     data = camera.data
-    data.type = "PERSP"
-    data.sensor_fit = "HORIZONTAL"
-    data.sensor_width = sensor_mm
-    data.lens = focal_mm
-    data.shift_x = data.shift_y = 0.0
-    data.clip_start = min(data.clip_start, 0.01)
-    data.clip_end = max(data.clip_end, max_m * 4.0 + 1.0)
+    wanted = camera_values(data.sensor_fit, sensor_mm, focal_mm, width, height,
+                           data.clip_start, data.clip_end, min_m, max_m)
+    changes = []
+    for attr, (label, unit, value) in wanted.items():
+        old = float(getattr(data, attr))
+        if abs(old - value) > 1e-6 * max(abs(old), abs(value), 1.0):
+            setattr(data, attr, value)
+            changes.append(f"{label} {old:g} -> {float(getattr(data, attr)):g} {unit}")
+    if not (report_changes and changes):
+        return []
+    return [f"Camera '{camera.name}' changed to match the footage: {', '.join(changes)}"]
+
+
+def camera_values(fit: str, sensor_mm: float, focal_mm: float, width: int, height: int,
+                  clip_start: float, clip_end: float, min_m: float, max_m: float
+                  ) -> dict[str, tuple[str, str, float]]:
+    """The camera values a plate needs: {attribute: (label, unit, value)}.
+
+    The sensor size is the one ``fit`` uses (:func:`plate_mesh.fitted_sensor`); the clip range
+    changes only where it would cut the plate.
+    """
+    attr, size = plate_mesh.fitted_sensor(fit, sensor_mm, width, height)
+    label = {"sensor_height": "sensor height", "sensor_width": "sensor width"}[attr]
+    if fit == "AUTO" and height > width:
+        label = "sensor size"  # Blender's label for the width applied to the larger side
+    out = {attr: (label, "mm", size), "lens": ("focal length", "mm", float(focal_mm))}
+    if clip_start > 0.5 * min_m:
+        out["clip_start"] = ("clip start", "m", max(0.5 * min_m, 1e-4))
+    if clip_end < 2.0 * max_m:
+        out["clip_end"] = ("clip end", "m", max_m * 4.0 + 1.0)
+    return out
 
 
 def configure_render(scene: bpy.types.Scene) -> None:

@@ -142,9 +142,27 @@ class PixelSubject(Subject):
     def is_static(self) -> bool:
         return self.reader.frames == 1 and not is_animated(self.camera)
 
+    def check_mark(self, frame: int) -> None:
+        """Refuse a mark on this pixel at ``frame``: outside the clip, or on unmeasured depth."""
+        x, y = self.ref.coords
+        self.reader.check_pixel(frame, x, y)
+
+
+def check_pixel_marks(subjects: Sequence[Subject], marks: Iterable[tuple[int, int]]) -> None:
+    """Refuse every pixel mark (subject index, frame) on a frame outside its clip or on a pixel
+    whose depth was not measured (masked and filled from its neighbours); others pass."""
+    for index, frame in marks:
+        subject = subjects[index]
+        if isinstance(subject, PixelSubject):
+            subject.check_mark(frame)
+
 
 class DepthReader:
-    """Metric depth per frame from a plate's cached depth EXRs (read on demand, kept)."""
+    """Metric depth per frame from a plate's cached depth EXRs (read on demand, kept).
+
+    The cache's blue channel is 1 where the depth was not measured (NaN, inf, <= 0 in the source:
+    filled from neighbours); caches written before it existed read as measured everywhere.
+    """
 
     def __init__(self, plate_obj: bpy.types.Object) -> None:
         record = records.read(plate_obj, plate.RECORD) or {}
@@ -158,10 +176,17 @@ class DepthReader:
         if image is None:
             raise RackFocusError(f"Plate '{plate_obj.name}' has lost its depth image")
         self.first = os.path.abspath(bpy.path.abspath(image.filepath, library=image.library))
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    @property
+    def frame_range(self) -> tuple[int, int]:
+        """The scene frames the clip covers (first, last)."""
+        return self.frame_start, self.frame_start + self.frames - 1
 
     def index(self, frame: int) -> int:
-        """The 1-based cache file number that holds ``frame`` (clamped to the clip)."""
+        """The 1-based cache file number that holds ``frame``, clamped to the clip: focus held
+        before the first or after the last frame reads the nearest end (marks are refused there:
+        :meth:`check_frame`)."""
         return min(max(frame - self.frame_start + 1, 1), self.frames)
 
     def file_for(self, frame: int) -> str:
@@ -169,19 +194,49 @@ class DepthReader:
         return re.sub(r"(\d+)(\.exr)$", lambda m: f"{index:0{len(m.group(1))}d}{m.group(2)}",
                       self.first)
 
+    def check_frame(self, frame: int) -> None:
+        """Refuse a mark at ``frame`` outside the clip (a still holds at every frame)."""
+        first, last = self.frame_range
+        if self.frames > 1 and not first <= frame <= last:
+            raise RackFocusError(
+                f"Frame {frame} is outside the footage (frames {first}-{last}): put pixel marks "
+                "on a frame of the clip")
+
+    def check_pixel(self, frame: int, x: float, y: float) -> None:
+        """Refuse a mark on pixel (x, y) at ``frame``: off the footage, outside the clip, or on
+        depth that was not measured there."""
+        self._check_inside(x, y)
+        self.check_frame(frame)
+        if not self.measured_at(frame, x, y):
+            raise RackFocusError(
+                f"Pixel ({x:g}, {y:g}) has no measured depth at frame {frame} (it was filled "
+                "from its neighbours): pick a measured pixel")
+
     def depth_at(self, frame: int, x: float, y: float) -> float:
         """Planar depth (metres) under pixel (x, y) (origin top-left) at ``frame``."""
+        self._check_inside(x, y)
+        return depth_maths.sample_at(self._frame(frame)[0], x, y)
+
+    def measured_at(self, frame: int, x: float, y: float) -> bool:
+        """Whether the depth under pixel (x, y) at ``frame`` was measured (not filled in)."""
+        self._check_inside(x, y)
+        return depth_maths.sample_at(self._frame(frame)[1], x, y) < 0.5
+
+    def _check_inside(self, x: float, y: float) -> None:
         if not (0 <= round(x) < self.width and 0 <= round(y) < self.height):
             raise RackFocusError(
                 f"Pixel ({x:g}, {y:g}) is outside the {self.width}x{self.height} footage")
+
+    def _frame(self, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """(depth, filled) of the cache file holding ``frame``."""
         index = self.index(frame)
         if index not in self._cache:
             path = self.file_for(frame)
             if not os.path.isfile(path):
                 raise RackFocusError(f"Plate depth file is missing: {path}")
             px, _ = footage_io.read_pixels(path, data=True)
-            self._cache[index] = px[..., 0].copy()
-        return depth_maths.sample_at(self._cache[index], x, y)
+            self._cache[index] = (px[..., 0].copy(), px[..., 2].copy())
+        return self._cache[index]
 
 
 def resolve_subject(scene: bpy.types.Scene, camera: bpy.types.Object,

@@ -5,7 +5,8 @@
 
 Then ``rackfocus pull OUT.blend --mark px:X,Y@FRAME ...`` pulls focus on the footage and
 ``rackfocus render`` renders it. The plate's depth and fill images are cached as EXR in
-``rackfocus_cache/`` next to OUT.blend (relative paths, so a farm finds them).
+``rackfocus_cache/<plate>_<hash>/`` next to OUT.blend (relative paths, so a farm finds them).
+Bad settings or input exit with status 2 and leave no file behind.
 """
 
 from __future__ import annotations
@@ -13,10 +14,21 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..depth import KINDS, parse_anchor
+from ..depth import (
+    ANCHOR_TOLERANCE,
+    DENSITY_RANGE,
+    FILL_PX_RANGE,
+    FOCAL_RANGE_MM,
+    FPS_RANGE,
+    KINDS,
+    SENSOR_RANGE_MM,
+    TEAR_RANGE,
+    parse_anchor,
+    validate_plate_settings,
+)
 from ..errors import RackFocusError
 from ..plate_mesh import DEFAULT_TEAR
-from .common import open_blend, save_blend
+from .common import check_output_file, open_blend, save_blend
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:
@@ -38,22 +50,36 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--near", type=float, help="metres at the nearest depth value")
     p.add_argument("--far", type=float, help="metres at the farthest depth value")
     p.add_argument("--anchor", action="append", default=[], metavar="X,Y=M",
-                   help="pixel X,Y (origin top-left) is M metres away; repeatable")
+                   help="pixel X,Y (origin top-left) is M metres away; repeatable (the fit's "
+                        "residual at each is reported; more than "
+                        f"{100 * ANCHOR_TOLERANCE:g}%% off is refused)")
     p.add_argument("--sensor", type=float, default=36.0,
-                   help="camera sensor width in mm (default 36, full frame)")
+                   help="width of the frame on the sensor in mm (default 36, full frame; "
+                        f"{_span(SENSOR_RANGE_MM)}); the camera keeps its sensor fit")
     p.add_argument("--focal", type=float, default=50.0,
-                   help="focal length in mm (default 50)")
+                   help=f"focal length in mm (default 50; {_span(FOCAL_RANGE_MM)})")
     p.add_argument("--density", type=float, default=1.0,
                    help="grid vertices per pixel along each axis (default 1: a face per pixel; "
-                        "2: half-pixel grid; 0.5, 0.25: lighter, less exact at depth edges)")
+                        "2: half-pixel grid; 0.5, 0.25: lighter, less exact at depth edges; "
+                        f"{_span(DENSITY_RANGE)})")
     p.add_argument("--fill-px", type=int,
-                   help="background fill radius in pixels (default 2%% of the width)")
+                   help="background fill radius in pixels (default 2%% of the width; "
+                        f"{_span(FILL_PX_RANGE)})")
     p.add_argument("--tear", type=float, default=DEFAULT_TEAR,
-                   help="relative depth jump that splits the plate (default 0.03)")
-    p.add_argument("--fps", type=float, help="frame rate of an image sequence (default 24)")
+                   help=f"relative depth jump that splits the plate (default 0.03; "
+                        f"{_span(TEAR_RANGE)})")
+    p.add_argument("--fps", type=float,
+                   help="frame rate (default: the movie's, or 24 for an image sequence; "
+                        f"{_span(FPS_RANGE)})")
     p.add_argument("--camera", help="camera to put the plate in front of (default: scene camera)")
+    p.add_argument("--keep-range", action="store_true",
+                   help="keep the scene's frame range (default: it becomes the clip's)")
     p.add_argument("--out", required=True, help="where to save the result (.blend)")
     p.set_defaults(run=run_plate)
+
+
+def _span(bounds) -> str:
+    return f"{bounds[0]:g} to {bounds[1]:g}"
 
 
 def run_plate(args, out) -> int:
@@ -61,9 +87,12 @@ def run_plate(args, out) -> int:
 
     from ..bl import plate
 
-    target = os.path.abspath(args.out)
-    if not target.endswith(".blend"):
-        raise RackFocusError(f"Output must be a .blend file: {args.out}")
+    target = check_output_file(args.out, ".blend")
+    # Every setting is checked before any file is read or written.
+    problems = validate_plate_settings(args.sensor, args.focal, args.density, args.tear,
+                                       args.fill_px, args.fps, args.near, args.far)
+    if problems:
+        raise RackFocusError("; ".join(problems))
     anchors = [parse_anchor(a) for a in args.anchor]
     scene = open_blend(args.file)
     camera = None
@@ -76,14 +105,23 @@ def run_plate(args, out) -> int:
         scene, args.footage, args.depth, args.depth_kind, args.near, args.far, anchors,
         sensor_mm=args.sensor, focal_mm=args.focal, density=args.density, tear=args.tear,
         fill_px=args.fill_px, cache_dir=cache, camera=camera, fps=args.fps,
-        progress=out.progress,
+        progress=out.progress, keep_range=args.keep_range,
     )
     for warning in result.warnings:
         out.warn(warning)
+    for change in result.scene_changes:
+        out.note(f"scene {change}")
+    for note in result.report.notes:
+        out.note(note)
     bpy.context.view_layer.update()
     path = save_blend(target)
+    anchors_fit = [{"anchor": fit.label, "metres": fit.metres, "fitted_m": fit.fitted_m,
+                    "residual_m": fit.residual_m, "residual_pct": 100.0 * fit.relative}
+                   for fit in result.report.anchors]
     out.result({"plate": result.plate, "fill": result.fill, "camera": result.camera,
                 "frames": result.footage.frames, "width": result.footage.width,
                 "height": result.footage.height, "warnings": list(result.warnings),
-                "saved": path}, [result.summary(), f"saved {path}"])
+                "scene_changes": result.scene_changes, "anchors": anchors_fit,
+                "cache": result.cache_dir, "saved": path},
+               [result.summary(), f"saved {path}"])
     return 0

@@ -7,6 +7,7 @@ The footage is made here: a small emission-lit CG shot (box at 2.2 m, sphere at 
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
 
@@ -107,8 +108,71 @@ def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
     out = file_values(render(scene, str(tmp_path / "rt.png")))
     src = file_values(shot["color"])
     assert oracles.psnr(out, src) >= 45.0
-    # The fill layer is really there (behind edges) and does not show without DOF.
-    assert scene.objects[result.fill].data is not None
+    # The fill layer does not show without DOF, and it is really there: faces only behind the
+    # foreground edges (within the fill radius of a depth edge, none in flat regions), showing
+    # the cached fill image.
+    fill = scene.objects[result.fill]
+    bpy.context.view_layer.update()
+    centres = face_pixels(fill)
+    z = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    radius = plate_mesh.default_fill_px(W)
+    band = plate_mesh.edge_band(z, radius + 1)
+    assert len(centres) > 20
+    assert band[centres[:, 1], centres[:, 0]].all()
+    assert band.mean() < 0.6 and len(centres) < 0.5 * band.sum()
+    image = fill.material_slots[0].material.node_tree.nodes["Image Texture"].image
+    assert os.path.samefile(bpy.path.abspath(image.filepath),
+                            os.path.join(result.cache_dir, "fill_0001.exr"))
+
+
+def face_pixels(obj) -> np.ndarray:
+    """(column, row) of the footage pixel under each evaluated face's centre (top-left origin)."""
+    dg = bpy.context.evaluated_depsgraph_get()
+    mesh = obj.evaluated_get(dg).to_mesh()
+    n = len(mesh.vertices)
+    uv = np.empty(n * 3)
+    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
+    loops = np.empty(len(mesh.loops), dtype=np.int64)
+    mesh.loops.foreach_get("vertex_index", loops)
+    sizes = np.empty(len(mesh.polygons), dtype=np.int64)
+    mesh.polygons.foreach_get("loop_total", sizes)
+    obj.evaluated_get(dg).to_mesh_clear()
+    assert (sizes == 4).all()
+    centre = uv.reshape(n, 3)[loops.reshape(-1, 4)].mean(axis=1)
+    cols = np.clip(np.floor(centre[:, 0] * W), 0, W - 1).astype(int)
+    rows = np.clip(np.floor((1.0 - centre[:, 1]) * H), 0, H - 1).astype(int)
+    return np.stack([cols, rows], axis=1)
+
+
+@pytest.mark.parametrize("fit, portrait", [("VERTICAL", False), ("AUTO", True)])
+def test_the_camera_keeps_its_sensor_fit_and_sees_exactly_the_footage(empty_scene, shot,
+                                                                      tmp_path, fit, portrait):
+    """A camera whose sensor fit frames by height (VERTICAL, or AUTO on portrait footage) keeps
+    it: the plate sets the size that fit uses, says so, and still returns the source pixels."""
+    scene = empty_scene
+    color, depth = shot["color"], shot["depth"]
+    if portrait:  # the same shot turned on its side: 54x96
+        px = footage.read_pixels(color, data=True)[0].transpose(1, 0, 2)
+        img = bpy.data.images.new("portrait", px.shape[1], px.shape[0])
+        img.pixels.foreach_set(np.ascontiguousarray(px[::-1]).ravel())
+        img.filepath_raw = color = str(tmp_path / "portrait.png")
+        img.file_format = "PNG"
+        img.save()
+        bpy.data.images.remove(img)
+        zt = footage.read_pixels(depth, data=True)[0].transpose(1, 0, 2)
+        footage.write_exr(depth := str(tmp_path / "portrait.exr"), np.ascontiguousarray(zt))
+    cam = add_camera(scene, lens=35.0)
+    cam.data.sensor_fit = fit
+    result = plate.build_plate(scene, color, depth, cache_dir=str(tmp_path))
+    assert cam.data.sensor_fit == fit
+    changed = " ".join(w for w in result.warnings if "Camera 'Cam'" in w)
+    assert "focal length 35 -> 50 mm" in changed
+    assert ("sensor height 24 -> 20.25 mm" if fit == "VERTICAL" else
+            "sensor size 36 -> 64 mm") in changed, result.warnings
+    cycles(scene, samples=2)
+    cam.data.dof.use_dof = False
+    out = file_values(render(scene, str(tmp_path / "fit.png")))
+    assert oracles.psnr(out, file_values(color)) >= 45.0
 
 
 def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
@@ -311,6 +375,7 @@ def test_bad_input_is_refused_with_nothing_imported(empty_scene, shot, tmp_path)
         with pytest.raises(RackFocusError, match=message):
             plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
         _nothing_imported(scene, before)
+        assert not (tmp_path / "cache").exists()  # nothing left on disk either
     with pytest.raises(RackFocusError, match="Save the .blend"):
         plate.build_plate(scene, shot["color"], shot["depth"])
     with pytest.raises(RackFocusError, match="--near"):
@@ -371,8 +436,10 @@ def test_cli_plate_then_pull_on_pixels(empty_scene, shot, tmp_path):
                      shot["seq_depth"][0], "--depth-kind", "metric", "--sensor", "36",
                      "--focal", "50", "--out", out])
     assert code == 0 and os.path.isfile(out)
-    assert os.path.isfile(str(tmp_path / "shot" / "rackfocus_cache" / "shot_Plate" /
-                              "depth_0003.exr"))
+    # The cache folder is the plate's name and a hash of its inputs (never shared by two shots).
+    (folder,) = os.listdir(str(tmp_path / "shot" / "rackfocus_cache"))
+    assert re.fullmatch(r"shot_Plate_[0-9a-f]{8}", folder), folder
+    assert os.path.isfile(str(tmp_path / "shot" / "rackfocus_cache" / folder / "depth_0003.exr"))
     bpy.ops.wm.open_mainfile(filepath=out)
     paths = [img.filepath for img in bpy.data.images if img.filepath]
     assert len(paths) == 3 and all(p.startswith("//") for p in paths), paths  # farm-safe
@@ -386,12 +453,14 @@ def test_cli_plate_then_pull_on_pixels(empty_scene, shot, tmp_path):
     assert scene.camera.data.dof.focus_distance == pytest.approx(8.0, rel=1e-3)
     scene.frame_set(1)
     assert scene.camera.data.dof.focus_distance < 3.0
-    # Bad input: one clear line and exit status 2.
+    # Bad input: one clear line, exit status 2 and no file written.
     assert cli.main(["plate", base, "--footage", shot["color"], "--depth",
                      shot["seq_depth"][0], "--out", str(tmp_path / "x.blend")]) == 2
     assert cli.main(["plate", base, "--footage", shot["color"], "--depth", shot["depth"],
                      "--depth-kind", "inverse", "--anchor", "1,2", "--out",
                      str(tmp_path / "x.blend")]) == 2
+    assert not os.path.exists(tmp_path / "x.blend")
+    assert not os.path.exists(tmp_path / "rackfocus_cache")
 
 
 def test_import_plate_operator(addon, shot, tmp_path):
@@ -444,10 +513,14 @@ def test_find_clip_tells_stills_sequences_and_patterns_apart(shot, tmp_path):
         shutil.copy(shot["color"], tmp_path / name)
     still = footage.find_clip(str(tmp_path / "IMG_0001.png"))
     assert still.kind == "still" and (still.width, still.height) == (W, H)
+    # A numbered file with a neighbour is its whole sequence: a gap is refused, naming the
+    # missing frames (it used to import the run 9-11 silently).
+    for name in ("take_0010.png", "take_####.png"):
+        with pytest.raises(RackFocusError, match=r"gaps: frame\(s\) 12 missing"):
+            footage.find_clip(str(tmp_path / name))
+    os.remove(tmp_path / "take_0013.png")
     run = footage.find_clip(str(tmp_path / "take_0010.png"))
     assert run.kind == "sequence" and run.numbers == [9, 10, 11] and run.first_number == 9
-    with pytest.raises(RackFocusError, match="gaps"):
-        footage.find_clip(str(tmp_path / "take_####.png"))
     with pytest.raises(RackFocusError, match="several"):  # shot_####.png and depth_####.exr
         footage.find_clip(os.path.dirname(shot["seq_color"][0]))
     clean = tmp_path / "clean"

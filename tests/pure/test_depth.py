@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from rackfocus_addon.depth import (
+    ANCHOR_TOLERANCE,
+    PLATE_FLAGS,
     Anchor,
+    Converter,
     bit_depth_warning,
     check_clip,
     fill_nearest,
@@ -14,6 +17,7 @@ from rackfocus_addon.depth import (
     parse_anchor,
     resize_nearest,
     to_metric,
+    validate_plate_settings,
 )
 from rackfocus_addon.errors import RackFocusError
 
@@ -169,3 +173,95 @@ def test_fill_nearest_grows_from_rims():
     out = fill_nearest(vals, valid)
     np.testing.assert_allclose(out, 3.0)
     assert math.isfinite(out.sum())
+
+
+def test_anchor_residuals_are_reported_in_metres_and_percent():
+    z = scene_depth()
+    v = disparity_of(z)
+    anchors = [Anchor(10, 8, float(z[8, 10]) * 1.02), Anchor(2, 1, float(z[1, 2])),
+               Anchor(30, 22, float(z[22, 30]) * 0.99)]
+    _, report = to_metric([v], "inverse", anchors=anchors)
+    assert [fit.label for fit in report.anchors] == [a.spec() for a in anchors]
+    for fit, a in zip(report.anchors, anchors):
+        assert fit.metres == a.metres
+        assert fit.residual_m == pytest.approx(fit.fitted_m - a.metres)
+        assert fit.relative == pytest.approx(fit.residual_m / a.metres)
+        assert abs(fit.relative) < 0.03
+    assert report.notes[0].startswith(f"anchor {anchors[0].spec()}: fitted ")
+    assert report.notes[0].endswith(" %)") and " m (" in report.notes[0]
+    assert "anchors fit within" in report.summary()
+    # A single anchor (scale only) and near/far alone fit exactly.
+    _, one = to_metric([2.0 / z], "inverse", anchors=[Anchor(3, 3, float(z[3, 3]))])
+    assert one.anchors[0].residual_m == pytest.approx(0.0, abs=1e-9)
+
+
+def test_contradictory_anchors_are_refused_naming_the_worst():
+    z = scene_depth()
+    v = disparity_of(z)
+    # One pixel said to be both 2 m and 6 m: averaging would put it at 3 m, 50 % off each.
+    with pytest.raises(RackFocusError, match=r"worst is anchor 5,5=2: .*\(\+50 %\).*10 % "
+                                             "tolerance"):
+        to_metric([v], "inverse", anchors=[Anchor(5, 5, 2.0), Anchor(5, 5, 6.0)])
+    # Four consistent anchors and one 30 % off: that one is named.
+    good = [Anchor(x, y, float(z[y, x])) for x, y in ((10, 8), (2, 1), (30, 22), (5, 20))]
+    bad = Anchor(25, 3, float(z[3, 25]) * 1.3)
+    with pytest.raises(RackFocusError, match=f"worst is anchor {bad.spec()}"):
+        to_metric([v], "inverse", anchors=good + [bad])
+    # Anchors that contradict --near/--far.
+    with pytest.raises(RackFocusError, match="--(near|far)"):
+        to_metric([v], "inverse", near_m=float(z.min()) * 2, far_m=float(z.max()),
+                  anchors=good)
+    assert ANCHOR_TOLERANCE == 0.10
+
+
+def test_anchor_outside_the_frame_or_on_a_masked_pixel_is_refused():
+    z = scene_depth()
+    v = disparity_of(z)
+    with pytest.raises(RackFocusError, match=r"Anchor 32,1=2: pixel \(32, 1\) is outside the "
+                                             "32x24 frame"):
+        to_metric([v], "inverse", anchors=[Anchor(32, 1, 2.0), Anchor(2, 1, 3.0)])
+    for bad in (np.nan, np.inf, 0.0, -1.0):
+        masked = v.copy()
+        masked[1, 2] = bad
+        with pytest.raises(RackFocusError, match="Anchor 2,1=3 lies on an unmeasured depth "
+                                                 "pixel"):
+            to_metric([masked], "inverse", anchors=[Anchor(2, 1, 3.0), Anchor(10, 8, 2.0)])
+
+
+def test_convert_masked_says_which_pixels_were_measured():
+    z = np.full((6, 6), 4.0)
+    z[1, 2] = np.nan
+    z[3, 3] = -1.0
+    conv = Converter("metric")
+    conv.fit(lambda: iter([z]), 1)
+    out, measured = conv.convert_masked(z)
+    assert np.isfinite(out).all()
+    assert not measured[1, 2] and not measured[3, 3] and measured.sum() == 34
+
+
+def test_validate_plate_settings_names_each_bad_setting():
+    assert validate_plate_settings() == []
+    assert validate_plate_settings(24.0, 85.0, 2.0, 0.05, 0, 23.976, 1.0, 20.0) == []
+    cases = {
+        "--focal": {"focal_mm": math.inf}, "--sensor": {"sensor_mm": math.inf},
+        "--fps": {"fps": 0.0}, "--density": {"density": 0.0}, "--tear": {"tear": math.nan},
+        "--fill-px": {"fill_px": -5}, "--near": {"near_m": -1.0}, "--far": {"far_m": math.inf},
+    }
+    for flag, kwargs in cases.items():
+        problems = validate_plate_settings(**kwargs)
+        assert len(problems) == 1 and problems[0].startswith(f"{flag} must be "), problems
+        assert "\n" not in problems[0]
+    assert validate_plate_settings(fps=math.nan)[0].endswith("(got nan)")
+    assert "whole number" in validate_plate_settings(fill_px=2.5)[0]
+    assert "nearer" in validate_plate_settings(near_m=5.0, far_m=2.0)[0]
+    assert len(validate_plate_settings(focal_mm=0.0, fps=-1.0, tear=0.0)) == 3
+    labels = {"focal_mm": "Focal Length"}
+    assert validate_plate_settings(focal_mm=0.0, names=labels)[0].startswith("Focal Length must")
+    assert set(PLATE_FLAGS) == {"sensor_mm", "focal_mm", "density", "tear", "fill_px", "fps",
+                                "near_m", "far_m"}
+
+
+def test_check_clip_refuses_footage_smaller_than_blender_renders():
+    with pytest.raises(RackFocusError, match="3x3 pixels: Blender renders at least 4x4"):
+        check_clip(1, (3, 3), 1, (3, 3))
+    check_clip(1, (4, 4), 1, (4, 4))

@@ -140,3 +140,19 @@ def test_psnr_and_ssim():
 
 def test_default_fill_px():
     assert pm.default_fill_px(1920) == 38 and pm.default_fill_px(64) == 4
+
+
+def test_fitted_sensor_makes_the_frame_width_span_the_sensor():
+    """For every Blender sensor fit, the size it uses so a W x H frame spans ``sensor`` mm
+    across its width (Blender's rule: HORIZONTAL and AUTO-landscape fit the width, VERTICAL the
+    height, AUTO-portrait the width property applied to the height)."""
+    assert pm.fitted_sensor("HORIZONTAL", 36.0, 1920, 1080) == ("sensor_width", 36.0)
+    assert pm.fitted_sensor("AUTO", 36.0, 1920, 1080) == ("sensor_width", 36.0)
+    assert pm.fitted_sensor("AUTO", 36.0, 100, 100) == ("sensor_width", 36.0)
+    attr, size = pm.fitted_sensor("VERTICAL", 36.0, 1920, 1080)
+    assert attr == "sensor_height" and size == pytest.approx(20.25)
+    attr, size = pm.fitted_sensor("AUTO", 36.0, 1080, 1920)
+    assert attr == "sensor_width" and size == pytest.approx(64.0)
+    assert pm.fitted_sensor("HORIZONTAL", 36.0, 1080, 1920) == ("sensor_width", 36.0)
+    with pytest.raises(ValueError):
+        pm.fitted_sensor("DIAGONAL", 36.0, 4, 4)
