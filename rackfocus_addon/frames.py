@@ -38,6 +38,17 @@ def _frame(digits: str, item: str) -> int:
     return value
 
 
+def frame_range_problem(frame: int) -> str | None:
+    """None if ``frame`` is a frame Blender can hold, else why not (naming the limits).
+
+    The one rule for every frame the engine accepts: marks, timeline-marker frames, lists.
+    """
+    if MIN_FRAME <= frame <= MAX_FRAME:
+        return None
+    return (f"is outside Blender's frame range {MIN_FRAME}..{MAX_FRAME}: "
+            f"use a frame in that range")
+
+
 def parse_frame_list(text: str) -> list[int]:
     """Frames of a list like ``'1,12,40-48'``: sorted, unique; raises RackFocusError if bad."""
     frames: set[int] = set()

@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import RackFocusError
+from .frames import frame_range_problem
 
 #: Characters that make a name need quotes anywhere in a mark.
 SPECIAL = ':@"\\'
@@ -89,6 +90,17 @@ class SubjectRef:
             return f"{quote_name(self.name)}:{quote_name(self.bone, 'bone')}"
         prefix = "point" if self.kind == "point" else "px"
         return prefix + ":" + ",".join(_exact(c) for c in self.coords)
+
+    def short_name(self) -> str:
+        """The name an artist calls the subject by, unquoted: 'Anna', 'b_Head', 'footage 640,360'.
+        """
+        if self.kind == "object":
+            return self.name
+        if self.kind == "bone":
+            return self.bone
+        if self.kind == "point":
+            return "a point"
+        return "footage " + ",".join(_fmt(c) for c in self.coords)
 
     def label(self) -> str:
         """A short human name for messages and descriptions."""
@@ -271,6 +283,9 @@ def _parse_when(text: str, ref: SubjectRef, raw: str) -> Mark:
     if not number.is_integer():
         raise RackFocusError(f"Mark '{raw}': frames are whole numbers "
                              f"(quote a timeline marker named like a number: @\"{when}\")")
+    problem = frame_range_problem(int(number))
+    if problem:
+        raise RackFocusError(f"Mark '{raw}': frame {int(number)} {problem}")
     return Mark(ref, frame=int(number))
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .easing import Easing
 from .errors import RackFocusError
+from .frames import frame_range_problem
 from .marks import SubjectRef
 from .optics import blend_focus
 
@@ -115,12 +116,17 @@ def make_plan(marks: Sequence[tuple[SubjectRef, int]], easing: Easing | None = N
               space: str = "distance") -> PullPlan:
     """Validate resolved marks (subject, frame) and build a :class:`PullPlan`.
 
-    Raises :class:`RackFocusError` for no marks, two marks on one frame or marks out of order.
+    Raises :class:`RackFocusError` for no marks, a frame outside Blender's frame range (a frame
+    number or a timeline marker's frame), two marks on one frame or marks out of order.
     """
     if space not in SPACES:
         raise RackFocusError(f"Unknown interpolation space '{space}': use distance or diopter")
     if not marks:
         raise RackFocusError("A pull needs at least one focus mark (SUBJECT@FRAME)")
+    for ref, frame in marks:
+        problem = frame_range_problem(frame)
+        if problem:
+            raise RackFocusError(f"The mark on {ref.label()} at frame {frame} {problem}")
     for (ref0, f0), (ref1, f1) in zip(marks, marks[1:]):
         if f1 == f0:
             raise RackFocusError(

@@ -38,7 +38,20 @@ from dataclasses import asdict, dataclass, field, replace
 from .easing import KINDS, MODES, Easing
 from .errors import RackFocusError
 from .plan import SPACES
-from .request import CLOSE_FOCUS_M, MIN_BLUR_PX, SOFT_BLUR, PullRequest, Realism
+from .request import (
+    BREATHING_RANGE,
+    CLOSE_FOCUS_M,
+    CLOSE_FOCUS_RANGE,
+    FSTOP_RANGE,
+    HYSTERESIS_RANGE,
+    MIN_BLUR_PX,
+    MIN_BLUR_RANGE,
+    OVERSHOOT_RANGE,
+    SOFT_BLUR,
+    SOFT_BLUR_RANGE,
+    PullRequest,
+    Realism,
+)
 
 ROLES = ("first", "second", "near", "far", "soft")
 UNITS = ("frames", "seconds")
@@ -159,6 +172,16 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "reveal": {"soft_blur": "fraction"},
 }
 
+#: Accepted values of each numeric kind: the request's own ranges, so a preset that loads is a
+#: request that validates.
+RANGES: dict[str, tuple[float, float]] = {
+    "length": (0.0, MAX_FRAMES),
+    "fraction": (max(OVERSHOOT_RANGE[0], SOFT_BLUR_RANGE[0]),
+                 min(OVERSHOOT_RANGE[1], SOFT_BLUR_RANGE[1])),
+    "fstop": FSTOP_RANGE, "breathing": BREATHING_RANGE, "distance": CLOSE_FOCUS_RANGE,
+    "blur": MIN_BLUR_RANGE, "diopters": HYSTERESIS_RANGE,
+}
+
 _REQUIRED = (("preset", "name"), ("preset", "sequence"), ("timing", "transition"))
 
 _HINT = {
@@ -206,14 +229,11 @@ def _check(kind: str, value) -> str | None:
     if kind == "fstop_pair":
         if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
             return "must be a list of two numbers"
-        return None if all(0.5 <= v <= 128 for v in value) else "is out of range"
+        lo, hi = FSTOP_RANGE
+        return None if all(lo <= v <= hi for v in value) else f"is {value}, out of range"
     if not _is_number(value):
         return f"must be a number, not {type(value).__name__}"
-    lo, hi = {
-        "length": (0.0, MAX_FRAMES), "fraction": (0.0, 0.5), "fstop": (0.5, 128.0),
-        "breathing": (-0.2, 0.2), "distance": (0.01, 100.0), "blur": (0.5, 500.0),
-        "diopters": (0.0, 2.0),
-    }[kind]
+    lo, hi = RANGES[kind]
     return None if lo <= value <= hi else f"is {value}, out of range"
 
 

@@ -16,23 +16,46 @@ def save_blend(path: str) -> str:
     """Save the open file to ``path`` with relative paths; returns the absolute path.
 
     Paths can only be made relative once the file has a folder: save, remap, save again, without
-    leaving a .blend1 backup of the first save beside the output.
+    leaving a .blend1 backup of the first save beside the output. Saving over the open file
+    itself (``--out`` equal to the input) keeps exactly one backup of it, ``FILE.blend1``, as a
+    Blender save does; a save Blender refuses raises :class:`RackFocusError`.
     """
     full = os.path.abspath(path)
     if not full.endswith(".blend"):
         raise RackFocusError(f"Output must be a .blend file: {path}")
-    os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
+    folder = os.path.dirname(full) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise RackFocusError(f"Cannot save {path}: {err.strerror or err}") from None
     prefs = bpy.context.preferences.filepaths
     versions = prefs.save_version
-    prefs.save_version = 0
+    # Over the input, its first save moves the input to FILE.blend1; the second save keeps it.
+    prefs.save_version = 1 if is_open_file(full) else 0
     try:
         with blender_stdout_silenced():
             bpy.ops.wm.save_as_mainfile(filepath=full, relative_remap=True, compress=False)
+            prefs.save_version = 0
             bpy.ops.file.make_paths_relative()
             bpy.ops.wm.save_mainfile(filepath=full)
+    except RuntimeError as err:
+        raise RackFocusError(f"Cannot save {path}: {_one_line(err)}") from None
     finally:
         prefs.save_version = versions
     return full
+
+
+def is_open_file(path: str) -> bool:
+    """True when ``path`` is the .blend file that is open (the same file on disk)."""
+    current = bpy.data.filepath
+    if not current or not os.path.exists(path) or not os.path.exists(current):
+        return False
+    return os.path.samefile(path, current)
+
+
+def _one_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[-1] if lines else type(err).__name__
 
 
 @contextlib.contextmanager

@@ -24,7 +24,13 @@ from ..request import PullRequest
 from . import compat, keys, records
 from . import realism as bl_realism
 from .scene_eval import MIN_FOCUS_M, sample_distances
-from .subjects import Subject, plan_for, resolve_camera, resolve_subjects
+from .subjects import (
+    Subject,
+    check_pixel_marks,
+    plan_for,
+    resolve_camera,
+    resolve_subjects,
+)
 
 RECORD = "rackfocus_pull"
 TARGET_PROP = "rackfocus_target_of"
@@ -94,6 +100,7 @@ def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRe
     resolve_camera(scene, camera.name)
     plan = plan_for(scene, request)
     subjects = resolve_subjects(scene, camera, plan.subjects)
+    check_pixel_marks(subjects, plan.marks)
 
     record = read_record(camera)
     user_curve = compat.find_fcurve(camera.data, FOCUS_PATH)
@@ -361,6 +368,10 @@ def clear_pull(camera: bpy.types.Object) -> str | None:
     if backup.get("had_animation") is False:
         keys.prune_animation(camera.data)
     extra = f", {len(restored)} user key(s) restored" if restored else ""
+    kept = bpy.data.objects.get(record.get("target") or "")
+    if kept is not None and not record.get("created_target"):
+        extra += (f"; kept focus target '{kept.name}': it was there before the pull (delete it "
+                  "if you no longer need it)")
     return f"Cleared the pull on camera '{camera.name}'{extra}"
 
 

@@ -39,9 +39,14 @@ def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | Non
 
 
 def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
-                  progress: Progress | None = None, prefix: str = "frame_") -> list[str]:
-    """Render ``frames`` (frame numbers, in order) to PNGs in ``out_dir``; returns their paths."""
-    if scene.camera is None:
+                  progress: Progress | None = None, prefix: str = "frame_",
+                  camera: bpy.types.Object | None = None) -> list[str]:
+    """Render ``frames`` (frame numbers, in order) to PNGs in ``out_dir``; returns their paths.
+
+    ``camera`` renders instead of the scene camera (timeline markers bound to cameras are
+    unbound meanwhile, or they would switch back); the scene is left as it was.
+    """
+    if camera is None and scene.camera is None:
         raise RackFocusError(f"Scene '{scene.name}' has no camera to render from")
     os.makedirs(out_dir, exist_ok=True)
     compat.set_image_output(scene, "PNG")
@@ -49,7 +54,13 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
     paths = []
     frames = list(frames)
     current = scene.frame_current
+    scene_camera = scene.camera
+    bound = [(m, m.camera) for m in scene.timeline_markers if m.camera is not None]
     try:
+        if camera is not None:
+            for marker, _cam in bound:
+                marker.camera = None
+            scene.camera = camera
         for i, frame in enumerate(frames):
             scene.frame_set(frame)
             path = os.path.join(os.path.abspath(out_dir), f"{prefix}{frame:04d}.png")
@@ -61,6 +72,10 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             if progress is not None:
                 progress(f"rendered frame {frame}:", i + 1, len(frames))
     finally:
+        if camera is not None:
+            for marker, cam in bound:
+                marker.camera = cam
+            scene.camera = scene_camera
         scene.frame_set(current)
     return paths
 

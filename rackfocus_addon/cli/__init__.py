@@ -10,6 +10,7 @@ that failed, a bug: with a traceback), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import traceback
 
@@ -29,7 +30,9 @@ class _Parser(argparse.ArgumentParser):
     """An argparse parser that raises instead of exiting, so Blender's process is ours to end."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _ArgumentError(message)
+        # A value check (``common.number``) already names its flag: drop argparse's prefix.
+        named = re.fullmatch(r"argument (\S+?)(?:/\S+)?: (\1 .*)", message, re.DOTALL)
+        raise _ArgumentError(named.group(2) if named else message)
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         if message:
@@ -47,12 +50,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _verb_parser(parser: argparse.ArgumentParser, verb: str):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(verb)
+    return None
+
+
+def _is_option(token: str, options: dict[str, argparse.Action]) -> bool:
+    """Whether argparse would read ``token`` as one of ``options`` (or their prefixes)."""
+    if token in options or token == "--":
+        return True
+    if token.startswith("--"):
+        name = token.split("=", 1)[0]
+        return any(o.startswith(name) for o in options if o.startswith("--"))
+    return token[:2] in options
+
+
+def join_dash_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``argv`` with values that start with '-' glued to their option: ``--opt=VALUE``.
+
+    argparse reads ``--frames -3--1`` or ``--anchor -1,5=2`` as an option without its value
+    ("expected one argument"). For every option of the verb that takes exactly one value, the
+    next token becomes its value unless it is itself one of the verb's options.
+    """
+    out = list(argv)
+    verb_at = next((i for i, a in enumerate(out) if not a.startswith("-")), None)
+    if verb_at is None:
+        return out
+    sub = _verb_parser(parser, out[verb_at])
+    if sub is None:
+        return out
+    options = {o: a for a in sub._actions for o in a.option_strings}
+    i = verb_at + 1
+    while i < len(out):
+        token = out[i]
+        if token == "--":
+            break
+        action = options.get(token)
+        if (action is not None and action.nargs is None and i + 1 < len(out)
+                and out[i + 1].startswith("-") and not _is_option(out[i + 1], options)):
+            out[i:i + 2] = [f"{token}={out[i + 1]}"]
+        i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one verb; returns the process exit status instead of exiting."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(join_dash_values(parser, argv))
     except _ArgumentError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2

@@ -4,15 +4,20 @@ saving files, frame lists and resolutions."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 
 from ..errors import RackFocusError
 from ..frames import parse_frame_list
 
 PROG = "rackfocus"
+#: Blender's largest render width or height in pixels.
+MAX_RESOLUTION = 65536
 
 #: Seconds between two progress lines of one stage (the first and last are always printed).
 PROGRESS_INTERVAL_S = 1.0
@@ -77,6 +82,86 @@ class Output:
             return
         for line in lines:
             print(line, flush=True)
+
+
+def number(lo: float, hi: float, name: str, whole: bool = False) -> Callable[[str], float]:
+    """An argparse ``type=`` that reads a finite number from ``lo`` to ``hi`` for option ``name``.
+
+    Out-of-range or non-numeric values fail at parse time (exit 2, before any file is opened)
+    with one line naming the flag and its range: ``--fstop -2 is out of range: use 0.5 to 128``.
+    ``whole`` reads integers.
+    """
+    what = "a whole number" if whole else "a number"
+    span = f"{_plain(lo)} to {_plain(hi)}"
+
+    def read(text: str):
+        try:
+            value = int(text) if whole else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} {text!r} is not {what}: use {what} from {span}") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"{name} {text} is out of range: use {span}")
+        return value
+
+    read.__name__ = "integer" if whole else "number"  # argparse names the type in some errors
+    return read
+
+
+def _plain(value: float) -> str:
+    """A limit as people write it: 16777216, 0.5, -0.2 (never 1.67772e+07)."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """'; did you mean 'X'?' for the closest of ``options`` to ``name``, or ''."""
+    options = list(options)
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        close = [lowered[n] for n in difflib.get_close_matches(name.lower(), list(lowered), n=3,
+                                                                cutoff=0.5)]
+    return ("; did you mean " + " or ".join(f"'{c}'" for c in close) + "?") if close else ""
+
+
+# --- outputs: checked before any work, so a long pull never fails at the save ---------------
+
+def _writable_folder(folder: str, shown: str) -> None:
+    """Raise unless files can be created in ``folder`` (or in the folders made on the way)."""
+    probe = folder
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise RackFocusError(f"Cannot write {shown}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RackFocusError(f"Cannot write {shown}: folder {probe} is read-only")
+
+
+def check_output_file(path: str, suffix: str | None = None) -> str:
+    """Check that ``path`` can be written (a new file, or a writable file, in a writable folder;
+    with ``suffix``, a name ending in it); returns the absolute path. Nothing is created."""
+    full = os.path.abspath(path)
+    if suffix and not full.endswith(suffix):
+        raise RackFocusError(f"Output must be a {suffix} file: {path}")
+    if os.path.isdir(full):
+        raise RackFocusError(f"Cannot write {path}: it is a folder")
+    if os.path.exists(full) and not os.access(full, os.W_OK):
+        raise RackFocusError(f"Cannot write {path}: the file is read-only")
+    _writable_folder(os.path.dirname(full), path)
+    return full
+
+
+def check_output_folder(path: str) -> str:
+    """Check that ``path`` is (or can be made) a writable folder; returns the absolute path."""
+    full = os.path.abspath(path)
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise RackFocusError(f"Cannot write frames into {path}: it is a file, not a folder")
+    _writable_folder(full, path)
+    return full
 
 
 def file_argument(p: argparse.ArgumentParser, required: bool = False) -> None:
@@ -153,6 +238,7 @@ def parse_resolution(text: str | None) -> tuple[int, int] | None:
         size = (int(w), int(h))
     except ValueError:
         size = (0, 0)
-    if not sep or min(size) < 4:
-        raise RackFocusError(f"Bad resolution '{text}': use WxH, e.g. 640x360")
+    if not sep or min(size) < 4 or max(size) > MAX_RESOLUTION:
+        raise RackFocusError(f"Bad resolution '{text}': use WxH, each 4 to {MAX_RESOLUTION} "
+                             "pixels, e.g. 640x360")
     return size

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from .. import presets as preset_io
 from ..errors import RackFocusError
-from .common import camera_arguments, file_argument, open_shot, parse_frames
+from .common import (
+    camera_arguments,
+    check_output_file,
+    file_argument,
+    number,
+    open_shot,
+    parse_frames,
+)
 
 
 def _common(p) -> None:
@@ -43,7 +51,8 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=("list", "show", "check"),
                    help="list all; show NAME (TOML and frames); check FILE... (validate)")
     p.add_argument("names", nargs="*", help="preset name(s) for show, TOML file(s) for check")
-    p.add_argument("--fps", type=float, default=24.0, help="frame rate for 'show' (24)")
+    p.add_argument("--fps", type=number(1, 1000, "--fps"), default=24.0,
+                   help="frame rate for 'show' (24)")
     p.set_defaults(run=run_presets)
 
 
@@ -92,6 +101,11 @@ def run_presets(args, out) -> int:
 def run_export(args, out) -> int:
     from ..bl import export
 
+    base, ext = os.path.splitext(args.out)
+    if ext.lower() not in ("", ".csv", ".json"):
+        raise RackFocusError(f"Export to .csv or .json, not '{ext}': {args.out}")
+    for target in [args.out] if ext else [base + ".csv", base + ".json"]:
+        check_output_file(target)
     scene, camera = open_shot(args)
     frames = parse_frames(args.frames, (scene.frame_start, scene.frame_end))
     written = export.export(scene, camera, args.out, frames, args.subject, out.progress)
@@ -102,10 +116,12 @@ def run_export(args, out) -> int:
 def run_describe(args, out) -> int:
     from ..bl import export
 
+    target = check_output_file(args.out) if args.out else None
     scene, camera = open_shot(args)
     text = export.describe_pull(scene, camera)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
+    if target:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
     out.result({"camera": camera.name, "description": text}, [text])
     return 0

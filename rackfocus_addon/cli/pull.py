@@ -6,11 +6,26 @@ import argparse
 from dataclasses import replace
 
 from ..easing import parse_easing
-from ..errors import RackFocusError
 from ..marks import parse_mark
 from ..plan import MODES, SPACES
-from ..request import CLOSE_FOCUS_M, MIN_BLUR_PX, PullRequest
-from .common import camera_arguments, file_argument, open_shot, save_blend
+from ..request import (
+    BREATHING_RANGE,
+    CLOSE_FOCUS_M,
+    CLOSE_FOCUS_RANGE,
+    FSTOP_RANGE,
+    HYSTERESIS_RANGE,
+    MIN_BLUR_PX,
+    MIN_BLUR_RANGE,
+    PullRequest,
+)
+from .common import (
+    camera_arguments,
+    check_output_file,
+    file_argument,
+    number,
+    open_shot,
+    save_blend,
+)
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:
@@ -32,42 +47,57 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                    help="rig: live focus-target empty; bake: per-frame focus distance keys")
     p.add_argument("--replace", action="store_true",
                    help="replace existing user keys on focus distance (saved for clear)")
-    p.add_argument("--out", required=True, help="where to save the result (.blend)")
+    p.add_argument("--out", required=True,
+                   help="where to save the result (.blend); the input itself keeps one "
+                        "backup, FILE.blend1")
     g = p.add_argument_group("presets, readability and lens realism")
     g.add_argument("--preset", help="pull preset (see 'presets list'); its timing re-times the "
                                     "marks' subjects from the first mark's frame, and its easing "
                                     "and space replace --easing and --space")
     g.add_argument("--solve-fstop", action="store_true",
                    help="if the pull would not read, open the iris to the f-stop that makes it")
-    g.add_argument("--min-blur", type=float, metavar="PX",
-                   help=f"blur in pixels a soft subject needs to read (default {MIN_BLUR_PX:g})")
-    g.add_argument("--fstop", type=float, help="set the camera's f-stop")
-    g.add_argument("--fstop-ramp", metavar="FROM:TO", help="key the f-stop over the pull")
-    g.add_argument("--breathing", type=float, metavar="FRACTION",
-                   help="focus breathing: focal length change at close focus (0.02 = 2%%)")
-    g.add_argument("--close-focus", type=float, metavar="M",
-                   help=f"the lens's close focus for breathing ({CLOSE_FOCUS_M:g} m)")
-    g.add_argument("--hysteresis", type=float, metavar="DIOPTERS",
-                   help="dead band so a baked focus on a moving subject does not hunt")
+    g.add_argument("--min-blur", type=number(*MIN_BLUR_RANGE, "--min-blur"), metavar="PX",
+                   help=f"blur in pixels a soft subject needs to read (default {MIN_BLUR_PX:g}; "
+                        f"{_span(MIN_BLUR_RANGE)})")
+    g.add_argument("--fstop", type=number(*FSTOP_RANGE, "--fstop"),
+                   help=f"set the camera's f-stop ({_span(FSTOP_RANGE)})")
+    g.add_argument("--fstop-ramp", metavar="FROM:TO", type=_ramp,
+                   help=f"key the f-stop over the pull (each {_span(FSTOP_RANGE)})")
+    g.add_argument("--breathing", type=number(*BREATHING_RANGE, "--breathing"),
+                   metavar="FRACTION",
+                   help="focus breathing: focal length change at close focus (0.02 = 2%%; "
+                        f"{_span(BREATHING_RANGE)})")
+    g.add_argument("--close-focus", type=number(*CLOSE_FOCUS_RANGE, "--close-focus"),
+                   metavar="M", help=f"the lens's close focus for breathing ({CLOSE_FOCUS_M:g} "
+                                     f"m; {_span(CLOSE_FOCUS_RANGE)})")
+    g.add_argument("--hysteresis", type=number(*HYSTERESIS_RANGE, "--hysteresis"),
+                   metavar="DIOPTERS",
+                   help="dead band so a baked focus on a moving subject does not hunt "
+                        f"({_span(HYSTERESIS_RANGE)})")
     p.set_defaults(run=run_pull)
 
     c = sub.add_parser("clear", parents=[common],
                        help="remove a pull and restore the camera's focus")
     file_argument(c)
     camera_arguments(c)
-    c.add_argument("--out", required=True, help="where to save the result (.blend)")
+    c.add_argument("--out", required=True,
+                   help="where to save the result (.blend); the input itself keeps one "
+                        "backup, FILE.blend1")
     c.set_defaults(run=run_clear)
 
 
+def _span(limits: tuple[float, float]) -> str:
+    return f"{limits[0]:g} to {limits[1]:g}"
+
+
 def _ramp(text: str) -> tuple[float, float]:
+    """``FROM:TO`` f-stops, each in range (an argparse ``type=``: bad values exit 2 at once)."""
     a, sep, b = text.partition(":")
-    try:
-        values = (float(a), float(b))
-    except ValueError:
-        values = ()
-    if not sep or len(values) != 2:
-        raise RackFocusError(f"Bad f-stop ramp '{text}': use FROM:TO, e.g. 2.8:2.0")
-    return values
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"--fstop-ramp '{text}' is not FROM:TO: use e.g. 2.8:2.0")
+    fstop = number(*FSTOP_RANGE, "--fstop-ramp")
+    return fstop(a.strip()), fstop(b.strip())
 
 
 def request_from_args(args, scene, camera) -> tuple[PullRequest, str | None]:
@@ -82,13 +112,15 @@ def request_from_args(args, scene, camera) -> tuple[PullRequest, str | None]:
     note = None
     if args.preset:
         preset = find_preset(args.preset)
-        request = apply_preset(scene, camera, preset, request)
+        request, left_out = apply_preset(scene, camera, preset, request)
         note = (f"preset '{preset.name}': marks {' '.join(m.spec() for m in request.marks)}; "
                 f"{request.easing.spec()} in {request.space}")
+        if left_out:
+            note += f". {left_out}"
     realism = {k: v for k, v in (
         ("fstop", args.fstop), ("breathing", args.breathing),
         ("close_focus_m", args.close_focus), ("hysteresis_diopters", args.hysteresis),
-        ("fstop_ramp", _ramp(args.fstop_ramp) if args.fstop_ramp else None)) if v is not None}
+        ("fstop_ramp", args.fstop_ramp)) if v is not None}
     readability = {k: v for k, v in (("min_blur_px", args.min_blur),
                                      ("solve_fstop", args.solve_fstop or None)) if v is not None}
     request = replace(request, realism=replace(request.realism, **realism),
@@ -99,6 +131,10 @@ def request_from_args(args, scene, camera) -> tuple[PullRequest, str | None]:
 def run_pull(args, out) -> int:
     from ..bl import pull
 
+    check_output_file(args.out, ".blend")
+    for text in args.mark:  # refuse a bad mark or easing before the file is opened
+        parse_mark(text)
+    parse_easing(args.easing)
     scene, camera = open_shot(args)
     request, note = request_from_args(args, scene, camera)
     if note:
@@ -116,6 +152,7 @@ def run_pull(args, out) -> int:
 def run_clear(args, out) -> int:
     from ..bl import pull
 
+    check_output_file(args.out, ".blend")
     scene, camera = open_shot(args)
     message = pull.clear_pull(camera) or f"Camera '{camera.name}' has no Rack Focus pull: " \
                                           "nothing to clear"

@@ -170,6 +170,17 @@ def test_clear_twice_is_harmless(shot, tmp_path, capsys):
     out = str(tmp_path / "c.blend")
     assert main(["clear", shot, "--out", out]) == 0
     assert "nothing to clear" in capsys.readouterr().out
+    # A real second clear: pull, clear, clear again; the second exits 0 and says so.
+    pulled, once, twice = (str(tmp_path / f"{n}.blend") for n in ("p", "once", "twice"))
+    assert main(["pull", shot, "--mark", "Near@1", "--mark", "Far@9", "--out", pulled]) == 0
+    assert main(["clear", pulled, "--out", once]) == 0
+    assert "Cleared the pull on camera 'Cam'" in capsys.readouterr().out
+    assert main(["clear", once, "--out", twice, "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["message"] == "Camera 'Cam' has no Rack Focus pull: nothing to clear"
+    assert data["saved"] == twice and os.path.isfile(twice)
+    assert "error" not in captured.err
 
 
 def test_every_verb_has_help(capsys):

@@ -16,6 +16,7 @@ from rackfocus_addon.bl.subjects import resolve_camera
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.errors import RackFocusError
 from rackfocus_addon.marks import Mark, SubjectRef, parse_mark
+from rackfocus_addon.optics import blend_focus
 from rackfocus_addon.request import Realism
 
 MODES = ("rig", "bake")
@@ -356,3 +357,86 @@ def test_missing_names_suggest_the_closest(empty_scene):
         create_pull(empty_scene, cam, marks("b_Hand@1"))
     result = create_pull(empty_scene, cam, marks("Rig:b_Hand@1"), mode="bake")
     assert result.mark_distances_m[0] == pytest.approx(5.0)
+
+
+def _walker_and_child(scene):
+    """'Child' has no animation of its own: it moves only because its parent 'Walker' does."""
+    walker = add_empty(scene, "Walker", (0.0, 0.0, 0.0))
+    for frame, y in ((1, 0.0), (40, 6.0)):
+        walker.location.y = y
+        walker.keyframe_insert("location", index=1, frame=frame)
+    child = add_empty(scene, "Child", (0.5, 4.0, 0.0))
+    child.parent = walker
+    assert child.animation_data is None and not child.constraints
+    return child
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("space", ["distance", "diopter"])
+def test_a_subject_moving_only_through_its_parent_is_tracked(empty_scene, mode, space):
+    cam = two_subject_scene(empty_scene)
+    child = _walker_and_child(empty_scene)
+    empty_scene.frame_end = 40
+    easing = Easing("sine", "in-out")
+    create_pull(empty_scene, cam, marks("Near@1", "Child@20", "Child@40"), easing, space, mode)
+
+    def depth(frame):
+        empty_scene.frame_set(frame)
+        return child.matrix_world.translation.y
+
+    assert depth(40) - depth(20) > 2.5  # it really moves
+    for frame in (20, 26, 33, 40):
+        truth = depth(frame)
+        assert effective_focus_m(empty_scene, cam, frame) == pytest.approx(truth, abs=0.01)
+    # During the rack, focus blends towards where the child is at that frame.
+    for frame in (6, 10, 15):
+        w = easing((frame - 1) / 19.0, 19.0)
+        truth = blend_focus(2.0, depth(frame), w, space)
+        assert effective_focus_m(empty_scene, cam, frame) == pytest.approx(truth, abs=0.01)
+
+
+def _key_state(fc):
+    return [{"co": tuple(kp.co), "interpolation": kp.interpolation, "easing": kp.easing,
+             "handle_left": tuple(kp.handle_left), "handle_right": tuple(kp.handle_right),
+             "handle_left_type": kp.handle_left_type, "handle_right_type": kp.handle_right_type,
+             "back": kp.back, "amplitude": kp.amplitude, "period": kp.period}
+            for kp in fc.keyframe_points]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_restored_user_keys_keep_interpolation_easing_and_handles(empty_scene, mode):
+    cam = two_subject_scene(empty_scene)
+    dof = cam.data.dof
+    for frame, value in ((1, 3.0), (20, 5.0), (40, 2.5), (60, 6.0), (80, 4.0)):
+        dof.focus_distance = value
+        dof.keyframe_insert("focus_distance", frame=frame)
+    fc = compat.find_fcurve(cam.data, "dof.focus_distance")
+    k = fc.keyframe_points
+    k[0].interpolation = "CONSTANT"
+    k[1].interpolation, k[1].easing = "EXPO", "EASE_OUT"
+    k[2].interpolation = "BEZIER"
+    k[2].handle_left_type = k[2].handle_right_type = "FREE"
+    k[2].handle_left, k[2].handle_right = (31.0, 1.2), (47.5, 4.25)
+    k[3].interpolation, k[3].easing, k[3].back = "BACK", "EASE_IN_OUT", 2.5
+    k[4].interpolation, k[4].amplitude, k[4].period = "ELASTIC", 0.3, 2.0
+    fc.update()
+    before = _key_state(fc)
+    curve = [fc.evaluate(f) for f in range(1, 81)]
+
+    create_pull(empty_scene, cam, marks("Near@1", "Far@30"), mode=mode, replace=True)
+    pulled = compat.find_fcurve(cam.data, "dof.focus_distance")
+    assert pulled is None or _key_state(pulled) != before  # the user keys were replaced
+    pull.clear_pull(cam)
+
+    fc = compat.find_fcurve(cam.data, "dof.focus_distance")
+    after = _key_state(fc)
+    assert len(after) == len(before)
+    for was, now in zip(before, after):
+        for key, value in was.items():
+            if isinstance(value, tuple):
+                assert now[key] == pytest.approx(value, abs=1e-6), key
+            elif isinstance(value, float):
+                assert now[key] == pytest.approx(value, abs=1e-6), key
+            else:
+                assert now[key] == value, key
+    assert [fc.evaluate(f) for f in range(1, 81)] == pytest.approx(curve, abs=1e-6)

@@ -174,3 +174,16 @@ def test_marker_marks_round_trip(name, marker):
 def test_points_round_trip(coords):
     ref = SubjectRef("point", coords=tuple(coords))
     assert parse_mark(Mark(ref, frame=3).spec()).subject == ref
+
+
+@pytest.mark.parametrize("text", ["Cube@99999999999", "Cube@1048575", "Cube@-1048575",
+                                  "Cube@1e300"])
+def test_frames_outside_blenders_range_are_refused_when_read(text):
+    with pytest.raises(RackFocusError, match=r"outside Blender's frame range "
+                                             r"-1048574\.\.1048574"):
+        parse_mark(text)
+
+
+def test_frames_at_blenders_limits_read():
+    assert parse_mark("Cube@1048574").frame == 1048574
+    assert parse_mark("Cube@-1048574").frame == -1048574

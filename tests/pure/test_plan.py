@@ -107,3 +107,15 @@ def test_a_one_frame_shot_still_gets_its_key():
     """A still plate sets the range to one frame: the bake must still key the focus there."""
     plan = make_plan([(SubjectRef("object", name="A"), 1)])
     assert fit_keys([1], [8.0], plan.spans(1, 1), plan.easing) == [Key(1, 8.0)]
+
+
+@pytest.mark.parametrize("frame", [1048575, -1048575, 99999999999, 10_000_000])
+def test_frames_outside_blenders_range_are_refused_naming_the_limit(frame):
+    with pytest.raises(RackFocusError, match=r"outside Blender's frame range "
+                                             r"-1048574\.\.1048574"):
+        make_plan([(A, 1), (B, frame)] if frame > 0 else [(A, frame), (B, 1)])
+
+
+def test_frames_at_blenders_limits_are_fine():
+    plan = make_plan([(A, -1048574), (B, 1048574)])
+    assert (plan.first_frame, plan.last_frame) == (-1048574, 1048574)

@@ -228,3 +228,86 @@ def test_fuzz_any_valid_preset_round_trips_through_toml(preset):
     assert again == preset
     frames = [f for _, f in again.schedule(24.0)]
     assert frames == sorted(frames) and frames[0] == 0
+
+
+# --- every schema kind refuses an out-of-range value, naming the key --------------------------
+
+def _doc(section: str, key: str, value: str) -> str:
+    """GOOD with ``section.key = value`` set (TOML literal ``value``)."""
+    body = {"preset": {"name": '"Mine"', "sequence": '["first", "second"]'},
+            "timing": {"transition": "10"}}
+    body.setdefault(section, {})[key] = value
+    return "\n".join(f"[{s}]\n" + "\n".join(f"{k} = {v}" for k, v in keys.items())
+                     for s, keys in body.items()) + "\n"
+
+
+OUT_OF_RANGE = [
+    # (kind, section, key, TOML value, extra keys in that section)
+    ("length", "timing", "hold_start", "7200", {"unit": '"seconds"'}),
+    ("length", "timing", "hold_end", "100000", {}),
+    ("length", "timing", "hold_middle", "-1", {}),
+    ("length", "timing", "transition", "0", {}),
+    ("fraction", "easing", "overshoot", "0.6", {}),
+    ("fraction", "reveal", "soft_blur", "-0.01", {}),
+    ("fstop", "lens", "fstop", "0.4", {}),
+    ("fstop", "lens", "fstop", "nan", {}),
+    ("fstop_pair", "lens", "fstop_ramp", "[0.1, 500]", {}),
+    ("fstop_pair", "lens", "fstop_ramp", "[2.8, 200]", {}),
+    ("breathing", "lens", "breathing", "0.5", {}),
+    ("distance", "lens", "close_focus_m", "0", {}),
+    ("distance", "lens", "close_focus_m", "inf", {}),
+    ("blur", "lens", "min_blur_px", "0.1", {}),
+    ("blur", "lens", "min_blur_px", "501", {}),
+    ("diopters", "tracking", "hysteresis_diopters", "5", {}),
+    ("diopters", "tracking", "hysteresis_diopters", "-0.1", {}),
+    ("unit", "timing", "unit", '"minutes"', {}),
+    ("kind", "easing", "kind", '"wobble"', {}),
+    ("mode", "easing", "mode", '"sideways"', {}),
+    ("space", "easing", "space", '"wavelength"', {}),
+    ("roles", "preset", "sequence", '["first", "third"]', {}),
+    ("roles", "preset", "sequence", '["near"]', {}),
+    ("bool", "preset", "return_to_start", "1", {}),
+    ("text", "preset", "name", "5", {}),
+    ("text", "preset", "description", "[\"a\"]", {}),
+]
+
+
+def test_every_schema_kind_has_an_out_of_range_case():
+    kinds = {kind for section in presets._SCHEMA.values() for kind in section.values()}
+    assert kinds == {case[0] for case in OUT_OF_RANGE}
+
+
+@pytest.mark.parametrize("kind,section,key,value,extra", OUT_OF_RANGE,
+                         ids=[f"{c[1]}.{c[2]}={c[3]}" for c in OUT_OF_RANGE])
+def test_out_of_range_values_are_refused_naming_the_key(tmp_path, kind, section, key, value,
+                                                        extra):
+    text = _doc(section, key, value)
+    for k, v in extra.items():
+        text = text.replace(f"[{section}]\n", f"[{section}]\n{k} = {v}\n", 1)
+    preset, errors = presets.parse_preset(text, "mine.toml")
+    assert preset is None, text
+    assert any(f"key '{section}.{key}'" in e for e in errors), errors
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    with pytest.raises(RackFocusError, match=f"key '{section}.{key}'"):
+        presets.load_preset(str(path))
+
+
+def test_values_at_the_limits_load_and_make_a_valid_request():
+    """The schema's ranges are the request's: a preset that loads is a pull that validates."""
+    from rackfocus_addon.marks import parse_mark
+    from rackfocus_addon.request import PullRequest
+
+    for pick in (0, 1):
+        r = {kind: presets.RANGES[kind][pick] for kind in presets.RANGES}
+        text = GOOD + (
+            f"[easing]\nkind = \"back\"\novershoot = {r['fraction']}\n"
+            f"[lens]\nfstop = {r['fstop']}\nfstop_ramp = [{r['fstop']}, {r['fstop']}]\n"
+            f"breathing = {r['breathing']}\nclose_focus_m = {r['distance']}\n"
+            f"min_blur_px = {r['blur']}\n"
+            f"[tracking]\nhysteresis_diopters = {r['diopters']}\n"
+            f"[reveal]\nsoft_blur = {r['fraction']}\n")
+        preset, errors = presets.parse_preset(text, "limits.toml")
+        assert not errors, errors
+        request = preset.configure(PullRequest((parse_mark("A@1"), parse_mark("B@9"))))
+        request.validate()
