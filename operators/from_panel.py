@@ -8,12 +8,13 @@ fill the settings, and re-timing rewrites the mark list from the subjects.
 
 from ..rackfocus_addon import presets as preset_io
 from ..rackfocus_addon.bl.subjects import resolve_camera
-from ..rackfocus_addon.bl.user_presets import preset_marks
+from ..rackfocus_addon.bl.user_presets import PresetMarks, preset_marks
 from ..rackfocus_addon.easing import Easing
 from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.marks import Mark, SubjectRef
 from ..rackfocus_addon.readability import Report
 from ..rackfocus_addon.request import PullRequest, Readability, Realism
+from .props import ROLE_PROPS
 
 
 def mark_ref(item, index: int) -> SubjectRef:
@@ -59,11 +60,11 @@ def request_from_settings(settings, mode: str | None = None,
 
 def preset_from_settings(settings, name: str = "") -> preset_io.Preset:
     """The panel's timing, easing and realism as a preset (what Save Preset writes)."""
-    sequence = tuple(r.strip() for r in settings.sequence.split(",") if r.strip())
-    text_roles = ", ".join(preset_io.ROLES)
-    if len(sequence) < 2 or any(r not in preset_io.ROLES for r in sequence):
-        raise RackFocusError(f"Sequence '{settings.sequence}' must list at least two roles "
-                             f"from {text_roles}, e.g. 'first,second'")
+    sequence = tuple(r for r in (getattr(settings, p) for p in ROLE_PROPS) if r != "none")
+    for a, b in zip(sequence, sequence[1:]):
+        if a == b:
+            raise RackFocusError(f"The timing racks from '{a}' to '{a}': pick another role for "
+                                 "the next beat (a hold is set by the hold times)")
     return preset_io.Preset(
         name=name or settings.preset or "Custom", key=preset_io.slug(name or "custom"),
         sequence=sequence, return_to_start=settings.return_to_start,
@@ -78,7 +79,9 @@ def preset_from_settings(settings, name: str = "") -> preset_io.Preset:
 def settings_from_preset(settings, preset: preset_io.Preset) -> None:
     """Copy a preset's timing, easing and realism into the panel settings."""
     settings.preset = preset.name
-    settings.sequence = ",".join(preset.sequence)
+    roles = list(preset.sequence[:len(ROLE_PROPS)])
+    for prop, role in zip(ROLE_PROPS, roles + ["none"] * (len(ROLE_PROPS) - len(roles))):
+        setattr(settings, prop, role)
     settings.return_to_start = preset.return_to_start
     t = preset.timing
     settings.unit = t.unit
@@ -97,10 +100,10 @@ def settings_from_preset(settings, preset: preset_io.Preset) -> None:
     settings.min_blur_px = preset.min_blur_px
 
 
-def retime(scene, settings, preset: preset_io.Preset) -> int:
+def retime(scene, settings, preset: preset_io.Preset) -> PresetMarks:
     """Rewrite the mark list from its subjects (in list order) with ``preset``'s timing.
 
-    The first mark's frame is the start. Returns the number of marks.
+    The first mark's frame is the start. Returns the new marks and the subjects left out.
     """
     cam = resolve_camera(scene)
     all_refs = [mark_ref(item, i) for i, item in enumerate(settings.marks, start=1)]
@@ -109,11 +112,11 @@ def retime(scene, settings, preset: preset_io.Preset) -> int:
     if not refs:
         raise RackFocusError("Add focus marks on the subjects first (select one, Add Focus Mark)")
     start = settings.marks[0].frame
-    marks = preset_marks(scene, cam, preset, refs, start)
+    timed = preset_marks(scene, cam, preset, refs, start)
     by_spec = {ref.spec(): item.subject for ref, item in zip(all_refs, settings.marks)
                if ref.kind in ("object", "bone")}
     settings.marks.clear()
-    for mark in marks:
+    for mark in timed.marks:
         item = settings.marks.add()
         item.frame = mark.frame
         ref = mark.subject
@@ -126,20 +129,20 @@ def retime(scene, settings, preset: preset_io.Preset) -> int:
             item.kind = "BONE" if ref.kind == "bone" else "OBJECT"
             item.bone = ref.bone
     settings.active_mark = 0
-    return len(marks)
+    return timed
 
 
 def write_readout(settings, report: Report | None) -> None:
-    """Show ``report`` in the panel: one line per moment, then the warnings, each flagged."""
+    """Show ``report`` in the panel in artist words, each line flagged good or weak, then the
+    warnings (the fix: a wider iris, a longer lens, more depth between the subjects)."""
     settings.readout_lines.clear()
     settings.suggested_fstop = 0.0
     if report is None:
         return
-    for line in report.short_lines():
+    for text, reads in report.artist_lines():
         item = settings.readout_lines.add()
-        item.text, item.warning = line, False
-    for line in report.warnings:
+        item.text, item.warning = text, not reads
+    for line in report.advice:
         item = settings.readout_lines.add()
         item.text, item.warning = line, True
     settings.suggested_fstop = report.suggested_fstop or 0.0
-

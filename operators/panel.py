@@ -11,7 +11,7 @@ class RACKFOCUS_UL_marks(bpy.types.UIList):
         if item.kind == "POINT":
             row.label(text="Point", icon="EMPTY_AXIS")
         elif item.kind == "PIXEL":
-            row.label(text=f"Footage {item.pixel[0]},{item.pixel[1]}", icon="IMAGE_DATA")
+            row.label(text=f"{item.pixel[0]},{item.pixel[1]}", icon="IMAGE_DATA")
         else:
             row.prop(item, "subject", text="")
             if item.kind == "BONE":
@@ -32,6 +32,46 @@ class _Base:
         return getattr(context.scene, "rackfocus", None) is not None
 
 
+def wrapped(layout, text: str, width_px: float, icon: str = "NONE") -> None:
+    """``text`` as labels broken at words to fit ``width_px`` (labels do not wrap themselves).
+
+    Measured with the UI font where one is loaded (a window), else by a typical glyph width.
+    """
+    # Split at plain spaces only: a number and its unit are joined by a no-break space.
+    words, line, first = text.split(" "), "", True
+    scale = bpy.context.preferences.system.ui_scale
+    # The icon, the label's margins and a box's border come off the width.
+    room = max(width_px - (50 if icon != "NONE" else 30) * scale, 60)
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if line and _text_width(candidate) > room:
+            layout.label(text=line, icon=icon if first else "BLANK1")
+            line, first = word, False
+        else:
+            line = candidate
+    if line:
+        layout.label(text=line, icon=icon if first else ("BLANK1" if icon != "NONE" else "NONE"))
+
+
+def _text_width(text: str) -> float:
+    """Pixels ``text`` takes in the UI font at the current interface scale."""
+    scale = bpy.context.preferences.system.ui_scale
+    if bpy.app.background:
+        return len(text) * 6.5 * scale
+    import blf
+
+    blf.size(0, 11 * scale)
+    return blf.dimensions(0, text)[0]
+
+
+def _width(context) -> float:
+    """The panel content's width in pixels: the sidebar less its margins and tab column
+    (measured on Blender 5.2's sidebar: 58 px at scale 1)."""
+    region = context.region
+    scale = context.preferences.system.ui_scale
+    return (float(region.width) if region is not None else 300.0) - 58 * scale
+
+
 class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
     bl_label = "Rack Focus"
     bl_idname = "RACKFOCUS_PT_main"
@@ -43,15 +83,14 @@ class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(scene, "camera", text="")
         row.operator("rackfocus.view_camera", text="", icon="VIEW_CAMERA")
-        layout.operator("rackfocus.add_target", icon="EMPTY_SINGLE_ARROW")
+        row.operator("rackfocus.preview_dof", text="", icon="HIDE_OFF")
+        layout.operator("rackfocus.add_target", text="Focus Target", icon="EMPTY_SINGLE_ARROW")
 
         row = layout.row(align=True)
-        row.menu("RACKFOCUS_MT_presets", text=settings.preset or "Pull Presets",
-                 icon="PRESET")
+        row.menu("RACKFOCUS_MT_presets", text=settings.preset or "Presets", icon="PRESET")
         row.operator("rackfocus.save_preset", text="", icon="ADD")
         row.operator("rackfocus.remove_preset", text="", icon="REMOVE")
 
-        layout.label(text="Focus Marks")
         row = layout.row()
         row.template_list("RACKFOCUS_UL_marks", "", settings, "marks", settings, "active_mark",
                           rows=4)
@@ -63,24 +102,34 @@ class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
         col.separator()
         col.operator("rackfocus.move_mark", icon="TRIA_UP", text="").direction = "UP"
         col.operator("rackfocus.move_mark", icon="TRIA_DOWN", text="").direction = "DOWN"
-        if 0 <= settings.active_mark < len(settings.marks):
-            item = settings.marks[settings.active_mark]
-            sub = layout.row(align=True)
-            sub.prop(item, "frame")
-            sub.prop_search(item, "marker", scene, "timeline_markers", text="", icon="MARKER")
+        if not len(settings.marks):
+            wrapped(layout.column(align=True), "Select subjects and press + to add marks, "
+                                               "near to far", _width(context), "INFO")
 
         col = layout.column()
-        row = col.row(align=True)
+        col.use_property_split = True
+        col.use_property_decorate = False
+        if 0 <= settings.active_mark < len(settings.marks):
+            item = settings.marks[settings.active_mark]
+            sub = col.column(align=True)
+            sub.prop(item, "frame")
+            sub.prop_search(item, "marker", scene, "timeline_markers", text="Marker",
+                            icon="MARKER")
+        split = col.split(factor=0.4)
+        split.alignment = "RIGHT"
+        split.label(text="Easing")
+        row = split.row(align=True)
         row.prop(settings, "easing", text="")
         row.prop(settings, "easing_mode", text="")
+        if settings.overshoot > 0.0:
+            col.label(text=f"Back, {settings.overshoot:.0%} overshoot", icon="INFO")
         col.prop(settings, "space")
         col.prop(settings, "mode")
-        col.prop(settings, "replace")
+        col.prop(settings, "replace", text="Replace Keys")
         row = layout.row(align=True)
         row.scale_y = 1.3
         row.operator("rackfocus.create_pull", icon="CAMERA_DATA")
-        row.operator("rackfocus.bake", icon="KEYFRAME_HLT")
-        layout.operator("rackfocus.clear_pull", icon="X")
+        row.operator("rackfocus.clear_pull", text="Clear", icon="X")
 
 
 class RACKFOCUS_PT_timing(_Base, bpy.types.Panel):
@@ -90,16 +139,26 @@ class RACKFOCUS_PT_timing(_Base, bpy.types.Panel):
 
     def draw(self, context):
         settings = context.scene.rackfocus
-        col = self.layout.column(align=True)
-        col.prop(settings, "sequence")
-        col.prop(settings, "return_to_start")
-        col.prop(settings, "unit", expand=True)
-        col.prop(settings, "hold_start")
-        col.prop(settings, "transition")
-        col.prop(settings, "hold_middle")
-        col.prop(settings, "hold_end")
-        col.prop(settings, "overshoot")
-        col.operator("rackfocus.retime", icon="TIME")
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        col = layout.column(align=True)
+        col.prop(settings, "role_1")
+        col.prop(settings, "role_2")
+        col.prop(settings, "role_3")
+        if settings.role_3 != "none":
+            col.prop(settings, "role_4")
+        layout.prop(settings, "return_to_start")
+        row = layout.row()
+        row.prop(settings, "unit", expand=True)
+        unit = "s" if settings.unit == "seconds" else "fr"
+        col = layout.column(align=True)
+        col.prop(settings, "hold_start", text=f"First Hold ({unit})")
+        col.prop(settings, "transition", text=f"Rack ({unit})")
+        col.prop(settings, "hold_middle", text=f"Mid Hold ({unit})")
+        col.prop(settings, "hold_end", text=f"Last Hold ({unit})")
+        layout.prop(settings, "overshoot")
+        layout.operator("rackfocus.retime", icon="TIME")
 
 
 class RACKFOCUS_PT_realism(_Base, bpy.types.Panel):
@@ -109,18 +168,19 @@ class RACKFOCUS_PT_realism(_Base, bpy.types.Panel):
 
     def draw(self, context):
         settings = context.scene.rackfocus
-        col = self.layout.column()
-        col.prop(settings, "use_fstop_ramp")
-        row = col.row(align=True)
-        row.enabled = settings.use_fstop_ramp
-        row.prop(settings, "fstop_from")
-        row.prop(settings, "fstop_to")
-        row = col.row(align=True)
-        row.prop(settings, "breathing")
-        row.prop(settings, "close_focus_m")
-        col.prop(settings, "hysteresis")
-        col.prop(settings, "soft_blur")
-        col.prop(settings, "show_overlay")
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(settings, "use_fstop_ramp")
+        col = layout.column(align=True)
+        col.enabled = settings.use_fstop_ramp
+        col.prop(settings, "fstop_from")
+        col.prop(settings, "fstop_to")
+        col = layout.column(align=True)
+        col.prop(settings, "breathing")
+        col.prop(settings, "close_focus_m")
+        layout.prop(settings, "hysteresis")
+        layout.prop(settings, "soft_blur")
 
 
 class RACKFOCUS_PT_readability(_Base, bpy.types.Panel):
@@ -130,15 +190,18 @@ class RACKFOCUS_PT_readability(_Base, bpy.types.Panel):
     def draw(self, context):
         settings = context.scene.rackfocus
         layout = self.layout
-        row = layout.row(align=True)
-        row.prop(settings, "min_blur_px")
-        row.prop(settings, "solve_fstop", text="Solve")
+        col = layout.column()
+        col.use_property_split = True
+        col.use_property_decorate = False
+        col.prop(settings, "min_blur_px")
+        col.prop(settings, "solve_fstop")
         layout.operator("rackfocus.check_readability", icon="VIEWZOOM")
-        box = layout.box()
+        box = layout.box().column(align=True)
+        width = _width(context) - 16 * context.preferences.system.ui_scale  # the box's border
         if not len(settings.readout_lines):
-            box.label(text="Check Readability to see each subject's blur", icon="DOT")
+            wrapped(box, "Not checked yet: each subject's blur shows here", width, "DOT")
         for line in settings.readout_lines:
-            box.label(text=line.text, icon="ERROR" if line.warning else "DOT")
+            wrapped(box, line.text, width, "ERROR" if line.warning else "CHECKMARK")
         if settings.suggested_fstop > 0.0:
             layout.operator("rackfocus.solve_fstop",
                             text=f"Use f/{settings.suggested_fstop:g}", icon="CHECKMARK")
@@ -152,19 +215,12 @@ class RACKFOCUS_PT_output(_Base, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         row = layout.row(align=True)
-        row.operator("rackfocus.export", icon="EXPORT")
-        row.operator("rackfocus.describe", icon="TEXT")
+        row.operator("rackfocus.export", text="Export", icon="EXPORT")
+        row.operator("rackfocus.describe", text="Describe", icon="TEXT")
         text = context.scene.rackfocus.description_text
         if text:
-            col = layout.box().column(align=True)
-            words, line = text.split(), ""
-            for word in words:  # a plain word wrap: labels do not wrap themselves
-                if len(line) + len(word) > 42:
-                    col.label(text=line)
-                    line = ""
-                line = f"{line} {word}".strip()
-            if line:
-                col.label(text=line)
+            wrapped(layout.box().column(align=True), text,
+                    _width(context) - 16 * context.preferences.system.ui_scale)
 
 
 class RACKFOCUS_PT_plate(_Base, bpy.types.Panel):
@@ -192,7 +248,8 @@ class RACKFOCUS_MT_menu(bpy.types.Menu):
 #: Operators in the menu, in workflow order (list-editing ones live on the list's buttons).
 MENU_OPERATORS = ("add_target", "add_mark", "pick_mark", "remove_mark", "retime", "create_pull",
                   "bake", "check_readability", "solve_fstop", "clear_pull", "view_camera",
-                  "save_preset", "export", "describe", "import_plate", "add_pixel_mark")
+                  "preview_dof", "save_preset", "export", "describe", "import_plate",
+                  "add_pixel_mark", "pick_footage")
 
 
 def menu_operator_ids() -> list[str]:

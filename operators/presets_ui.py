@@ -56,10 +56,14 @@ class RACKFOCUS_OT_apply_preset(bpy.types.Operator):
         def work():
             preset = user_presets.find_preset(self.name)
             settings_from_preset(settings, preset)
-            count = (retime(scene, settings, preset)
-                     if self.retime_marks and len(settings.marks) else 0)
-            extra = f", {count} marks re-timed" if count else ""
-            self.report({"INFO"}, f"Preset '{preset.name}'{extra}")
+            if not (self.retime_marks and len(settings.marks)):
+                self.report({"INFO"}, f"Preset '{preset.name}': add marks to re-time them")
+                return
+            timed = retime(scene, settings, preset)
+            order = " -> ".join(dict.fromkeys(m.subject.short_name() for m in timed.marks))
+            self.report({"INFO"}, f"{preset.name}: {order}, {len(timed.marks)} marks")
+            if timed.left_out_note:
+                self.report({"WARNING"}, timed.left_out_note)
 
         return run_reported(self, work)
 
@@ -83,8 +87,10 @@ class RACKFOCUS_OT_retime(bpy.types.Operator):
         settings = context.scene.rackfocus
 
         def work():
-            count = retime(context.scene, settings, preset_from_settings(settings))
-            self.report({"INFO"}, f"{count} marks re-timed")
+            timed = retime(context.scene, settings, preset_from_settings(settings))
+            self.report({"INFO"}, f"{len(timed.marks)} marks re-timed")
+            if timed.left_out_note:
+                self.report({"WARNING"}, timed.left_out_note)
 
         return run_reported(self, work)
 

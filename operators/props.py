@@ -18,6 +18,16 @@ from ..rackfocus_addon.request import CLOSE_FOCUS_M, MIN_BLUR_PX, SOFT_BLUR
 
 EASING_ITEMS = [(k, k.capitalize(), f"{k.capitalize()} easing (native keyframe interpolation)")
                 for k in KINDS]
+ROLE_ITEMS = [
+    ("first", "First Subject", "The first subject in the mark list"),
+    ("second", "Second Subject", "The second subject in the mark list"),
+    ("near", "Nearest", "The subject nearest the camera"),
+    ("far", "Farthest", "The subject farthest from the camera"),
+    ("soft", "Soft Opening", "A focus in front of the next subject that leaves it unreadably soft"),
+]
+NO_ROLE = [("none", "None", "No further beat")]
+#: The role slots the Timing panel offers, in order.
+ROLE_PROPS = ("role_1", "role_2", "role_3", "role_4")
 MODE_ITEMS = [(m, m.replace("-", " ").title(), f"Ease {m}") for m in MODES]
 
 
@@ -57,13 +67,15 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     # -- preset and timing ------------------------------------------------------------------
     preset: StringProperty(name="Preset", default="",
                            description="The pull preset the settings came from")
-    sequence: StringProperty(
-        name="Sequence", default="first,second",
-        description="Order of roles the timing re-times the marks into: first, second (the "
-                    "subjects as listed), near, far (by depth), soft (a focus that leaves the "
-                    "next subject unreadable)",
-    )
-    return_to_start: BoolProperty(name="Return", default=False,
+    role_1: EnumProperty(name="From", items=ROLE_ITEMS, default="first",
+                         description="Where the pull starts")
+    role_2: EnumProperty(name="To", items=ROLE_ITEMS, default="second",
+                         description="Where the first rack lands")
+    role_3: EnumProperty(name="Then", items=ROLE_ITEMS + NO_ROLE, default="none",
+                         description="A third beat (optional)")
+    role_4: EnumProperty(name="Then", items=ROLE_ITEMS + NO_ROLE, default="none",
+                         description="A fourth beat (optional)")
+    return_to_start: BoolProperty(name="Return to Start", default=False,
                                   description="Rack back to the first role at the end")
     unit: EnumProperty(name="Unit", default="seconds",
                        items=[("frames", "Frames", "Holds and transitions in frames"),
@@ -86,15 +98,21 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
                              description="Pass the new subject by this fraction of the move and "
                                          "settle back (BACK easing)")
     space: EnumProperty(
-        name="Interpolate",
-        items=[("distance", "Distance", "Blend focus in metres"),
-               ("diopter", "Diopters", "Blend focus in 1/distance: blur changes evenly")],
+        name="Blend",
+        items=[("distance", "Metres", "Blend focus in metres: the middle of a 2 m to 8 m pull "
+                                      "is at 5 m"),
+               ("diopter", "Diopters", "Blend focus in 1/distance so blur changes evenly: the "
+                                       "middle of a 2 m to 8 m pull is at 3.2 m")],
         default="distance",
     )
     mode: EnumProperty(
         name="Mode",
-        items=[("rig", "Live Rig", "A focus-target empty follows the subjects through constraints"),
-               ("bake", "Bake", "Key the camera's focus distance on every frame that needs it")],
+        items=[("rig", "Live Rig", "A focus-target empty follows each subject through "
+                                   "constraints with eased influence: moving subjects stay sharp "
+                                   "and the Graph Editor edits the timing"),
+               ("bake", "Baked Keys", "Key the camera's focus distance where it needs it: exact "
+                                      "diopter midpoints, hysteresis and export to other "
+                                      "software; renders anywhere")],
         default="rig",
     )
     replace: BoolProperty(name="Replace User Keys", default=False,
@@ -137,7 +155,7 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
                                      description="The last pull description")
 
     # -- viewport ---------------------------------------------------------------------------
-    show_overlay: BoolProperty(name="Focus Plane Overlay", default=False,
+    show_overlay: BoolProperty(name="Focus Plane Overlay", default=True,
                                description="Draw the focus plane and near/far limits while "
                                            "looking through the camera")
 

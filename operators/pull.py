@@ -4,7 +4,10 @@ import bpy
 
 from ..rackfocus_addon.bl import pull as pull_engine
 from ..rackfocus_addon.bl import realism as realism_engine
+from ..rackfocus_addon.bl.scene_eval import depth_along_axis
 from ..rackfocus_addon.bl.subjects import resolve_camera
+from ..rackfocus_addon.describe import status_line
+from ..rackfocus_addon.schedule import HOLD_S, TRANSITION_S, beats
 from .common import (
     camera_or_why,
     poll_camera,
@@ -19,10 +22,9 @@ from .from_panel import request_from_settings, write_readout
 def _report_pull(operator, result) -> None:
     for note in result.notes:
         operator.report({"WARNING"}, note)
-    if result.report is not None:
-        for warning in result.report.warnings:
-            operator.report({"WARNING"}, warning)
-    operator.report({"INFO"}, result.summary())
+    if result.report is not None and not result.report.readable:
+        operator.report({"WARNING"}, "The pull will not read: see Readability for the fix")
+    operator.report({"INFO"}, status_line(result.plan))
 
 
 def run_pull(operator, context, mode: str | None = None) -> set[str]:
@@ -42,7 +44,8 @@ def run_pull(operator, context, mode: str | None = None) -> set[str]:
 
 
 class RACKFOCUS_OT_add_target(bpy.types.Operator):
-    """Create (or reuse) the scene camera's focus-target empty and turn depth of field on"""
+    """Create (or reuse) the scene camera's focus-target empty on the selected subject (or the
+    3D cursor) and turn depth of field on"""
 
     bl_idname = "rackfocus.add_target"
     bl_label = "Add Focus Target"
@@ -58,11 +61,27 @@ class RACKFOCUS_OT_add_target(bpy.types.Operator):
             self.report({"ERROR"}, why)
             return {"CANCELLED"}
         target, created = pull_engine.ensure_target(cam)
+        if created:
+            # Where the artist is looking: the selected subject, else the 3D cursor (never a
+            # fixed distance that leaves the whole frame soft).
+            subject = next((o for o in _selected_subjects(context)), None)
+            place = subject.matrix_world.translation if subject else context.scene.cursor.location
+            target.location = place
         cam.data.dof.use_dof = True
         if cam.data.dof.focus_object is None:
             cam.data.dof.focus_object = target
         self.report({"INFO"}, f"{'Created' if created else 'Reused'} focus target '{target.name}'")
         return {"FINISHED"}
+
+
+def _selected_subjects(context) -> list:
+    """The selected objects that can be subjects (not cameras), active first."""
+    scene = context.scene
+    active = context.active_object
+    selected = list(getattr(context, "selected_objects", None) or [])
+    chosen = [o for o in ([active] if active in selected else []) + selected
+              if o is not None and o != scene.camera and o.type != "CAMERA"]
+    return list(dict.fromkeys(chosen))
 
 
 def add_point_mark(settings, location, frame: int):
@@ -95,22 +114,35 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
         if self.use_cursor:
             add_point_mark(settings, scene.cursor.location, scene.frame_current)
             return {"FINISHED"}
-        active = context.active_object
-        selected = list(getattr(context, "selected_objects", None) or [])
-        chosen = [o for o in ([active] if active else []) + sorted(selected, key=lambda o: o.name)
-                  if o is not None and o != scene.camera and o.type != "CAMERA"]
-        chosen = list(dict.fromkeys(chosen))
+        chosen = _selected_subjects(context)
         if not chosen:
             self.report({"ERROR"}, "Select a subject (not the camera) or use the 3D cursor")
             return {"CANCELLED"}
-        for k, obj in enumerate(chosen):
-            item = settings.marks.add()
-            item.frame = scene.frame_current + k
-            item.subject = obj
-            bone = context.active_pose_bone if obj == active else None
-            if obj.type == "ARMATURE" and bone is not None:
-                item.kind, item.bone = "BONE", bone.name
+        cam = scene.camera
+        if len(chosen) > 1 and cam is not None:
+            # A first pull reads near to far: order by depth from the camera (a preset may
+            # reverse it).
+            chosen.sort(key=lambda o: depth_along_axis(cam, o.matrix_world.translation))
+        fps = scene.render.fps / scene.render.fps_base
+        start = scene.frame_current
+        if len(settings.marks):
+            start = max(start, max(m.frame for m in settings.marks) + round(TRANSITION_S * fps))
+        elif not scene.frame_start <= start < scene.frame_end:
+            start = scene.frame_start
+        end = max(scene.frame_end, start)
+        bone = context.active_pose_bone
+        for obj, (arrive, leave) in zip(chosen, beats(len(chosen), fps, start, end)):
+            for frame in dict.fromkeys((arrive, leave)):
+                item = settings.marks.add()
+                item.frame = frame
+                item.subject = obj
+                if obj.type == "ARMATURE" and bone is not None and bone.id_data == obj:
+                    item.kind, item.bone = "BONE", bone.name
         settings.active_mark = len(settings.marks) - 1
+        if len(chosen) > 1:
+            order = " -> ".join(o.name for o in chosen)
+            self.report({"INFO"}, f"Marks near to far: {order}, each held "
+                                  f"{HOLD_S:g} s and racked over {TRANSITION_S:g} s")
         return {"FINISHED"}
 
 
@@ -261,8 +293,8 @@ class RACKFOCUS_OT_create_pull(bpy.types.Operator):
 
 
 class RACKFOCUS_OT_bake(bpy.types.Operator):
-    """Bake the pull into focus-distance keys on the camera (needed for diopter pulls, export
-    and hysteresis; renders anywhere)"""
+    """Create the pull as baked focus-distance keys, whatever the panel's Mode says (the same
+    as Create Pull with Mode: Baked Keys)"""
 
     bl_idname = "rackfocus.bake"
     bl_label = "Bake Pull"
@@ -385,6 +417,39 @@ class RACKFOCUS_OT_view_camera(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
+    """Look through the camera with its depth of field in the viewport (Material Preview, or
+    the current Rendered view), and the focus plane overlay on"""
+
+    bl_idname = "rackfocus.preview_dof"
+    bl_label = "Preview DOF"
+    # A view change, not a data change: nothing to undo.
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        if not poll_camera(cls, context):
+            return False
+        if _view3d(context) is None:
+            cls.poll_message_set("Needs a 3D viewport")
+            return False
+        return True
+
+    def execute(self, context):
+        area = _view3d(context)
+        space = area.spaces.active
+        space.region_3d.view_perspective = "CAMERA"
+        shading = space.shading
+        if shading.type in ("SOLID", "WIREFRAME"):
+            shading.type = "MATERIAL"  # EEVEE shows the camera's depth of field through it
+        shading.use_dof = True  # the Solid (Workbench) view's own camera DOF, if switched back
+        context.scene.camera.data.dof.use_dof = True
+        context.scene.rackfocus.show_overlay = True
+        area.tag_redraw()
+        self.report({"INFO"}, "Previewing the camera's depth of field")
+        return {"FINISHED"}
+
+
 def _view3d(context):
     if context.area is not None and context.area.type == "VIEW_3D":
         return context.area
@@ -398,5 +463,5 @@ classes = (
     RACKFOCUS_OT_add_target, RACKFOCUS_OT_add_mark, RACKFOCUS_OT_pick_mark,
     RACKFOCUS_OT_remove_mark, RACKFOCUS_OT_move_mark, RACKFOCUS_OT_create_pull,
     RACKFOCUS_OT_bake, RACKFOCUS_OT_check_readability, RACKFOCUS_OT_solve_fstop,
-    RACKFOCUS_OT_clear_pull, RACKFOCUS_OT_view_camera,
+    RACKFOCUS_OT_clear_pull, RACKFOCUS_OT_view_camera, RACKFOCUS_OT_preview_dof,
 )

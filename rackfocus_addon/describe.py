@@ -131,3 +131,18 @@ def describe(plan: PullPlan, mark_distances_m: Sequence[float], fps: float,
     if plan.space == "diopter":
         text += "; blur changes evenly through the move (interpolated in diopters)"
     return text[0].upper() + text[1:] + "."
+
+
+def status_line(plan: PullPlan) -> str:
+    """The pull in one short line for the status bar: 'Pull: Near -> Far, 4 marks, sine in-out'.
+    """
+    order: list[str] = []
+    for subject, _frame in plan.marks:
+        name = plan.subjects[subject].short_name()
+        if not order or order[-1] != name:
+            order.append(name)
+    e = plan.easing
+    easing = "linear" if e.kind == "linear" else f"{e.kind} {e.mode.replace('-', ' ')}"
+    count = len(plan.marks)
+    return (f"Pull: {' -> '.join(order)}, {count} mark{'s' if count != 1 else ''}, {easing}"
+            f"{', in diopters' if plan.space == 'diopter' else ''}")

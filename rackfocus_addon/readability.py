@@ -59,10 +59,24 @@ class Report:
     moments: list[Moment] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     suggested_fstop: float | None = None
+    #: The subjects' names as an artist says them ('Anna'), and which are subjects at all (a
+    #: 'soft' point is only a place to focus).
+    names: tuple[str, ...] = ()
+    shown: tuple[bool, ...] = ()
+    #: Warnings about the whole pull rather than one moment (also in :attr:`warnings`).
+    advice: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
         return not self.warnings
+
+    def advise(self, text: str) -> None:
+        """A warning about the whole pull (how to fix it), not about one moment."""
+        self.advice.append(text)
+        self.warnings.append(text)
+
+    def visible(self, index: int) -> bool:
+        return self.shown[index] if index < len(self.shown) else True
 
     def short_lines(self) -> list[str]:
         """One compact line per moment for a narrow panel: 'f13 @2.00 m: 'Far' 17.1 px' (soft
@@ -72,6 +86,23 @@ class Report:
             soft = ", ".join(f"{self.labels[i]} {m.blur_px[i]:.1f} px"
                              for i in range(len(m.blur_px)) if i != m.sharp)
             out.append(f"f{m.frame} @{m.focus_m:.2f} m: {soft}")
+        return out
+
+    def artist_lines(self) -> list[tuple[str, bool]]:
+        """One line per moment as a focus puller would say it, with whether it reads:
+        'Frame 13, focus on Near (1.6 m): Far is soft, 16 px - the rack will read'."""
+        out = []
+        for m in self.moments:
+            soft = [i for i in range(len(m.blur_px)) if i != m.sharp and self.visible(i)]
+            ok = all(m.blur_px[i] >= self.min_blur_px for i in m.must_be_soft)
+            parts = ", ".join(
+                f"{self.names[i]} is "
+                f"{'soft' if m.blur_px[i] >= self.min_blur_px else 'nearly sharp'}, "
+                f"{m.blur_px[i]:.0f}\u00a0px" for i in soft)
+            verdict = "the rack will read" if ok else "too little blur to read"
+            focus = f"{m.focus_m:.1f}\u00a0m"
+            out.append((f"Frame {m.frame}, focus on {self.names[m.sharp]} ({focus}): "
+                        f"{parts or 'nothing else in frame'} - {verdict}", ok))
         return out
 
     def lines(self) -> list[str]:
@@ -104,7 +135,8 @@ def assess(plan: PullPlan, distance_m: Callable[[int, int], float], lens: LensSe
     n = len(plan.subjects)
     visible = list(visible) if visible is not None else [True] * n
     labels = tuple(s.label() for s in plan.subjects)
-    report = Report(labels, lens, float(min_blur_px))
+    report = Report(labels, lens, float(min_blur_px),
+                    names=tuple(s.short_name() for s in plan.subjects), shown=tuple(visible))
     #: For each soft subject: the factor the f-stop may be scaled by and still read.
     needed: list[float] = []
     for span in plan.spans():
@@ -130,7 +162,7 @@ def assess(plan: PullPlan, distance_m: Callable[[int, int], float], lens: LensSe
     if report.warnings:
         best = min(needed) * lens.fstop if needed else 0.0
         if best <= 0.0:
-            report.warnings.append(
+            report.advise(
                 "Two subjects are at the same distance: no f-stop separates them; move one of "
                 "them in depth"
             )
@@ -138,7 +170,7 @@ def assess(plan: PullPlan, distance_m: Callable[[int, int], float], lens: LensSe
             # Round down to 0.1 so the suggested stop is at least as wide as needed.
             report.suggested_fstop = max(math.floor(best * 10.0) / 10.0, 0.1)
             if report.suggested_fstop < WIDEST_REAL_FSTOP:
-                report.warnings.append(
+                report.advise(
                     f"Reading needs f/{report.suggested_fstop:g}, wider than real lenses: "
                     "use a longer lens, a higher resolution or subjects further apart in depth"
                 )

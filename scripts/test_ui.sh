@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Real-UI test: Blender 5.2 with a window (not background) under Xvfb in the Debian sid chroot.
-# Registers the extension, opens the sidebar's Rack Focus tab, runs a pull through the panel's
-# operators and saves a screenshot to docs/panel.png. Fails on any Python error, including errors
-# while drawing panels (Blender prints those instead of raising).
+# Registers the extension, opens the sidebar's Rack Focus tab and runs the artist's flow through
+# the panel's operators (marks from a 3-object selection, preset, create, scrub, readability,
+# bake, clear, undo, import a plate, a footage mark), with a screenshot of each step in out/ui/
+# and the last one as docs/panel.png. Fails on any Python error (drawing included), on a label
+# the panels cut at the sidebar's default width, or on marks outside the scene's frame range.
 #   scripts/test_ui.sh [OUT.png]        (default: docs/panel.png)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,7 +17,7 @@ LOG="$(mktemp /tmp/rf-ui-log.XXXXXX)"
 [ -n "${RACKFOCUS_SID_RUN:-}" ] || "$HERE/scripts/provision_blender.sh" >/dev/null
 rm -rf "$ROOT$INNER"
 trap 'rm -rf "$ROOT$INNER" "$LOG"' EXIT
-mkdir -p "$ROOT$INNER/fb" "$ROOT$INNER/out" "$ROOT$INNER/tmp"
+mkdir -p "$ROOT$INNER/fb" "$ROOT$INNER/out/steps" "$ROOT$INNER/tmp"
 tar -C "$HERE" --exclude='./.venv*' --exclude=./.git \
     --exclude='*/__pycache__' --exclude=./build --exclude=./out -cf - . | tar -C "$ROOT$INNER" -xf -
 
@@ -23,7 +25,8 @@ set +e
 timeout 300 "$RUN" env RACKFOCUS_USER_PRESETS="$INNER/user_presets" TMPDIR="$INNER/tmp" \
     xvfb-run -a -s "-screen 0 1600x900x24 -fbdir $INNER/fb" \
     blender --factory-startup --python "$INNER/tests/ui/ui_screenshot.py" \
-    -- --out "$INNER/out/panel.png" --fb "$INNER/fb/Xvfb_screen0" >"$LOG" 2>&1
+    -- --out "$INNER/out/panel.png" --shots "$INNER/out/steps" --fb "$INNER/fb/Xvfb_screen0" \
+    >"$LOG" 2>&1
 code=$?
 set -e
 # Python errors after our script started (Blender's own start-up noise comes before it):
@@ -39,7 +42,8 @@ if [ "$code" -ne 0 ] || ! grep -q "RF-UI: ok" "$LOG"; then
     tail -40 "$LOG" >&2
     exit 1
 fi
-mkdir -p "$(dirname "$OUT")"
+mkdir -p "$(dirname "$OUT")" "$HERE/out/ui"
 cp "$ROOT$INNER/out/panel.png" "$OUT"
+cp "$ROOT$INNER"/out/steps/*.png "$HERE/out/ui/"
 grep "RF-UI:" "$LOG"
 echo "test_ui: ok, screenshot $OUT"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import bpy
 import numpy as np
@@ -81,24 +81,50 @@ def remove_user_preset(key: str) -> str:
 
 
 def apply_preset(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Preset,
-                 request: PullRequest) -> PullRequest:
+                 request: PullRequest) -> tuple[PullRequest, str | None]:
     """``request`` re-timed by ``preset``: its subjects (in mark order) become the preset's roles
-    from the first mark's frame, with the preset's easing, space, realism and readable blur."""
+    from the first mark's frame, with the preset's easing, space, realism and readable blur.
+
+    Returns (request, a note naming the subjects the preset leaves out and why, or None).
+    """
     if not request.marks:
         raise RackFocusError(f"Preset '{preset.name}' needs a subject: add a focus mark first")
     start = mark_frame(scene, request.marks[0])
-    marks = preset_marks(scene, camera, preset, [m.subject for m in request.marks], start)
-    return preset.configure(replace(request, marks=tuple(marks)))
+    timed = preset_marks(scene, camera, preset, [m.subject for m in request.marks], start)
+    return preset.configure(replace(request, marks=tuple(timed.marks))), timed.left_out_note
+
+
+#: Why a role picks the subject it picks, for the note on subjects a preset leaves out.
+_ROLE_WORDS = {"first": "the first subject in the list", "second": "the second",
+               "near": "the nearest subject", "far": "the farthest"}
+
+
+@dataclass(frozen=True)
+class PresetMarks:
+    """A preset's marks, and the subjects it leaves out (each role takes one subject)."""
+
+    marks: list[Mark]
+    left_out: list[SubjectRef]
+    roles: tuple[str, ...]
+
+    @property
+    def left_out_note(self) -> str | None:
+        if not self.left_out:
+            return None
+        names = ", ".join(ref.label() for ref in self.left_out)
+        used = " and ".join(_ROLE_WORDS[r] for r in dict.fromkeys(self.roles) if r in _ROLE_WORDS)
+        return f"Left out {names}: the preset racks between {used}"
 
 
 def preset_marks(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Preset,
                  subjects: Sequence[SubjectRef], start_frame: int,
-                 fps: float | None = None) -> list[Mark]:
+                 fps: float | None = None) -> PresetMarks:
     """The marks ``preset`` makes of ``subjects`` (in the artist's order) from ``start_frame``.
 
-    Roles: ``first``/``second`` in the given order, ``near``/``far`` by depth at the start frame,
-    ``soft`` a point on the view axis in front of the next subject where that subject is blurred by
-    the preset's ``soft_blur`` (a fraction of the frame width).
+    Roles: ``first``/``second`` in the given order, ``near``/``far`` the nearest and farthest of
+    all the subjects at the start frame, ``soft`` a point on the view axis in front of the next
+    subject where that subject is blurred by the preset's ``soft_blur`` (a fraction of the frame
+    width). Subjects no role picks are reported in ``left_out``, never dropped silently.
     """
     unique: list[SubjectRef] = []
     for ref in subjects:
@@ -111,19 +137,14 @@ def preset_marks(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Prese
             f"Preset '{preset.name}' racks between two subjects: add a focus mark on a second one"
         )
     fps = fps or scene.render.fps / scene.render.fps_base
-    resolved = resolve_subjects(scene, camera, unique[:2])
+    resolved = resolve_subjects(scene, camera, unique)
     depth = np.abs(sample_distances(scene, camera, resolved, [start_frame])[:, 0])
     for ref, d in zip(unique, depth):
         if d <= 1e-4:
             raise RackFocusError(f"Subject {ref.label()} is at the camera at frame {start_frame}")
     first = unique[0]
     second = unique[1] if len(unique) > 1 else unique[0]
-    if len(unique) < 2:
-        near = far = first
-    elif depth[0] <= depth[1]:
-        near, far = unique[0], unique[1]
-    else:
-        near, far = unique[1], unique[0]
+    near, far = unique[int(np.argmin(depth))], unique[int(np.argmax(depth))]
     depth_of = {ref: float(d) for ref, d in zip(unique, depth)}
     role_ref = {"first": first, "second": second, "near": near, "far": far}
 
@@ -136,7 +157,9 @@ def preset_marks(scene: bpy.types.Scene, camera: bpy.types.Object, preset: Prese
         else:
             ref = role_ref[role]
         marks.append(Mark(ref, frame=start_frame + offset))
-    return marks
+    used = {m.subject for m in marks}
+    left_out = [ref for ref in unique if ref not in used]
+    return PresetMarks(marks, left_out, preset.roles)
 
 
 def _soft_point(scene, camera, preset: Preset, subject_m: float, frame: int) -> SubjectRef:

@@ -58,7 +58,7 @@ def test_every_operator_is_undoable_documented_and_searchable(addon):
             "rackfocus.pick_mark", "rackfocus.move_mark", "rackfocus.solve_fstop"} <= ids
     # Operators that change data are undoable; those that change none (a view, a file written
     # outside the .blend) push no undo step.
-    no_data = {"rackfocus.view_camera", "rackfocus.export"}
+    no_data = {"rackfocus.view_camera", "rackfocus.export", "rackfocus.preview_dof"}
     for cls in ops:
         assert "REGISTER" in cls.bl_options, cls.bl_idname
         assert ("UNDO" in cls.bl_options) == (cls.bl_idname not in no_data), cls.bl_idname
@@ -90,16 +90,24 @@ def test_polls_explain_why_they_are_greyed_out(addon, empty_scene):
 
 
 def test_add_marks_from_selection_cursor_and_picked_point(scene):
-    select(scene, "Far", "Near")
+    add_empty(scene, "Mid", (0.0, 4.0, 0.0))
+    select(scene, "Far", "Mid", "Near")  # the active one first, the others by name
     scene.frame_set(7)
     assert bpy.ops.rackfocus.add_mark() == {"FINISHED"}
     marks = scene.rackfocus.marks
-    assert [(m.subject.name, m.frame) for m in marks] == [("Far", 7), ("Near", 8)]
+    # Near to far by depth from the camera; at 24 fps each is held half a second and racked to
+    # over one second, all inside the scene's frames 1-60.
+    got = [(m.subject.name, m.frame) for m in marks]
+    assert [name for name, _f in got] == ["Near", "Near", "Mid", "Mid", "Far", "Far"]
+    frames = [f for _n, f in got]
+    assert frames[0] == 7 and frames == sorted(frames) and frames[-1] <= scene.frame_end
+    assert frames[1] - frames[0] >= 6 and frames[2] - frames[1] >= 12
+    n = len(marks)
     scene.cursor.location = (1.0, 4.0, 0.5)
     bpy.ops.rackfocus.add_mark(use_cursor=True)
-    assert marks[2].kind == "POINT" and tuple(marks[2].point) == (1.0, 4.0, 0.5)
+    assert marks[n].kind == "POINT" and tuple(marks[n].point) == (1.0, 4.0, 0.5)
     bpy.ops.rackfocus.pick_mark(location=(0.0, 3.0, 0.0), use_location=True)
-    assert marks[3].kind == "POINT" and tuple(marks[3].point) == (0.0, 3.0, 0.0)
+    assert marks[n + 1].kind == "POINT" and tuple(marks[n + 1].point) == (0.0, 3.0, 0.0)
     select(scene, "Cam")
     with pytest.raises(RuntimeError, match="not the camera"):
         bpy.ops.rackfocus.add_mark()
@@ -155,7 +163,7 @@ def test_create_bake_and_clear_restore_everything(scene):
     lens = compat.find_fcurve(cam.data, "lens")
     assert lens.evaluate(1) == pytest.approx(50.0 * (1 + 0.02 * 0.25), rel=1e-5)
     assert lens.evaluate(25) == pytest.approx(50.0 * (1 + 0.02 * 0.0625), rel=1e-5)
-    assert readout(scene)[0][0].startswith("f1 @2.00 m: 'Far' ")
+    assert readout(scene)[0][0].startswith("Frame 1, focus on Near (2.0\u00a0m): Far is soft, ")
     assert not warned(scene)
     assert bpy.ops.rackfocus.clear_pull() == {"FINISHED"}
     assert compat.find_fcurve(cam.data, "dof.aperture_fstop") is None
@@ -175,7 +183,7 @@ def test_readability_check_warns_and_solve_opens_the_iris(scene):
     s = scene.rackfocus
     s.min_blur_px = 3.0
     bpy.ops.rackfocus.check_readability()
-    assert warned(scene) and any("blurred by only" in t for t, w in readout(scene) if w)
+    assert warned(scene) and any("too little blur to read" in t for t, w in readout(scene) if w)
     n = s.suggested_fstop
     assert 0 < n < 22.0
     bpy.ops.rackfocus.solve_fstop()
@@ -231,7 +239,8 @@ def test_apply_two_subject_preset_to_one_subject_explains(scene):
 
 def test_save_user_preset_lists_beside_shipped_and_removes(scene, user_dir):
     s = scene.rackfocus
-    s.sequence, s.unit, s.transition, s.hold_start = "far,near", "frames", 9.0, 3.0
+    s.role_1, s.role_2 = "far", "near"
+    s.unit, s.transition, s.hold_start = "frames", 9.0, 3.0
     s.hold_end = 12.0
     s.overshoot = 0.05
     assert bpy.ops.rackfocus.save_preset(name="My Snap") == {"FINISHED"}
@@ -258,14 +267,14 @@ def test_save_user_preset_lists_beside_shipped_and_removes(scene, user_dir):
 def test_retime_uses_panel_timing(scene):
     add_marks(scene, ("Near", 10), ("Far", 11))
     s = scene.rackfocus
-    s.sequence, s.unit = "first,second", "frames"
+    s.role_1, s.role_2, s.unit = "first", "second", "frames"
     s.hold_start, s.transition, s.hold_end, s.return_to_start = 0, 6, 2, True
     s.hold_middle = 4
     bpy.ops.rackfocus.retime()
     assert [(m.subject.name, m.frame) for m in s.marks] == [
         ("Near", 10), ("Far", 16), ("Far", 20), ("Near", 26), ("Near", 28)]
-    s.sequence = "first,bogus"
-    with pytest.raises(RuntimeError, match="must list at least two roles"):
+    s.role_3 = "second"
+    with pytest.raises(RuntimeError, match="racks from 'second' to 'second'"):
         bpy.ops.rackfocus.retime()
 
 
@@ -392,3 +401,33 @@ def test_long_work_shows_blender_progress(scene):
                      ("update", 1000),
                      ("status", "Rack Focus: sampling subject distances 200/200"),
                      ("end",), ("status", None)]
+
+
+def test_a_preset_maps_roles_by_depth_and_names_who_it_leaves_out(scene):
+    from rackfocus_addon.bl.user_presets import find_preset, preset_marks
+    from rackfocus_addon.marks import SubjectRef
+
+    add_empty(scene, "Mid", (0.0, 4.0, 0.0))
+    add_marks(scene, ("Mid", 1), ("Far", 2), ("Near", 3))
+    assert bpy.ops.rackfocus.apply_preset(name="fg_to_bg") == {"FINISHED"}
+    names = [m.subject.name for m in scene.rackfocus.marks]
+    assert names[0] == "Near" and names[-1] == "Far" and "Mid" not in names
+    refs = [SubjectRef("object", name=n) for n in ("Mid", "Far", "Near")]
+    timed = preset_marks(scene, scene.camera, find_preset("fg_to_bg"), refs, 1)
+    assert timed.left_out == [refs[0]]
+    assert timed.left_out_note == ("Left out 'Mid': the preset racks between the nearest "
+                                   "subject and the farthest")
+
+
+def test_focus_target_starts_on_the_selected_subject_and_clear_says_what_it_keeps(scene):
+    select(scene, "Near")
+    assert bpy.ops.rackfocus.add_target() == {"FINISHED"}
+    target = scene.camera.data.dof.focus_object
+    assert tuple(target.location) == pytest.approx((0.0, 2.0, 0.0))
+    from rackfocus_addon.bl import pull
+
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    bpy.ops.rackfocus.create_pull()
+    message = pull.clear_pull(scene.camera)
+    assert f"kept focus target '{target.name}'" in message
+    assert bpy.data.objects.get(target.name) is not None

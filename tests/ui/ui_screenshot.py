@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ARGS = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
 OUT = ARGS[ARGS.index("--out") + 1] if "--out" in ARGS else os.path.join(ROOT, "panel.png")
 FB = ARGS[ARGS.index("--fb") + 1] if "--fb" in ARGS else ""
+SHOTS = ARGS[ARGS.index("--shots") + 1] if "--shots" in ARGS else os.path.dirname(OUT)
 
 errors = []
 _previous_hook = sys.excepthook
@@ -63,7 +64,8 @@ def build_scene():
     cam.rotation_euler = (math.pi / 2.0, 0.0, 0.0)
     scene.collection.objects.link(cam)
     scene.camera = cam
-    for name, y, x, size in (("Anna", 2.0, -0.3, 0.25), ("Ben", 8.0, 1.3, 0.9)):
+    for name, y, x, size in (("Anna", 2.0, -0.3, 0.25), ("Mid", 4.5, 0.4, 0.4),
+                             ("Ben", 8.0, 1.3, 0.9)):
         bpy.ops.mesh.primitive_cube_add(size=size, location=(x, y, 0.0))
         bpy.context.active_object.name = name
     bpy.ops.mesh.primitive_plane_add(size=30.0, location=(0.0, 10.0, -0.5))
@@ -74,33 +76,175 @@ def build_scene():
     return scene
 
 
-def select(name):
+def select(*names):
     for obj in bpy.context.scene.objects:
-        obj.select_set(obj.name == name)
-    bpy.context.view_layer.objects.active = bpy.context.scene.objects[name]
+        obj.select_set(obj.name in names)
+    bpy.context.view_layer.objects.active = bpy.context.scene.objects[names[0]]
+
+
+def ui_override():
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "UI")
+    return bpy.context.temp_override(window=win, area=area, region=region)
+
+
+def check_marks_in_range(step):
+    scene = bpy.context.scene
+    outside = [m.frame for m in scene.rackfocus.marks
+               if not scene.frame_start <= m.frame <= scene.frame_end]
+    if outside:
+        raise AssertionError(f"{step}: marks at frames {outside} lie outside the scene's range "
+                             f"{scene.frame_start}-{scene.frame_end}")
+
+
+def check_labels(step):
+    """Fail on any text the panels cut at the sidebar's default width."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import layout_check
+    from rack_focus.operators import panel
+
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "UI")
+    panels = (panel.RACKFOCUS_PT_main, panel.RACKFOCUS_PT_timing, panel.RACKFOCUS_PT_realism,
+              panel.RACKFOCUS_PT_readability, panel.RACKFOCUS_PT_output,
+              panel.RACKFOCUS_PT_plate)
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        # The panel's content is the region less its margins and the tab column (58 px at
+        # scale 1, measured on Blender 5.2's sidebar).
+        width = region.width - 58 * bpy.context.preferences.system.ui_scale
+        cut = layout_check.check_panels(bpy.context, panels, width)
+        # The mark list's rows: the list less its side column of buttons.
+        settings = bpy.context.scene.rackfocus
+        for item in settings.marks:
+            root = layout_check.Node("row")
+            panel.RACKFOCUS_UL_marks.draw_item(None, bpy.context, layout_check.Recorder(root),
+                                               settings, item, 0, settings, "active_mark")
+            cut += layout_check.cut_texts(root, width - 40, bpy.context.preferences.system
+                                          .ui_scale, "Focus Marks list: ")
+    print(f"RF-UI: {step}: labels checked at {width:.0f} px, {len(cut)} cut", flush=True)
+    if cut:
+        raise AssertionError(f"{step}: cut labels: " + "; ".join(cut))
+
+
+def write_footage(folder):
+    """A 64x36 still and its metric depth (near block at 2 m on a wall at 6 m), made here."""
+    os.makedirs(folder, exist_ok=True)
+    w, h = 64, 36
+    color = bpy.data.images.new("rf-footage", w, h)
+    depth = bpy.data.images.new("rf-depth", w, h, float_buffer=True)
+    rgba, z = [], []
+    for y in range(h):
+        for x in range(w):
+            near = 12 <= x < 30 and 8 <= y < 28
+            rgba += [0.9, 0.4, 0.1, 1.0] if near else [0.2 + 0.3 * ((x // 4 + y // 4) % 2),
+                                                       0.3, 0.6, 1.0]
+            z += [2.0 if near else 6.0] * 3 + [1.0]
+    color.pixels = rgba
+    depth.pixels = z
+    paths = {}
+    for img, name, fmt in ((color, "footage.png", "PNG"), (depth, "depth.exr", "OPEN_EXR")):
+        img.filepath_raw = os.path.join(folder, name)
+        img.file_format = fmt
+        img.save()
+        paths[name] = img.filepath_raw
+    return paths["footage.png"], paths["depth.exr"]
+
+
+# Operators run with undo=True, as from the panel: each pushes an undo step, so Ctrl+Z works.
+def step_marks():
+    scene = build_scene()
+    with ui_override():
+        select("Anna", "Ben", "Mid")
+        scene.frame_set(1)
+        assert bpy.ops.rackfocus.add_mark("EXEC_DEFAULT", True) == {"FINISHED"}
+    # Opened after the first Rack Focus operator ran in the sidebar: the sidebar then shows
+    # the Rack Focus tab (Region.active_panel_category is read-only in 5.2).
+    open_sidebar()
+    select_tab()
+    names = [m.subject.name for m in scene.rackfocus.marks]
+    assert names == ["Anna", "Anna", "Mid", "Mid", "Ben", "Ben"], names
+
+
+def step_preset():
+    with ui_override():
+        done = bpy.ops.rackfocus.apply_preset("EXEC_DEFAULT", True, name="fg_to_bg")
+        assert done == {"FINISHED"}
+
+
+def step_create():
+    with ui_override():
+        assert bpy.ops.rackfocus.create_pull("EXEC_DEFAULT", True) == {"FINISHED"}
+    win, area = view3d()
+    win_region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=win, area=area, region=win_region):
+        assert bpy.ops.rackfocus.view_camera("EXEC_DEFAULT", True) == {"FINISHED"}
+
+
+def step_scrub():
+    scene = bpy.context.scene
+    marks = scene.rackfocus.marks
+    scene.frame_set((marks[0].frame + marks[len(marks) - 1].frame) // 2)
+
+
+def step_readability():
+    with ui_override():
+        assert bpy.ops.rackfocus.check_readability("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert len(bpy.context.scene.rackfocus.readout_lines)
+
+
+def step_bake():
+    scene = bpy.context.scene
+    scene.rackfocus.mode = "bake"
+    with ui_override():
+        assert bpy.ops.rackfocus.create_pull("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert scene.camera.data.get("rackfocus_pull")
+
+
+def step_clear():
+    with ui_override():
+        assert bpy.ops.rackfocus.clear_pull("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert not bpy.context.scene.camera.data.get("rackfocus_pull")
+
+
+def step_undo():
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=win, screen=win.screen, area=area, region=region):
+        print("RF-UI: undo possible:", bpy.ops.ed.undo.poll(), flush=True)
+        bpy.ops.ed.undo()
+    assert bpy.context.scene.camera.data.get("rackfocus_pull"), "undo did not bring the pull back"
+
+
+def step_import_plate():
+    tmp = os.environ.get("TMPDIR", "/tmp")
+    footage, depth = write_footage(os.path.join(tmp, "rf-ui-footage"))
+    bpy.ops.wm.save_as_mainfile(filepath=os.path.join(tmp, "rf-ui.blend"))
+    with ui_override():
+        done = bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", True, footage=footage,
+                                              depth=depth)
+        assert done == {"FINISHED"}
+    scene = bpy.context.scene
+    assert (scene.frame_start, scene.frame_end) == (1, 72), "the scene's range was not kept"
+
+
+def step_footage_mark():
+    with ui_override():
+        assert bpy.ops.rackfocus.add_pixel_mark("EXEC_DEFAULT", True, x=20, y=18) == {"FINISHED"}
+    mark = bpy.context.scene.rackfocus.marks[-1]
+    assert mark.kind == "PIXEL"
 
 
 def run_pull():
-    win, area = view3d()
-    region = next(r for r in area.regions if r.type == "UI")
-    scene = build_scene()
-    with bpy.context.temp_override(window=win, area=area, region=region):
-        select("Anna")
-        scene.frame_set(1)
-        assert bpy.ops.rackfocus.add_mark() == {"FINISHED"}
-        select("Ben")
-        scene.frame_set(2)
-        assert bpy.ops.rackfocus.add_mark() == {"FINISHED"}
-        scene.frame_set(1)
-        assert bpy.ops.rackfocus.apply_preset(name="fg_to_bg") == {"FINISHED"}
-        assert bpy.ops.rackfocus.create_pull() == {"FINISHED"}
-        assert bpy.ops.rackfocus.check_readability() == {"FINISHED"}
-        assert bpy.ops.rackfocus.describe() == {"FINISHED"}
-        scene.rackfocus.show_overlay = True
-    win_region = next(r for r in area.regions if r.type == "WINDOW")
-    with bpy.context.temp_override(window=win, area=area, region=win_region):
-        assert bpy.ops.rackfocus.view_camera() == {"FINISHED"}
-    print("RF-UI: pull", scene.camera.data.get("rackfocus_pull"), flush=True)
+    """Kept for the single-shot call in older scripts: the whole flow without screenshots."""
+    for _name, fn in FLOW:
+        fn()
+
+
+FLOW = [("01_marks_from_selection", step_marks), ("02_preset", step_preset),
+        ("03_create_pull", step_create), ("04_scrub", step_scrub),
+        ("05_readability", step_readability), ("06_bake", step_bake), ("07_clear", step_clear),
+        ("08_undo", step_undo), ("09_import_plate", step_import_plate),
+        ("10_footage_mark", step_footage_mark)]
 
 
 def open_sidebar():
@@ -108,12 +252,17 @@ def open_sidebar():
     space = area.spaces.active
     space.show_region_ui = True
     space.overlay.show_overlays = True
-    with bpy.context.temp_override(window=win, area=area):
-        bpy.ops.screen.screen_full_area()
+    if win.screen.show_fullscreen is False and len(win.screen.areas) > 1:
+        with bpy.context.temp_override(window=win, area=area):
+            bpy.ops.screen.screen_full_area()
     return win
 
 
 def select_tab():
+    win, area = view3d()
+    # The sidebar knows its tabs only once it has been drawn.
+    with bpy.context.temp_override(window=win):
+        bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=1)
     win, area = view3d()
     for region in area.regions:
         if region.type == "UI":
@@ -122,7 +271,6 @@ def select_tab():
             except (AttributeError, TypeError) as err:
                 print("RF-UI: cannot select the tab:", err, flush=True)
             print("RF-UI: sidebar tab", region.active_panel_category, region.width, flush=True)
-    # Unfold the sub-panels so the screenshot shows them.
     area.tag_redraw()
 
 
@@ -160,20 +308,37 @@ def xwd_to_png(xwd_path, png_path):
     return width, height
 
 
-def screenshot():
+def screenshot(path=None):
+    path = path or OUT
     win, _area = view3d()
     with bpy.context.temp_override(window=win):
         bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=2)
     if FB and os.path.exists(FB):
-        size = xwd_to_png(FB, OUT)
-        print("RF-UI: screenshot from the X framebuffer", size, OUT, flush=True)
+        size = xwd_to_png(FB, path)
+        print("RF-UI: screenshot from the X framebuffer", size, path, flush=True)
     else:
         with bpy.context.temp_override(window=win):
-            bpy.ops.screen.screenshot(filepath=OUT)
-        print("RF-UI: screenshot via Blender", OUT, flush=True)
+            bpy.ops.screen.screenshot(filepath=path)
+        print("RF-UI: screenshot via Blender", path, flush=True)
 
 
-STEPS = [run_pull, open_sidebar, select_tab, lambda: None, screenshot]
+def _step(name, fn):
+    def run():
+        fn()
+        check_marks_in_range(name)
+        check_labels(name)
+        print(f"RF-UI: step {name} ok", flush=True)
+    return run
+
+
+def _shot(name):
+    return lambda: screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+
+STEPS = []
+for _name, _fn in FLOW:
+    STEPS += [_step(_name, _fn), _shot(_name)]
+STEPS += [lambda: bpy.context.scene.frame_set(13), screenshot]
 
 
 def finish(code):
