@@ -6,10 +6,10 @@ add a property, a draw handler and a menu entry. Unregistering runs in reverse.
 
 import bpy
 
-from . import output, overlay, panel, plate, presets_ui, props, pull
+from . import output, overlay, panel, plate, prefs, presets_ui, props, pull
 
 #: Modules in registration order (properties before the operators and panels that use them).
-MODULES = (props, pull, presets_ui, output, overlay, plate, panel)
+MODULES = (prefs, props, pull, presets_ui, output, overlay, plate, panel)
 
 
 def register() -> None:

@@ -1,5 +1,7 @@
 """Import Plate: footage + depth as a depth plate in front of the scene camera."""
 
+import os
+
 import bpy
 
 from ..rackfocus_addon.bl import plate as plate_engine
@@ -19,6 +21,7 @@ from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.marks import SubjectRef
 from ..rackfocus_addon.plate_mesh import DEFAULT_TEAR
 from .common import run_reported, ui_progress
+from .prefs import preferred_model
 
 _KINDS = (
     ("metric", "Metres", "Planar depth in metres (EXR float or 16-bit PNG)"),
@@ -26,6 +29,28 @@ _KINDS = (
     ("inverse", "Disparity", "Relative inverse depth (what depth estimators give), aligned to "
                              "anchors or Near/Far"),
 )
+
+
+def _model_items():
+    """The Model menu: the registry's permissive models, then a file of your own."""
+    from ..rackfocus_addon.estimate import registry
+
+    _MODEL_ITEMS[:] = [(m.key, m.title, f"{m.title} ({m.licence_weights})")
+                       for m in registry.MODELS]
+    _MODEL_ITEMS.append(("FILE", "Model File", "An .onnx file on your disk (default: the one in "
+                                               "the extension's preferences)"))
+    return _MODEL_ITEMS
+
+
+#: Blender keeps only references to enum items: they must outlive the callback.
+_MODEL_ITEMS: list = []
+
+
+def _estimation_problem() -> str | None:
+    # Imported here, not at registration: importing ONNX Runtime takes a while.
+    from ..rackfocus_addon.bl import estimation
+
+    return estimation.runtime_problem()
 
 
 def _saved_or_why(context) -> str | None:
@@ -70,6 +95,23 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
                                    description="How far the background is filled in behind "
                                                "foreground edges, in pixels (0: 2 % of the "
                                                "width)")
+    estimate: bpy.props.BoolProperty(
+        name="Estimate Depth", default=False,
+        description="No depth file: estimate the depth with a depth network (ONNX Runtime), "
+                    "scaled to metres by the anchors or Near/Far")
+    model: bpy.props.EnumProperty(
+        name="Model", items=lambda self, context: _model_items(),
+        description="The depth network (only permissively licensed models are offered)")
+    model_file: bpy.props.StringProperty(
+        name="Model File", subtype="FILE_PATH",
+        description="An .onnx file with Depth Anything V2's signature (default: the one in the "
+                    "extension's preferences)")
+    temporal: bpy.props.BoolProperty(name="Calm Over Time", default=False,
+                                     description="Edge-aware temporal filter for a clip")
+    download: bpy.props.BoolProperty(
+        name="Download Model", default=False,
+        description="Download the model once into the extension's user folder (needs "
+                    "Preferences > System > Allow Online Access), checked by its sha256")
     keep_range: bpy.props.BoolProperty(
         name="Keep Scene Range", default=True,
         description="Keep the scene's frame range (the clip plays from its first frame and "
@@ -97,14 +139,30 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         layout.use_property_split = True
         layout.use_property_decorate = False
         layout.prop(self, "footage")
-        layout.prop(self, "depth")
-        layout.prop(self, "depth_kind")
-        if self.depth_kind != "metric":
+        layout.prop(self, "estimate")
+        if self.estimate:
+            problem = _estimation_problem()
+            if problem:
+                layout.label(text="ONNX Runtime is not available here", icon="ERROR")
+            layout.prop(self, "model")
+            if self.model == "FILE":
+                layout.prop(self, "model_file")
+            else:
+                layout.prop(self, "download")
+            layout.prop(self, "anchors")
             col = layout.column(align=True)
             col.prop(self, "near")
             col.prop(self, "far")
-        if self.depth_kind == "inverse":
-            layout.prop(self, "anchors")
+            layout.prop(self, "temporal")
+        else:
+            layout.prop(self, "depth")
+            layout.prop(self, "depth_kind")
+            if self.depth_kind != "metric":
+                col = layout.column(align=True)
+                col.prop(self, "near")
+                col.prop(self, "far")
+            if self.depth_kind == "inverse":
+                layout.prop(self, "anchors")
         col = layout.column(align=True)
         col.prop(self, "sensor")
         col.prop(self, "focal")
@@ -123,39 +181,121 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         col.prop(self, "density")
         layout.prop(self, "fps")
 
+    def _settings(self):
+        """(near, far, fill_px, fps, anchors), checked; raises RackFocusError naming a setting."""
+        near, far = self.near or None, self.far or None
+        fill_px, fps = self.fill_px or None, self.fps or None
+        problems = validate_plate_settings(self.sensor, self.focal, self.density, self.tear,
+                                           fill_px, fps, near, far, names=_LABELS)
+        if problems:
+            raise RackFocusError("; ".join(problems))
+        anchors = [parse_anchor(a) for a in self.anchors.split(";") if a.strip()]
+        return near, far, fill_px, fps, anchors
+
     def execute(self, context):
+        if self.estimate:
+            return self._start_estimate(context)
+        return run_reported(self, lambda: self._import(context, self.depth, self.depth_kind))
+
+    # -- estimated depth: a modal job, one frame per timer tick, Esc stops it ------------------
+
+    def _start_estimate(self, context):
+        from ..rackfocus_addon.bl import estimation
+
+        problem = estimation.runtime_problem()
+        if problem:
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
+        try:
+            near, far, _fill, _fps, anchors = self._settings()
+            model = (self.model_file or preferred_model()) if self.model == "FILE" else self.model
+            if not model:
+                raise RackFocusError("Choose a model file (or set one in the extension's "
+                                     "preferences)")
+            stem = os.path.splitext(os.path.basename(bpy.path.abspath(self.footage)))[0]
+            out_dir = os.path.join(os.path.dirname(bpy.data.filepath), "rackfocus_cache",
+                                   f"{stem or 'footage'}_estimated_depth")
+            request = estimation.EstimateRequest(
+                footage=bpy.path.abspath(self.footage), out_dir=out_dir,
+                model=bpy.path.abspath(model), anchors=tuple(anchors), near_m=near, far_m=far,
+                sensor_mm=self.sensor, focal_mm=self.focal, temporal=self.temporal,
+                download=self.download and bool(bpy.app.online_access))
+            self._job = estimation.Estimation(request)
+            self._steps = self._job.steps()
+        except RackFocusError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        if bpy.app.background or context.window is None:
+            return run_reported(self, lambda: self._finish_estimate(context, list(self._steps)))
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.01, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 1000)
+        context.workspace.status_text_set("Estimating depth (Esc stops; finished frames are kept)")
+        return {"RUNNING_MODAL"}
+
+    def _end_modal(self, context) -> None:
+        wm = context.window_manager
+        wm.event_timer_remove(self._timer)
+        wm.progress_end()
+        context.workspace.status_text_set(None)
+
+    def modal(self, context, event):
+        if event.type == "ESC":
+            self._end_modal(context)
+            result = self._job.stop(self._steps)
+            self.report({"WARNING"}, result.summary())
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        try:
+            label, done, total = next(self._steps)
+        except StopIteration:
+            self._end_modal(context)
+            return run_reported(self, lambda: self._finish_estimate(context, []))
+        except RackFocusError as err:
+            self._end_modal(context)
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        context.window_manager.progress_update(int(1000 * done / max(total, 1)))
+        context.workspace.status_text_set(f"Rack Focus: {label} {done}/{total} (Esc stops; "
+                                          "finished frames are kept)")
+        return {"RUNNING_MODAL"}
+
+    def _finish_estimate(self, context, _steps) -> None:
+        result = self._job.result
+        for warning in result.warnings:
+            self.report({"WARNING"}, warning)
+        self.report({"INFO"}, result.summary())
+        # The estimate is metric already: anchors and near/far were used to scale it.
+        self._import(context, result.depth_path, "metric", estimated=True)
+
+    def _import(self, context, depth: str, kind: str, estimated: bool = False) -> None:
         scene = context.scene
-
-        def work():
-            near, far = self.near or None, self.far or None
-            fill_px, fps = self.fill_px or None, self.fps or None
-            problems = validate_plate_settings(self.sensor, self.focal, self.density, self.tear,
-                                               fill_px, fps, near, far, names=_LABELS)
-            if problems:
-                raise RackFocusError("; ".join(problems))
-            anchors = [parse_anchor(a) for a in self.anchors.split(";") if a.strip()]
-            with ui_progress(context) as progress:
-                result = plate_engine.build_plate(
-                    scene, self.footage, self.depth, self.depth_kind, near, far, anchors,
-                    sensor_mm=self.sensor, focal_mm=self.focal, density=self.density,
-                    tear=self.tear, fill_px=fill_px, fps=fps, progress=progress,
-                    keep_range=self.keep_range,
-                )
-            for warning in result.warnings:
-                self.report({"WARNING"}, warning)
-            for change in result.scene_changes:
-                self.report({"INFO"}, f"Scene {change}")
-            outside = sorted({m.frame for m in scene.rackfocus.marks
-                              if not scene.frame_start <= m.frame <= scene.frame_end})
-            if outside:
-                self.report({"WARNING"}, f"Focus marks at frames {outside} now lie outside the "
-                                         f"scene's range {scene.frame_start}-{scene.frame_end}")
-            _show_textures(context)
-            for note in result.report.notes:
-                self.report({"INFO"}, note)
-            self.report({"INFO"}, result.summary())
-
-        return run_reported(self, work)
+        near, far, fill_px, fps, anchors = self._settings()
+        if estimated:
+            near = far = None
+            anchors = []
+        with ui_progress(context) as progress:
+            result = plate_engine.build_plate(
+                scene, self.footage, depth, kind, near, far, anchors,
+                sensor_mm=self.sensor, focal_mm=self.focal, density=self.density,
+                tear=self.tear, fill_px=fill_px, fps=fps, progress=progress,
+                keep_range=self.keep_range,
+            )
+        for warning in result.warnings:
+            self.report({"WARNING"}, warning)
+        for change in result.scene_changes:
+            self.report({"INFO"}, f"Scene {change}")
+        outside = sorted({m.frame for m in scene.rackfocus.marks
+                          if not scene.frame_start <= m.frame <= scene.frame_end})
+        if outside:
+            self.report({"WARNING"}, f"Focus marks at frames {outside} now lie outside the "
+                                     f"scene's range {scene.frame_start}-{scene.frame_end}")
+        _show_textures(context)
+        for note in result.report.notes:
+            self.report({"INFO"}, note)
+        self.report({"INFO"}, result.summary())
 
 
 #: How the operator's settings are named in its messages (its labels, not the CLI's flags).

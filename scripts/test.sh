@@ -24,7 +24,7 @@ run_pytest() {  # stage, python, test paths...
   local log
   log=$(mktemp)
   echo "== $stage: $("$py" -c 'import bpy; print("bpy", bpy.app.version_string)' 2>/dev/null)"
-  RACKFOCUS_REQUIRE_BPY=1 "$py" -m pytest -p no:pytest_blender -p no:cacheprovider -q "$@" 2>&1 \
+  RACKFOCUS_REQUIRE_BPY=1 RACKFOCUS_REQUIRE_ONNX=1 "$py" -m pytest -p no:pytest_blender -p no:cacheprovider -q "$@" 2>&1 \
     | grep -vE '^\s*[0-9:.]+ +[a-z_.]+ +\|' | tee "$log"
   local rc=${PIPESTATUS[0]}
   local summary

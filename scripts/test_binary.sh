@@ -67,6 +67,32 @@ if [ "$code" != 2 ] || ! grep -q "No object named 'Ghost'" "$WORK_HOST/err.txt";
 fi
 echo "bad mark: exit 2, $(grep 'rackfocus: error' "$WORK_HOST/err.txt")"
 
+echo "== binary: the extension with ONNX Runtime wheels estimates depth inside Blender"
+# The linux zip that scripts/build_extension.sh makes (wheels unmodified from PyPI), installed
+# into a fresh user folder; a tiny network with Depth Anything V2's signature runs through the
+# real estimator and writes metric EXRs.
+mkdir -p "$WORK_HOST/user-ort" "$WORK_HOST/ort"
+scripts/build_extension.sh --platforms linux-x64 --out "$WORK_HOST/dist" >/dev/null
+ort_zip=$(cd "$WORK_HOST/dist" && ls rack_focus-*linux_x64.zip)
+"$REPO/.venv/bin/python" tests/binary/make_tiny_estimate.py "$WORK_HOST/ort" >/dev/null
+ort_env() { BLENDER_USER_RESOURCES="$WORK/user-ort" bl "$@"; }
+if [ -z "${BLENDER:-}" ]; then
+  ort_env() { "$BLENDER_CMD" env BLENDER_USER_RESOURCES="$WORK/user-ort" blender "$@"; }
+fi
+ort_env --factory-startup --command extension install-file -r user_default -e "$WORK/dist/$ort_zip"
+ort_env -b --python-expr "import sys, onnxruntime; \
+print('onnxruntime', onnxruntime.__version__, 'in Blender', sys.version.split()[0])"
+ort_env -b -c rackfocus estimate --footage "$WORK/ort/still.png" --model "$WORK/ort/tiny_da2.onnx" \
+  --anchor 5,13=6 --anchor 40,13=2 --out "$WORK/ort/depth" --json > "$WORK_HOST/ort/result.json"
+"$REPO/.venv/bin/python" - "$WORK_HOST/ort/result.json" "$WORK_HOST/ort/depth/depth_0001.exr" <<'PY'
+import json, os, sys
+text = open(sys.argv[1]).read()
+data = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]  # Blender prints its banner
+assert data["frames"] == 1 and os.path.getsize(sys.argv[2]) > 0, data
+print("estimated inside Blender:", data["model"], [round(f["fitted_m"], 3)
+      for seg in data["alignment"] for f in seg.get("anchors", [])])
+PY
+
 echo "== binary: bpy tests inside Blender (pytest-blender)"
 unset BLENDER_USER_RESOURCES
 log="$WORK_HOST/pytest.log"

@@ -27,6 +27,7 @@ from ..depth import (
     validate_plate_settings,
 )
 from ..errors import RackFocusError
+from ..estimate import registry
 from ..plate_mesh import DEFAULT_TEAR
 from .common import check_output_file, open_blend, save_blend
 
@@ -42,8 +43,22 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--footage", required=True,
                    help="image, numbered image (its sequence), folder of images, "
                    "NAME_####.png, or a movie (.mp4, .mov, ...)")
-    p.add_argument("--depth", required=True,
-                   help="depth per frame: float EXR (metres) or 16-bit PNG, still or sequence")
+    p.add_argument("--depth",
+                   help="depth per frame: float EXR (metres) or 16-bit PNG, still or sequence "
+                        "(or --estimate)")
+    e = p.add_argument_group("estimated depth (instead of --depth)")
+    e.add_argument("--estimate", action="store_true",
+                   help="estimate the depth with a depth network (ONNX Runtime); --anchor, "
+                        "--near and --far then scale it to metres")
+    e.add_argument("--model", default=registry.DEFAULT_MODEL,
+                   help=f"registry model (default {registry.DEFAULT_MODEL}) or an .onnx path")
+    e.add_argument("--model-kind", choices=[m.key for m in registry.MODELS],
+                   help="registry entry whose rules a model file follows")
+    e.add_argument("--temporal", action="store_true", help="edge-aware temporal filter")
+    e.add_argument("--no-cuts", dest="cuts", action="store_false",
+                   help="one shot: do not split the clip at detected scene cuts")
+    e.add_argument("--download", action="store_true",
+                   help="download a registry model once (needs Blender's online access)")
     p.add_argument("--depth-kind", choices=KINDS, default="metric",
                    help="metric: planar metres; normalized: 0..1 from --near to --far; "
                         "inverse: disparity aligned by --anchor or --near/--far")
@@ -93,6 +108,9 @@ def run_plate(args, out) -> int:
                                        args.fill_px, args.fps, args.near, args.far)
     if problems:
         raise RackFocusError("; ".join(problems))
+    if bool(args.depth) == bool(args.estimate):
+        raise RackFocusError("Give the depth as --depth FILE, or --estimate to estimate it "
+                             "(one of the two)")
     anchors = [parse_anchor(a) for a in args.anchor]
     scene = open_blend(args.file)
     camera = None
@@ -101,8 +119,13 @@ def run_plate(args, out) -> int:
         if camera is None:
             raise RackFocusError(f"No camera named '{args.camera}' in scene '{scene.name}'")
     cache = os.path.join(os.path.dirname(target), "rackfocus_cache")
+    depth, kind, near, far = args.depth, args.depth_kind, args.near, args.far
+    if args.estimate:
+        depth = _estimate(args, anchors, cache, out)
+        # The estimator already scaled the depth to metres with the anchors and near/far.
+        kind, near, far, anchors = "metric", None, None, []
     result = plate.build_plate(
-        scene, args.footage, args.depth, args.depth_kind, args.near, args.far, anchors,
+        scene, args.footage, depth, kind, near, far, anchors,
         sensor_mm=args.sensor, focal_mm=args.focal, density=args.density, tear=args.tear,
         fill_px=args.fill_px, cache_dir=cache, camera=camera, fps=args.fps,
         progress=out.progress, keep_range=args.keep_range,
@@ -125,3 +148,25 @@ def run_plate(args, out) -> int:
                 "cache": result.cache_dir, "saved": path},
                [result.summary(), f"saved {path}"])
     return 0
+
+
+def _estimate(args, anchors, cache: str, out) -> str:
+    """Estimate metric depth for ``args.footage`` into the cache; the first depth file's path.
+
+    A re-run with the same settings reuses what is there (no inference).
+    """
+    from ..bl import estimation
+
+    stem = os.path.splitext(os.path.basename(args.footage.rstrip(os.sep)))[0] or "footage"
+    request = estimation.EstimateRequest(
+        footage=args.footage, out_dir=os.path.join(cache, f"{stem}_estimated_depth"),
+        model=args.model, model_kind=args.model_kind, anchors=tuple(anchors),
+        near_m=args.near, far_m=args.far, sensor_mm=args.sensor, focal_mm=args.focal,
+        temporal=args.temporal, cuts=args.cuts, download=args.download)
+    result = estimation.estimate_depth(request, progress=out.progress)
+    for warning in result.warnings:
+        out.warn(warning)
+    out.note(result.summary())
+    if result.cancelled:
+        raise RackFocusError("Depth estimation was stopped: run the same command again to finish")
+    return result.depth_path

@@ -14,7 +14,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PACKAGES = ("operators", "rackfocus_addon")
 #: Engine modules that must import neither bpy nor the bpy layer (tested in plain Python).
 PURE = ("depth", "describe", "easing", "errors", "frames", "marks", "optics", "plan",
-        "plate_mesh", "presets", "readability", "realism", "request")
+        "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
+        "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
+        "estimate.temporal", "estimate.upsample")
 
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:

@@ -1,0 +1,11 @@
+"""Depth estimation maths for footage (pure, numpy only; the ONNX Runtime side is bl/estimation).
+
+- ``registry``: the permissively licensed models Rack Focus knows (files, checksums, input and
+  output rules, licences) and the models it will not use (non-commercial licences).
+- ``preprocess``: footage pixels to the network's input tensor (resize, normalise).
+- ``upsample``: the network's low-resolution output back to footage size without smearing depth
+  across edges (guided by the footage).
+- ``align``: relative output to metres (one robust scale and shift in inverse-depth space per
+  shot segment, against anchors), frame-to-frame stabilisation, scene-cut detection.
+- ``temporal``: the edge-aware temporal filter and the windowed alignment of video models.
+"""
