@@ -178,6 +178,15 @@ def get_modifier_input(mod, identifier: str):
     return mod.get(identifier)
 
 
+def modifier_input_values(mod) -> list:
+    """The values of every input of a Geometry Nodes modifier (by its node group's interface)."""
+    group = getattr(mod, "node_group", None)
+    if group is None:
+        return []
+    return [get_modifier_input(mod, item.identifier) for item in group.interface.items_tree
+            if getattr(item, "in_out", "") == "INPUT" and item.item_type == "SOCKET"]
+
+
 def strip_source_frames(strip) -> int:
     """Frames of a sequencer strip's source (5.2 renames ``frame_duration``)."""
     if hasattr(strip, "content_duration"):

@@ -140,17 +140,10 @@ def _sequence_uses(image) -> list[tuple[int, int]]:
         for mod in obj.modifiers:
             if mod.type != "NODES":
                 continue
-            values = _modifier_values(mod)
+            values = compat.modifier_input_values(mod)
             if any(v == image for v in values):
                 uses.add((1, int(record["frames"])))
     return sorted(uses)
-
-
-def _modifier_values(mod) -> list:
-    inputs = getattr(getattr(mod, "properties", None), "inputs", None)
-    if inputs is not None:  # 5.2's typed inputs
-        return [getattr(item, "value", None) for item in inputs]
-    return [mod[key] for key in mod.keys()]
 
 
 def _first_missing_frame(first_file: str, first: int, count: int) -> str | None:

@@ -15,11 +15,11 @@ import sys
 import traceback
 
 from ..errors import RackFocusError
-from . import check, data, plate, pull, render
+from . import batch, check, data, estimate, plate, pull, render
 from .common import PROG, Output, output_options
 
 #: Verb modules in the order ``--help`` lists them.
-VERB_MODULES = (pull, data, plate, render, check)
+VERB_MODULES = (pull, data, plate, estimate, render, batch, check)
 
 
 class _ArgumentError(Exception):

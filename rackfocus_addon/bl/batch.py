@@ -1,0 +1,841 @@
+"""Running a shot list (bpy): build each shot, save it, check it is farm-safe, render it with
+resume, and finish its media.
+
+For every shot, in file order:
+
+1. **Check** (before any shot runs): the scene file opens, the scene, camera, every marked object,
+   bone and timeline marker, the preset and the footage exist; all problems of all shots are
+   reported at once (:class:`~..shots.ShotListError`).
+2. **Build**: open the scene (or start an empty file) and, for footage, build the depth plate
+   (estimating its depth first, over the whole clip at once, when the shot asks for it);
+   pull focus through :func:`.pull.write_pull` with the shot's :class:`~..request.PullRequest`;
+   set the render up for deterministic chunks (Cycles' animated seed, no time limit, the shot's
+   pinned denoiser, ``//frame_####`` output next to the .blend); save ``NAME.blend`` in the
+   shot's folder with :func:`.files.save_blend`; refuse it unless :func:`.farm.problems` finds
+   nothing (a shot that is not farm-safe fails).
+3. **Render**: every frame not yet on disk (all with ``force``), each written under a hidden
+   temporary name and renamed once complete, so a killed run never leaves a half-written frame
+   that looks finished. Ctrl-C stops after the current frame; a second one gives that frame up.
+4. **Media**, once every frame of the shot exists: the MP4 (Blender's own FFmpeg output), the
+   contact sheet of key frames with frame number and focus distance under each, and the focus
+   plot (focus distance and each subject's blur over time, marks shown).
+
+A shot that fails (bad input found while building, a full disk, a render error) is reported and
+the batch goes on. A re-run resumes: a shot whose settings and source files are unchanged
+(``rackfocus_shot.json`` in its folder keeps the fingerprint) is neither rebuilt nor re-rendered;
+one whose frames are partly there renders only the rest from its saved .blend.
+
+Frames are named ``frame_0001.png`` (or ``.exr``): the names Blender itself writes for the saved
+file's ``//frame_####`` output, so ``blender -b NAME.blend -s START -e END -a`` on any farm
+renders the same files, and the same pixels (Cycles derives each frame's seed from the frame).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import bpy
+
+from .. import plot
+from ..depth import parse_anchor
+from ..errors import RackFocusError
+from ..frames import format_frame_list
+from ..request import PullRequest
+from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
+from . import compat, estimation, export, farm, render
+from . import pull as pull_engine
+from .files import blender_stdout_silenced, save_blend
+from .footage import find_clip
+from .plate import build_plate
+from .subjects import marker_frame, resolve_camera, resolve_subject
+from .user_presets import apply_preset, find_preset
+
+#: Free space (bytes) below which a frame that Blender failed to write counts as a full disk.
+LOW_SPACE_BYTES = 1 << 20
+#: Statuses a shot ends with.
+DONE, BUILT, PARTIAL, FAILED, INTERRUPTED, NOT_RUN = (
+    "done", "built", "partial", "failed", "interrupted", "not run")
+
+
+class ShotFailure(RuntimeError):
+    """A shot that could not finish (a frame that could not be written); the message says what
+    was kept and what to do."""
+
+
+class Log:
+    """Where the batch reports: the CLI's ``Output`` has the same methods. This one is silent."""
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        """``label`` reached ``done`` of ``total`` (frames, samples)."""
+
+    def note(self, text: str) -> None:
+        """Something the user should know."""
+
+    def warn(self, text: str) -> None:
+        """Something that may be wrong."""
+
+    def error(self, text: str) -> None:
+        """A shot failed."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """``force``: rebuild every shot and re-render frames that exist; ``frames``: render only
+    these frames of each shot (a chunk; None: all); ``build_only``: build and save, no render."""
+
+    force: bool = False
+    frames: tuple[int, ...] | None = None
+    build_only: bool = False
+
+
+@dataclass
+class ShotReport:
+    """How one shot went. Times are seconds (wall clock); frames are counts."""
+
+    name: str
+    output: str
+    status: str = NOT_RUN
+    blend: str = ""
+    frames_total: int = 0
+    frames_done: int = 0
+    frames_rendered: int = 0
+    frames_kept: int = 0
+    resumed: bool = False
+    build_s: float = 0.0
+    render_s: float = 0.0
+    media_s: float = 0.0
+    time_s: float = 0.0
+    files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "shot": self.name, "status": self.status, "output": self.output,
+            "blend": self.blend or None, "frames": self.frames_total,
+            "frames_done": self.frames_done, "frames_rendered": self.frames_rendered,
+            "frames_kept": self.frames_kept, "resumed": self.resumed,
+            "build_s": round(self.build_s, 4), "render_s": round(self.render_s, 4),
+            "media_s": round(self.media_s, 4), "time_s": round(self.time_s, 4),
+            "files": dict(self.files), "notes": list(self.notes), "error": self.error,
+        }
+
+
+@dataclass
+class BatchReport:
+    """Every shot's report, in order; ``interrupted`` when Ctrl-C stopped the batch."""
+
+    source: str
+    shots: list[ShotReport]
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for s in self.shots if s.status == FAILED)
+
+    def exit_code(self) -> int:
+        """130 when interrupted, else the number of failed shots (at most 125)."""
+        return 130 if self.interrupted else min(self.failed, 125)
+
+    def table(self) -> list[str]:
+        """The summary table: shot, status, frames (done/total, +rendered now), time."""
+        rows = [("shot", "status", "frames", "time")]
+        for s in self.shots:
+            frames = f"{s.frames_done}/{s.frames_total}" if s.frames_total else "-"
+            if s.frames_rendered:
+                frames += f" (+{s.frames_rendered})"
+            rows.append((s.name, s.status, frames, f"{s.time_s:.2f} s"))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
+                            r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip()
+                 for r in rows]
+        for s in self.shots:
+            if s.error:
+                lines.append(f"{s.name}: {s.error}")
+        done = sum(1 for s in self.shots if s.status in (DONE, BUILT))
+        tail = f"{done} of {len(self.shots)} shot(s) done, {self.failed} failed"
+        if self.interrupted:
+            tail += "; interrupted: run the batch again to continue"
+        return lines + [tail]
+
+    def to_dict(self) -> dict:
+        return {"shot_list": self.source, "shots": [s.to_dict() for s in self.shots],
+                "failed": self.failed, "interrupted": self.interrupted,
+                "exit_code": self.exit_code()}
+
+
+# --- the batch -------------------------------------------------------------------------------
+
+def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
+              options: BatchOptions | None = None, log: Log | None = None) -> BatchReport:
+    """Run the shots of ``shot_list`` (those named in ``only``; all when empty).
+
+    Raises :class:`~..shots.ShotListError` (every problem of every shot that still has work
+    to do) before anything runs; after that no shot's failure stops the batch.
+    """
+    options = options or BatchOptions()
+    log = log or Log()
+    shots = shot_list.select(only)
+    reports = [ShotReport(s.name, s.output) for s in shots]
+    pending = [s for s in shots if options.force or _finished_state(s, options) is None]
+    check_shots(pending, shot_list.path)
+    report = BatchReport(shot_list.path, reports)
+    with _ctrl_c(log) as stop:
+        for i, (shot, r) in enumerate(zip(shots, reports)):
+            started = time.perf_counter()
+            try:
+                if shot in pending:
+                    _run_shot(shot, options, r, log, stop)
+                else:
+                    _report_finished(shot, options, r)
+            except KeyboardInterrupt:
+                r.status = INTERRUPTED
+                r.error = "interrupted: finished frames are kept; run the batch again to continue"
+                report.interrupted = True
+                log.error(f"shot '{shot.name}' interrupted; finished frames are kept")
+                for rest in reports[i + 1:]:
+                    rest.status = NOT_RUN
+                break
+            except (RackFocusError, OSError, RuntimeError) as err:
+                _fail(r, str(err), log)
+            except Exception as err:  # noqa: BLE001 - one broken shot must not stop the batch
+                log.error(traceback.format_exc().rstrip())
+                _fail(r, f"unexpected error ({type(err).__name__}: {err})", log)
+            finally:
+                r.time_s = time.perf_counter() - started
+                if r.status in (FAILED, INTERRUPTED):
+                    r.frames_done = _count_done(shot)
+    return report
+
+
+def _fail(r: ShotReport, message: str, log: Log) -> None:
+    r.status = FAILED
+    r.error = message
+    log.error(f"shot '{r.name}' failed: {message}")
+
+
+def _count_done(shot: Shot) -> int:
+    manifest = read_manifest(shot)
+    frames = manifest.get("frames", []) if manifest else []
+    return sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+
+
+@contextlib.contextmanager
+def _ctrl_c(log: Log) -> Iterator[Callable[[], bool]]:
+    """While the batch runs, the first Ctrl-C asks it to stop after the current frame (the
+    yielded function says whether it was asked). A second one gives the frame up (no partial
+    file is left) and puts the previous handler back, so a third ends the process as usual."""
+    asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked.is_set
+        return
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+    def handler(signum, frame):
+        if asked.is_set():
+            restore()
+            raise KeyboardInterrupt
+        asked.set()
+        log.warn("Ctrl-C: stopping after the current frame (press it again to give that "
+                 "frame up)")
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):  # not allowed here (an embedded interpreter): no handler
+        yield asked.is_set
+        return
+    try:
+        yield asked.is_set
+    finally:
+        restore()
+
+
+# --- resume ----------------------------------------------------------------------------------
+
+def read_manifest(shot: Shot) -> dict | None:
+    """What the last run recorded in the shot's folder, or None."""
+    try:
+        with open(shot.manifest_path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def write_manifest(shot: Shot, fingerprint: str, frames: Sequence[int], complete: bool) -> None:
+    """Record the shot's fingerprint, frames and state (written whole, then renamed)."""
+    data = {"version": 1, "shot": shot.name, "fingerprint": fingerprint,
+            "blend": os.path.basename(shot.blend_path), "frames": list(frames),
+            "frame_list": format_frame_list(frames), "format": shot.render.format,
+            "complete": complete}
+    _atomic(shot.manifest_path,
+            lambda tmp: _write_text(tmp, json.dumps(data, indent=1) + "\n"))
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
+    """The manifest when this run has nothing to do for ``shot`` (checked without Blender):
+    same fingerprint, the .blend saved, and every frame (and media, once all frames are there)
+    this run would make already on disk."""
+    manifest = read_manifest(shot)
+    if not manifest or manifest.get("fingerprint") != shot.fingerprint():
+        return None
+    if not os.path.isfile(shot.blend_path):
+        return None
+    if options.build_only:
+        return manifest
+    frames = manifest.get("frames") or []
+    wanted = restrict_frames(frames, options.frames)
+    if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
+        return None
+    everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
+    if everything and not all(os.path.isfile(p) for p in shot.media_paths().values()):
+        return None
+    return manifest
+
+
+def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
+    manifest = _finished_state(shot, options) or {}
+    frames = manifest.get("frames") or []
+    r.resumed = True
+    r.blend = shot.blend_path
+    r.frames_total = len(frames)
+    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_kept = len(restrict_frames(frames, options.frames))
+    if options.build_only:
+        r.status = BUILT
+    else:
+        r.status = DONE if r.frames_done == r.frames_total else PARTIAL
+    r.files = _files(shot, frames)
+
+
+def _files(shot: Shot, frames: Sequence[int]) -> dict[str, str]:
+    files = {"blend": shot.blend_path, "frames": shot.output}
+    for key, path in shot.media_paths().items():
+        if os.path.isfile(path):
+            files[key] = path
+    if os.path.isfile(shot.manifest_path):
+        files["manifest"] = shot.manifest_path
+    return files
+
+
+# --- one shot --------------------------------------------------------------------------------
+
+def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
+              stop: Callable[[], bool]) -> None:
+    t0 = time.perf_counter()
+    try:
+        os.makedirs(shot.output, exist_ok=True)
+    except OSError as err:
+        raise RackFocusError(f"cannot create the output folder {shot.output}: "
+                             f"{err.strerror or err}") from None
+    fingerprint = shot.fingerprint()
+    manifest = read_manifest(shot)
+    reuse = (not options.force and manifest is not None
+             and manifest.get("fingerprint") == fingerprint
+             and os.path.isfile(shot.blend_path) and manifest.get("frames"))
+    if reuse:
+        log.note(f"shot '{shot.name}': resuming from {shot.blend_path}")
+        _open(shot.blend_path)
+        scene = bpy.context.scene
+        camera = scene.camera
+        frames = [int(f) for f in manifest["frames"]]
+        r.resumed = True
+    else:
+        if manifest is not None and not options.force:
+            stale = [f for f in manifest.get("frames") or []
+                     if os.path.isfile(shot.frame_path(f))]
+            if stale:
+                log.warn(f"shot '{shot.name}': its settings or source files changed; "
+                         f"{len(stale)} frame(s) rendered before are kept (--force re-renders "
+                         "them)")
+        _remove(shot.manifest_path)
+        scene, camera, frames, notes = build_shot(shot, log, stop)
+        for text in notes:
+            log.note(f"shot '{shot.name}': {text}")
+        r.notes += notes
+        write_manifest(shot, fingerprint, frames, complete=False)
+    r.blend = shot.blend_path
+    r.frames_total = len(frames)
+    r.build_s = time.perf_counter() - t0
+    if options.build_only:
+        r.status = BUILT
+        r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+        r.files = _files(shot, frames)
+        return
+
+    t1 = time.perf_counter()
+    wanted = restrict_frames(frames, options.frames)
+    if options.frames is not None and len(wanted) < len(options.frames):
+        outside = sorted(set(options.frames) - set(frames))
+        log.note(f"shot '{shot.name}': frame(s) {format_frame_list(outside)} are not among "
+                 "its frames and are skipped")
+    rendered: list[int] = []
+    try:
+        _done, kept = render_frames(scene, shot, wanted, options.force, log, stop, rendered)
+    finally:
+        r.frames_rendered = len(rendered)
+        r.render_s = time.perf_counter() - t1
+    r.frames_kept = len(kept)
+
+    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    if r.frames_done < len(frames):
+        r.status = PARTIAL
+        r.files = _files(shot, frames)
+        return
+    t2 = time.perf_counter()
+    finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log)
+    r.media_s = time.perf_counter() - t2
+    write_manifest(shot, fingerprint, frames, complete=True)
+    r.status = DONE
+    r.files = _files(shot, frames)
+
+
+def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = lambda: False
+               ) -> tuple[bpy.types.Scene, bpy.types.Object, list[int], list[str]]:
+    """Build ``shot`` in a fresh file and save it: (scene, camera, frames, notes).
+
+    Footage with ``depth = "estimate"`` is estimated first, over the whole clip at once (one
+    metric alignment for the clip; never cut into chunks). Raises :class:`RackFocusError` when
+    the shot cannot be built or is not farm-safe; KeyboardInterrupt when ``stop()`` asked to
+    stop during the estimation (its finished frames are kept).
+    """
+    log = log or Log()
+    if shot.scene:
+        _open(shot.scene)
+    else:
+        _new_file()
+    scene = _scene(shot)
+    notes: list[str] = []
+    camera_name = shot.camera
+    if shot.footage:
+        p = shot.plate
+        target = None
+        if shot.camera:
+            target = scene.objects.get(shot.camera)
+            if target is None:
+                raise RackFocusError(f"No camera named '{shot.camera}' in scene '{scene.name}'")
+        depth, kind, near, far, anchors = shot.depth, p.depth_kind, p.near_m, p.far_m, p.anchors
+        if shot.estimates:
+            depth, estimated = estimate_shot(shot, log, stop)
+            notes += estimated
+            kind, near, far, anchors = "metric", None, None, ()
+        result = build_plate(
+            scene, shot.footage, depth, kind, near, far, [parse_anchor(a) for a in anchors],
+            sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, density=p.density, tear=p.tear,
+            fill_px=p.fill_px, cache_dir=shot.cache_dir, camera=target, fps=p.fps,
+            progress=log.progress)
+        notes += list(result.warnings) + list(result.report.notes)
+        camera_name = result.camera
+    camera = resolve_camera(scene, camera_name)
+    scene.camera = camera
+    if shot.render.frames:  # the shot's frames are the scene's range (the pull sees them too)
+        first, last = min(shot.render.frames), max(shot.render.frames)
+        scene.frame_end = last
+        scene.frame_start = first
+        scene.frame_end = last
+    request = shot_request(scene, camera, shot)
+    result = pull_engine.write_pull(scene, camera, request, log.progress)
+    notes += list(result.notes) + list(result.report.warnings if result.report else [])
+    frames = (list(shot.render.frames) if shot.render.frames
+              else list(range(scene.frame_start, scene.frame_end + 1)))
+    configure_render(scene, shot)
+    save_blend(shot.blend_path)
+    problems = farm.problems(scene)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise RackFocusError(f"the saved shot {shot.blend_path} is not farm-safe: "
+                             f"{problems[0]}{more}")
+    return scene, camera, frames, notes
+
+
+def shot_request(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot) -> PullRequest:
+    """The pull request of ``shot`` in ``scene``: its marks, or its preset's marks for its
+    subjects, with the shot's explicit settings over the preset's."""
+    if not shot.preset:
+        return shot.request(scene.frame_start)
+    preset = find_preset(shot.preset)
+    request, _left_out = apply_preset(scene, camera, preset,
+                                      PullRequest(shot.base_marks(scene.frame_start)))
+    return shot.configure(request)
+
+
+def estimate_shot(shot: Shot, log: Log, stop: Callable[[], bool] = lambda: False
+                  ) -> tuple[str, list[str]]:
+    """Estimate metric depth for the whole of ``shot``'s footage into its ``rackfocus_depth``
+    folder (a re-run with the same settings keeps what is there): (first depth file, notes)."""
+    p = shot.plate
+    settings = {"model": shot.model} if shot.model else {}
+    request = estimation.EstimateRequest(
+        footage=shot.footage, out_dir=shot.estimate_dir,
+        anchors=tuple(parse_anchor(a) for a in p.anchors), near_m=p.near_m, far_m=p.far_m,
+        sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, **settings)
+
+    def progress(label: str, done: int, total: int) -> bool:
+        log.progress(f"shot '{shot.name}': {label}", done, total)
+        return stop()
+
+    result = estimation.estimate_depth(request, progress)
+    if result.cancelled:
+        raise KeyboardInterrupt
+    return result.depth_path, [f"estimate: {result.summary()}"] + list(result.warnings)
+
+
+def configure_render(scene: bpy.types.Scene, shot: Shot) -> None:
+    """Engine, samples, resolution and output of ``shot``, set for deterministic
+    chunks: Cycles' seed animated (derived from the frame), no time limit, the denoiser pinned.
+    The output is ``//frame_####`` next to the .blend, whole frames overwritten, no
+    placeholders, so a farm's ``-a`` renders the same files the batch does."""
+    rs = shot.render
+    render.configure(scene, rs.engine, rs.samples, rs.resolution)
+    if scene.render.engine == "CYCLES":
+        cycles = scene.cycles
+        cycles.use_animated_seed = True
+        cycles.time_limit = 0.0
+        cycles.use_denoising = rs.denoiser != "off"
+        if rs.denoiser == "oidn":
+            try:
+                cycles.denoiser = "OPENIMAGEDENOISE"
+            except TypeError:
+                raise RackFocusError("this Blender has no OpenImageDenoise: set "
+                                     "render.denoiser = \"off\"") from None
+            if hasattr(cycles, "denoising_use_gpu"):
+                cycles.denoising_use_gpu = False
+    set_frame_output(scene, shot)
+    scene.render.filepath = "//frame_####"
+    scene.render.use_file_extension = True
+    scene.render.use_overwrite = True
+    scene.render.use_placeholder = False
+
+
+def set_frame_output(scene: bpy.types.Scene, shot: Shot) -> None:
+    """The frames' file format: 8-bit RGB PNG, or half-float RGBA EXR (ZIP)."""
+    compat.set_image_output(scene, shot.render.blender_format)
+    settings = scene.render.image_settings
+    if shot.render.format == "exr":
+        settings.color_mode = "RGBA"
+        settings.color_depth = "16"
+        settings.exr_codec = "ZIP"
+    else:
+        settings.color_mode = "RGB"
+        settings.color_depth = "8"
+
+
+# --- frames ----------------------------------------------------------------------------------
+
+def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
+    """Render ``frame`` of ``scene`` into the file ``path`` (the scene's image format).
+
+    Raises OSError when no complete file came out: ENOSPC when the disk is (nearly) full.
+    """
+    scene.frame_set(frame)
+    scene.render.filepath = path
+    with blender_stdout_silenced():
+        bpy.ops.render.render(write_still=True, scene=scene.name)
+    if os.path.isfile(path) and os.path.getsize(path) > 0:
+        return
+    folder = os.path.dirname(path)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if free is not None and free < LOW_SPACE_BYTES:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+    raise OSError(errno.EIO, f"Blender wrote no file for frame {frame}", path)
+
+
+def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], force: bool,
+                  log: Log, stop: Callable[[], bool] = lambda: False,
+                  rendered: list[int] | None = None) -> tuple[list[int], list[int]]:
+    """Render each of ``frames`` that has no finished file (every one with ``force``).
+
+    Each frame goes to :meth:`Shot.partial_path` first and is renamed to
+    :meth:`Shot.frame_path` when complete; a frame that fails leaves no file. Returns (frames
+    rendered, frames kept); ``rendered`` (when given) is filled as frames finish, so a caller
+    still knows them after an interruption. ``stop()`` True stops before the next frame
+    (KeyboardInterrupt).
+    """
+    set_frame_output(scene, shot)
+    todo = [f for f in frames if force or not os.path.isfile(shot.frame_path(f))]
+    _remove_partials(shot, todo)
+    pending = set(todo)
+    kept = [f for f in frames if f not in pending]
+    if kept and todo:
+        log.note(f"shot '{shot.name}': {len(kept)} frame(s) already rendered, "
+                 f"{len(todo)} to go")
+    rendered = [] if rendered is None else rendered
+    label = f"shot '{shot.name}': rendered frames"
+    for frame in todo:
+        if stop():
+            raise KeyboardInterrupt
+        temp, final = shot.partial_path(frame, _tag()), shot.frame_path(frame)
+        try:
+            write_frame(scene, frame, temp)
+            os.replace(temp, final)
+        except OSError as err:
+            _remove(temp)
+            raise _frame_error(shot, frame, err, len(kept) + len(rendered)) from None
+        except BaseException:
+            _remove(temp)
+            raise
+        rendered.append(frame)
+        log.progress(label, len(rendered), len(todo))
+    return rendered, kept
+
+
+def _frame_error(shot: Shot, frame: int, err: OSError, finished: int) -> ShotFailure:
+    kept = (f"{finished} finished frame(s) are kept in {shot.output}; run the batch again to "
+            "render the rest")
+    if err.errno == errno.ENOSPC:
+        return ShotFailure(f"disk full while writing frame {frame} (No space left on device): "
+                           f"{kept} once there is room")
+    return ShotFailure(f"cannot write frame {frame} ({err.strerror or err}): {kept}")
+
+
+def _remove_partials(shot: Shot, frames: Sequence[int]) -> None:
+    """Drop half-written files of ``frames`` (the frames about to be rendered) that a killed
+    run left; other frames' partial files may belong to a chunk rendering at the same time."""
+    try:
+        names = [n for n in os.listdir(shot.output) if n.startswith(".")]
+    except OSError:
+        return
+    wanted = set(frames)
+    for name in names:
+        match = _PARTIAL_FRAME.match(name)
+        if match and int(match.group(1)) in wanted and shot.is_partial_of(name,
+                                                                           int(match.group(1))):
+            _remove(os.path.join(shot.output, name))
+
+
+_PARTIAL_FRAME = re.compile(r"\.frame_(-?\d+)\.partial")
+
+
+def _tag() -> str:
+    """This process's mark on its temporary files."""
+    return str(os.getpid())
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def _atomic(path: str, write: Callable[[str], object]) -> str:
+    """Write ``path`` through ``write(temporary path)`` and rename it into place."""
+    folder, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    temp = os.path.join(folder, f".{stem}.partial-{_tag()}{ext}")
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        _remove(temp)
+        raise
+    return path
+
+
+# --- media -----------------------------------------------------------------------------------
+
+def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
+                 frames: Sequence[int], redo: bool = True, log: Log | None = None
+                 ) -> dict[str, str]:
+    """The shot's movie, contact sheet and focus plot from its finished frames (each only when
+    asked for, and only when missing unless ``redo``); returns name -> path."""
+    log = log or Log()
+    wanted = shot.media_paths()
+    todo = {k: p for k, p in wanted.items() if redo or not os.path.isfile(p)}
+    frames = list(frames)
+    paths = [shot.frame_path(f) for f in frames]
+    if "movie" in todo:
+        log.note(f"shot '{shot.name}': encoding {os.path.basename(todo['movie'])}")
+        with blender_stdout_silenced():
+            _atomic(todo["movie"], lambda tmp: render.make_movie(paths, tmp, scene.render.fps))
+    if "contact_sheet" in todo or "plot" in todo:
+        data = export.collect(scene, camera, frames)
+        focus = {row["frame"]: row["focus_m"] for row in data["frames"]}
+        plan = export.pull_plan(scene, camera)
+        marks = [(f, f"{plan.subjects[s].spec()}@{f}") for s, f in plan.marks]
+        if "contact_sheet" in todo:
+            picks = key_frames(frames, [f for f, _ in marks])
+            tiles = []
+            for f in picks:
+                px = render.load_rgba(shot.frame_path(f))
+                if shot.render.format == "exr":
+                    px = px.copy()
+                    px[..., :3] = plot.linear_to_srgb(px[..., :3])
+                tiles.append(px)
+            labels = [f"f{f}  {focus[f]:.2f} m" for f in picks]
+            sheet = plot.labelled_sheet(tiles, labels)
+            _atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
+        if "plot" in todo:
+            blur = {name: [row["blur_px"][name] for row in data["frames"]]
+                    for name in data["subjects"]}
+            image = plot.focus_plot(frames, [focus[f] for f in frames], blur, marks,
+                                    title=f"{shot.name}: focus and blur")
+            _atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
+    return wanted
+
+
+# --- checks before anything runs -------------------------------------------------------------
+
+def check_shots(shots: Sequence[Shot], source: str) -> None:
+    """Everything about ``shots`` that needs Blender to check, before any shot runs: scene
+    files that open, scenes, cameras, marked objects, bones and markers, presets, footage and
+    depth files, pixel marks inside the footage. Raises :class:`ShotListError` with every
+    problem, each naming the shot and key."""
+    errors: list[str] = []
+
+    def err(shot: Shot, key: str, message) -> None:
+        errors.append(f"{source}: shot '{shot.name}': key '{key}': {message}")
+
+    for shot in shots:
+        if shot.estimates:
+            problem = estimation.runtime_problem()
+            if problem:
+                err(shot, "depth", problem)
+            else:
+                try:
+                    estimation.resolve_model(shot.model)
+                except RackFocusError as error:
+                    err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+        if shot.preset:
+            try:
+                find_preset(shot.preset)
+            except RackFocusError as error:
+                err(shot, "preset", error)
+        if shot.render.denoiser == "oidn" and shot.render.engine == "cycles" \
+                and not _has_oidn():
+            err(shot, "render.denoiser", "this Blender has no OpenImageDenoise: use \"off\"")
+        if shot.footage:
+            _check_footage(shot, err)
+    by_file: dict[str, list[Shot]] = {}
+    for shot in shots:
+        if shot.scene:
+            by_file.setdefault(shot.scene, []).append(shot)
+    for path, group in by_file.items():
+        try:
+            _open(path)
+        except RackFocusError as error:
+            for shot in group:
+                err(shot, "scene", error)
+            continue
+        for shot in group:
+            _check_in_scene(shot, err)
+    if errors:
+        raise ShotListError(errors)
+
+
+def _check_footage(shot: Shot, err) -> None:
+    clip = None
+    try:
+        clip = find_clip(shot.footage)
+    except RackFocusError as error:
+        err(shot, "footage", error)
+    if shot.depth and not shot.estimates:
+        try:
+            find_clip(shot.depth)
+        except RackFocusError as error:
+            err(shot, "depth", error)
+    for i, mark in enumerate(shot.marks, start=1):
+        ref = mark.subject
+        if ref.kind == "pixel" and clip is not None:
+            x, y = ref.coords
+            if not (0 <= round(x) < clip.width and 0 <= round(y) < clip.height):
+                err(shot, f"marks[{i}]", f"pixel ({x:g}, {y:g}) is outside the "
+                                         f"{clip.width}x{clip.height} footage")
+        elif ref.kind in ("object", "bone") and not shot.scene:
+            err(shot, f"marks[{i}]", f"{ref.label()}: a footage shot without a scene holds "
+                                     "only its plate: mark pixels (px:X,Y@FRAME) or points, or "
+                                     "add scene = \"FILE.blend\"")
+        if mark.marker is not None and not shot.scene:
+            err(shot, f"marks[{i}]", f"timeline marker '{mark.marker}': a footage shot "
+                                     "without a scene has no markers: use frame numbers")
+
+
+def _check_in_scene(shot: Shot, err) -> None:
+    if shot.scene_name:
+        scene = bpy.data.scenes.get(shot.scene_name)
+        if scene is None:
+            names = ", ".join(s.name for s in bpy.data.scenes)
+            err(shot, "scene_name", f"No scene named '{shot.scene_name}' in {shot.scene} "
+                                    f"(scenes: {names})")
+            return
+    else:
+        scene = bpy.context.scene
+    camera = None
+    if shot.camera or not shot.footage:
+        try:
+            camera = resolve_camera(scene, shot.camera)
+        except RackFocusError as error:
+            err(shot, "camera", error)
+    refs = [(f"marks[{i}]", m.subject, m.marker) for i, m in enumerate(shot.marks, start=1)]
+    refs += [(f"subjects[{i}]", ref, None) for i, ref in enumerate(shot.subjects, start=1)]
+    for key, ref, marker in refs:
+        if not (ref.kind == "pixel" and (shot.footage or camera is None)):
+            try:
+                resolve_subject(scene, camera, ref)
+            except RackFocusError as error:
+                err(shot, key, error)
+        if marker is not None:
+            try:
+                marker_frame(scene, marker)
+            except RackFocusError as error:
+                err(shot, key, error)
+
+
+def _has_oidn() -> bool:
+    cycles = bpy.context.scene.cycles
+    before = cycles.denoiser
+    try:
+        cycles.denoiser = "OPENIMAGEDENOISE"
+    except TypeError:
+        return False
+    cycles.denoiser = before
+    return True
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def _open(path: str) -> None:
+    """Open the .blend ``path`` (Blender's chatter kept off stdout)."""
+    try:
+        with blender_stdout_silenced():
+            bpy.ops.wm.open_mainfile(filepath=path, load_ui=False)
+    except RuntimeError as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise RackFocusError(f"cannot open {path}: {lines[-1] if lines else err}") from None
+
+
+def _new_file() -> None:
+    """An empty file with one scene, add-ons left as they are."""
+    with blender_stdout_silenced():
+        bpy.ops.wm.read_homefile(use_empty=True, load_ui=False)
+
+
+def _scene(shot: Shot) -> bpy.types.Scene:
+    if not shot.scene_name:
+        return bpy.context.scene
+    scene = bpy.data.scenes.get(shot.scene_name)
+    if scene is None:
+        raise RackFocusError(f"No scene named '{shot.scene_name}' in {shot.scene}")
+    # The scene the saved file opens with is the one a farm's 'blender -b FILE -a' renders.
+    for window in bpy.context.window_manager.windows:
+        window.scene = scene
+    return scene
