@@ -355,7 +355,7 @@ def _show_textures(context) -> None:
                 shading.color_type = "TEXTURE"
 
 
-def _plate_pixel(context, event):
+def footage_pixel_under(context, event):
     """(plate, x, y) of the footage pixel under the mouse in the camera view, or None."""
     from bpy_extras import view3d_utils
     from mathutils import Vector
@@ -423,7 +423,7 @@ class RACKFOCUS_OT_pick_footage(bpy.types.Operator):
         if event.type in {"ESC", "RIGHTMOUSE"}:
             self._finish(context)
             return {"CANCELLED"}
-        hit = _plate_pixel(context, event)
+        hit = footage_pixel_under(context, event)
         if event.type == "MOUSEMOVE":
             text = "Click the footage to focus there; Esc to cancel"
             if hit is not None:

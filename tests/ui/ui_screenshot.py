@@ -228,10 +228,28 @@ def step_import_plate():
 
 
 def step_footage_mark():
+    """A click on the footage in the camera view: the pick maps the window position to the
+    footage pixel under it (the centre of the camera frame is the footage's centre)."""
+    from types import SimpleNamespace
+
+    from rack_focus.operators import plate as plate_ops
+
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        bpy.ops.view3d.view_center_camera()
+        bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=1)
+        click = SimpleNamespace(mouse_x=region.x + region.width // 2,
+                                mouse_y=region.y + region.height // 2)
+        hit = plate_ops.footage_pixel_under(bpy.context, click)
+    assert hit is not None, "no footage under the centre of the camera view"
+    _plate, x, y = hit
+    assert abs(x - 32) <= 1 and abs(y - 18) <= 1, (x, y)
     with ui_override():
-        assert bpy.ops.rackfocus.add_pixel_mark("EXEC_DEFAULT", True, x=20, y=18) == {"FINISHED"}
+        done = bpy.ops.rackfocus.add_pixel_mark("EXEC_DEFAULT", True, x=x, y=y)
+        assert done == {"FINISHED"}
     mark = bpy.context.scene.rackfocus.marks[-1]
-    assert mark.kind == "PIXEL"
+    assert mark.kind == "PIXEL" and tuple(mark.pixel) == (x, y)
 
 
 def run_pull():
