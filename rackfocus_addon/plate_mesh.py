@@ -16,10 +16,11 @@ for ``fill_px`` pixels, the largest blur radius it has to serve.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
-from .depth import grow_fill
+from .depth import _select, _upsample, nearest_sources
 
 #: Default relative depth jump that splits the plate (3 %: far above the slope of smooth surfaces
 #: at half-pixel spacing, far below an object's silhouette against its background).
@@ -129,83 +130,306 @@ def edge_band(depth: np.ndarray, radius_px: int, tear: float = DEFAULT_TEAR) -> 
 
 def dilate(mask: np.ndarray, radius_px: int) -> np.ndarray:
     """Binary dilation by a (2r+1)-pixel square."""
-    out = mask.astype(np.float32)
-    return max_filter(out, radius_px, fill=0.0) > 0.5
+    return max_filter(np.asarray(mask, dtype=bool), radius_px, fill=False)
 
 
 def max_filter(values: np.ndarray, radius_px: int, fill: float = -np.inf) -> np.ndarray:
     """Maximum over a (2r+1)-pixel square window (``fill`` outside the frame).
 
     Separable, and per axis O(log r) passes: maxima over power-of-two spans, then two
-    overlapping spans cover each window.
+    overlapping spans cover each window. Keeps float32 and bool; other input comes back float64.
     """
-    out = np.asarray(values, dtype=np.float64)
+    out = np.asarray(values)
+    if out.dtype not in (np.float32, np.float64, np.bool_):
+        out = out.astype(np.float64)
     if radius_px <= 0:
         return out.copy()
     length = 2 * radius_px + 1
     for axis in (0, 1):
         n = out.shape[axis]
-        pad = [(0, 0)] * out.ndim
-        pad[axis] = (radius_px, radius_px)
-        cur = np.pad(out, pad, constant_values=fill)
-        span = 1
-        while 2 * span <= length:
-            head = np.take(cur, np.arange(cur.shape[axis] - span), axis=axis)
-            tail = np.take(cur, np.arange(span, cur.shape[axis]), axis=axis)
-            cur = np.maximum(head, tail)
+        shape = list(out.shape)
+        shape[axis] = n + 2 * radius_px
+        cur = np.full(shape, fill, dtype=out.dtype)
+        inner = [slice(None)] * out.ndim
+        inner[axis] = slice(radius_px, radius_px + n)
+        cur[tuple(inner)] = out
+        spare = np.empty_like(cur)
+        span, size = 1, shape[axis]
+        while 2 * span <= length:  # ping-pong between two buffers: no allocation per pass
+            np.maximum(_along(cur, axis, 0, size - span), _along(cur, axis, span, size),
+                       out=_along(spare, axis, 0, size - span))
+            cur, spare = spare, cur
+            size -= span
             span *= 2
-        first = np.take(cur, np.arange(n), axis=axis)
-        second = np.take(cur, np.arange(length - span, length - span + n), axis=axis)
-        out = np.maximum(first, second)
+        del spare
+        out = np.maximum(_along(cur, axis, 0, n), _along(cur, axis, length - span,
+                                                          length - span + n))
     return out
 
 
+def _along(a: np.ndarray, axis: int, start: int, stop: int | None) -> np.ndarray:
+    """``a[start:stop]`` along ``axis`` (a view: the last axis stays contiguous)."""
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(start, stop)
+    return a[tuple(index)]
+
+
+#: Distances (pixels) from a fill pixel to its nearest source beyond which its colour is the
+#: mean of the sources' colours over blocks of 8, 16 and 32 pixels instead of 4 (see
+#: :func:`background_fill`): the blur grows with the distance into the foreground.
+FILL_BLUR_STEPS_PX = (2.5, 5.0, 10.0)
+
+
 def background_fill(color: np.ndarray, depth: np.ndarray, radius_px: int,
-                    tear: float = DEFAULT_TEAR) -> tuple[np.ndarray, np.ndarray]:
-    """The background fill layer behind foreground edges: (colour (H, W, C), depth (H, W)).
+                    tear: float = DEFAULT_TEAR, out: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The background fill layer behind foreground edges: (colour (H, W, C), depth (H, W)),
+    float32; depth 0 marks "no fill here". The colour is a view of channel planes (C, H, W)
+    (``np.moveaxis(colour, -1, 0)`` gives them without a copy); ``out`` (colour planes, depth)
+    receives the result instead of new arrays.
 
-    Fill pixels are those on the near side of a tear, up to ``radius_px`` from it, that have
-    something notably farther within that radius. Their colour and depth are inpainted outward
-    from the far side, one pixel ring per step, each ring averaging only neighbours that lie
-    behind the pixel (so foreground never leaks into the fill). Depth 0 marks "no fill here".
+    Fill pixels are those within ``radius_px`` of the near side of a tear whose far side is
+    notably farther than they are (by more than the tear ratio). They are inpainted from the far
+    sides of the tears (the pixels just behind an edge), only ever from far-side pixels that lie
+    behind them by more than the tear ratio, so foreground never leaks into the fill:
+
+    - depth: that of the nearest such far-side pixel (the farthest of its 8 neighbours next to
+      them): never a blend across depth jumps;
+    - colour: a fill pixel next to such pixels takes the mean of those among its 8 neighbours
+      (the edge's background continued); farther in, the nearest ones' colours averaged over
+      blocks of 4 to 32 pixels, larger with the distance (:data:`FILL_BLUR_STEPS_PX`), a blur
+      that grows into the foreground as the ring-by-ring inpainting it replaces did.
+
+    O(N) (:func:`depth.nearest_sources` and a block-mean pyramid). A fill pixel with nothing
+    behind it within reach (none on real frames) keeps its own colour at the far side's depth.
     """
-    color = np.asarray(color, dtype=np.float64)
-    ln = np.log(np.asarray(depth, dtype=np.float64))
-    limit = tear_log(tear)
+    ln = np.log(np.asarray(depth, dtype=np.float32))
+    limit = np.float32(tear_log(tear))
+    planes = np.ascontiguousarray(np.moveaxis(np.asarray(color, dtype=np.float32), -1, 0))
     h, w = ln.shape
-    horiz, vert = discontinuities(depth, tear)
-    # Far-side log depth seeded on the near pixel of every tear, spread over the radius.
-    seed = np.full((h, w), -np.inf)
-    _seed_far(seed, ln, horiz, axis=1)
-    _seed_far(seed, ln, vert, axis=0)
-    behind = max_filter(seed, radius_px)
+    rim = np.zeros((h, w), dtype=bool)
+    behind = max_filter(_far_side(ln, limit, rim), radius_px)
     mask = ln < behind - limit
+    if out is None:
+        out = (np.empty(planes.shape, dtype=np.float32), np.empty((h, w), dtype=np.float32))
+    out_col, out_depth = out
+    if not mask.any():
+        out_col[...] = 0.0
+        out_depth[...] = 0.0
+        return np.moveaxis(out_col, 0, -1), out_depth
+    src = nearest_sources(rim, mask, key=ln, margin=limit, exact_adjacent=False)
+    # The first ring (the mean of the neighbours behind) on a second core meanwhile (after the
+    # search, whose memory it would add to).
+    first_ring = _Background(_first_ring, planes, ln, rim, mask, limit, parallel=h * w >= 2 ** 18)
+    del rim
+    found = src >= 0  # (within the fill)
+    lost = mask & ~found
+    ln_behind = behind[lost] if lost.any() else None
+    del behind
+    src *= found  # pixels without a source read pixel 0, then are cleared
+    # Block sizes growing with the distance to the source.
+    level = _blur_levels(src, found)
+    ring, ring_col, ring_ln = first_ring.result()
+    # Depth: the nearest source's (the first ring: the mean of its neighbours behind).
+    np.take(ln, src, out=out_depth)
+    out_depth.ravel()[ring] = ring_ln
+    if ln_behind is not None:
+        out_depth[lost] = ln_behind
+    np.exp(out_depth, out=out_depth)
+    out_depth *= mask
+    # Colour: block means of the nearest sources' colours, plane by plane (one full-size
+    # plane at a time); the first ring keeps its exact mean.
+    sums = []
+    near = np.empty((h, w), dtype=np.float32)
+    for plane, ring_plane in zip(planes, ring_col):
+        np.take(plane, src, out=near)
+        near *= found
+        near.ravel()[ring] = ring_plane
+        sums.append(_pool(near, np.add))
+    del near, src
+    _block_means(np.stack(sums), found, level, out_col)
+    del sums, level
+    for plane, filled, ring_plane in zip(planes, out_col, ring_col):
+        filled.ravel()[ring] = ring_plane
+        if ln_behind is not None:
+            filled[lost] = plane[lost]
+        filled *= mask
+    return np.moveaxis(out_col, 0, -1), out_depth
 
-    known = ~mask
-    stack = np.concatenate([color, ln[..., None]], axis=2)
-    filled, known = grow_fill(stack, known, mask, own_key=ln, margin=limit)
-    fill_col, fill_ln = filled[..., :-1], filled[..., -1]
-    # Anything the rings did not reach keeps the far-side depth and its own colour.
-    rest = mask & ~known
-    fill_col[rest] = color[rest]
-    fill_ln[rest] = behind[rest]
-    out_depth = np.where(mask, np.exp(fill_ln), 0.0)
-    out_col = np.where(mask[..., None], fill_col, 0.0)
-    return out_col.astype(np.float32), out_depth.astype(np.float32)
+
+def _blur_levels(src: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Per pixel, the block size (2^level) its colour is averaged over: 4 pixels, and larger
+    beyond each of :data:`FILL_BLUR_STEPS_PX` from its source; -1 where it has none."""
+    h, w = src.shape
+    rows = np.floor_divide(src, w)
+    cols = np.multiply(rows, w)
+    np.subtract(src, cols, out=cols)
+    rows -= np.arange(h, dtype=rows.dtype)[:, None]
+    cols -= np.arange(w, dtype=cols.dtype)[None, :]
+    rows *= rows
+    cols *= cols
+    rows += cols
+    del cols
+    level = np.full((h, w), 2, dtype=np.int8)
+    for step in FILL_BLUR_STEPS_PX:
+        level += rows >= step * step
+    _select(level, np.int8(-1), ~found)
+    return level
 
 
-def _seed_far(seed: np.ndarray, ln: np.ndarray, jumps: np.ndarray, axis: int) -> None:
-    """On the near pixel of each torn pair, record the far pixel's log depth (keep the largest)."""
-    if axis == 1:
-        a, b = ln[:, :-1], ln[:, 1:]
-        sa, sb = seed[:, :-1], seed[:, 1:]
-    else:
-        a, b = ln[:-1, :], ln[1:, :]
-        sa, sb = seed[:-1, :], seed[1:, :]
-    near_a = jumps & (a < b)
-    near_b = jumps & (b < a)
-    np.copyto(sa, np.maximum(sa, np.where(near_a, b, -np.inf)))
-    np.copyto(sb, np.maximum(sb, np.where(near_b, a, -np.inf)))
+def _first_ring(planes, ln, rim, mask, limit):
+    """Fill pixels with a far-side pixel behind them among their 8 neighbours: (flat indices,
+    mean colour (C, n), largest log depth (n,)) of those neighbours (the colour blends, the
+    depth does not: two backgrounds meeting behind an edge keep their own depths). Sparse: only
+    pixels next to far-side pixels are looked at, and only the neighbours behind them summed."""
+    h, w = ln.shape
+    pw = w + 2
+    edge = np.zeros((h + 2, pw), dtype=bool)
+    edge[1:-1, 1:-1] = rim
+    near = np.zeros((h, w), dtype=bool)
+    for dy, dx in _RING8:
+        near |= edge[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+    near &= mask
+    at = np.flatnonzero(near)
+    del near, edge
+    key = np.full((h + 2, pw), -np.inf, dtype=np.float32)
+    _select(key[1:-1, 1:-1], ln, rim)
+    key = key.ravel()
+    padded = at + 2 * (at // w) + (pw + 1)
+    need = ln.ravel()[at] + limit
+    behind, count = [], np.zeros(at.size, dtype=np.uint8)
+    for dy, dx in _RING8:
+        ok = key[padded + (dy * pw + dx)] > need
+        count += ok
+        behind.append(ok)
+    served = np.flatnonzero(count)
+    at, padded, n = at[served], padded[served], count[served].astype(np.float32)
+    flat = [p.ravel() for p in planes]
+    total = np.zeros((len(flat), at.size), dtype=np.float32)
+    farthest = np.full(at.size, -np.inf, dtype=np.float32)
+    for (dy, dx), ok in zip(_RING8, behind):
+        pick = np.flatnonzero(ok[served])
+        q = at[pick] + (dy * w + dx)
+        for t, p in zip(total, flat):
+            t[pick] += p[q]
+        farthest[pick] = np.maximum(farthest[pick], key[padded[pick] + (dy * pw + dx)])
+    return at, total / n, farthest
+
+
+_RING8 = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+
+
+class _Background:
+    """``fn(*args)`` on a thread of its own (``parallel``) or at once; :meth:`result` returns
+    its value or raises its error. numpy releases Python's lock in its loops, so two such
+    streams of array work use two cores."""
+
+    def __init__(self, fn, *args, parallel: bool = True) -> None:
+        self._value = self._error = None
+        if not parallel:
+            self._thread = None
+            self._value = fn(*args)
+            return
+
+        def run():
+            try:
+                self._value = fn(*args)
+            except BaseException as err:  # re-raised by result() on the caller's thread
+                self._error = err
+
+        self._thread = threading.Thread(target=run, name="rackfocus-fill", daemon=True)
+        self._thread.start()
+
+    def result(self):
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _block_means(sums: np.ndarray, found: np.ndarray, level: np.ndarray, out: np.ndarray
+                 ) -> None:
+    """Each pixel's colour planes (C, H, W), into ``out``: the mean of the nearest colours over
+    the 2^level-pixel block around it (pixels where ``found``; ``sums``: their 2x2 block sums,
+    (C, H/2, W/2)), from a pyramid of block sums composed coarse to fine: a block takes its own
+    mean where every pixel in it asks for that block size or less, else its parent's."""
+    h, w = found.shape
+    top = max(int(level.max()), 1)
+    sums = [sums]
+    counts = [_pool(found.view(np.uint8), np.add).astype(np.float32)]
+    levels = [_pool(level, np.maximum)]
+    for _ in range(top - 1):
+        sums.append(_pool(sums[-1], np.add))
+        counts.append(_pool(counts[-1], np.add))
+        levels.append(_pool(levels[-1], np.maximum))
+    coarse = None
+    for k in range(len(sums), 0, -1):
+        mean = sums[k - 1] / np.maximum(counts[k - 1], 1.0)
+        if coarse is not None:
+            own = (levels[k - 1] <= k) & (counts[k - 1] > 0)
+            parent = np.empty(mean.shape, dtype=np.float32)
+            for c, p in zip(coarse, parent):
+                _upsample(c, own.shape, out=p)
+            np.copyto(parent, mean, where=own)
+            mean = parent
+        coarse = mean
+    for c, o in zip(coarse, out):
+        _upsample(c, (h, w), out=o)
+
+
+def _pool(a: np.ndarray, op) -> np.ndarray:
+    """``op`` over 2x2 blocks of the last two axes (an odd last row or column pads with 0)."""
+    if a.shape[-2] % 2 or a.shape[-1] % 2:
+        pads = ((0, 0),) * (a.ndim - 2) + ((0, a.shape[-2] % 2), (0, a.shape[-1] % 2))
+        a = np.pad(a, pads)
+    out = op(a[..., 0::2, 0::2], a[..., 1::2, 0::2])
+    op(out, a[..., 0::2, 1::2], out=out)
+    op(out, a[..., 1::2, 1::2], out=out)
+    return out
+
+
+def _far_side(ln: np.ndarray, limit: float, rim: np.ndarray | None = None) -> np.ndarray:
+    """On the near pixel of every tear, the far pixel's log depth (the largest); -inf elsewhere.
+    ``rim`` (if given) is set True on the far pixel of every tear."""
+    h, w = ln.shape
+    seed = np.full((h, w), -np.inf, dtype=ln.dtype)
+    for axis in (1, 0):
+        if axis == 1:
+            a, b, sa, sb = ln[:, :-1], ln[:, 1:], seed[:, :-1], seed[:, 1:]
+        else:
+            a, b, sa, sb = ln[:-1, :], ln[1:, :], seed[:-1, :], seed[1:, :]
+        step = np.subtract(b, a)
+        b_far = step > limit
+        a_far = step < -limit
+        np.maximum(sa, b, out=sa, where=b_far)  # masked: tears are sparse, so this is fast
+        np.maximum(sb, a, out=sb, where=a_far)
+        if rim is not None:
+            ra, rb = (rim[:, :-1], rim[:, 1:]) if axis == 1 else (rim[:-1, :], rim[1:, :])
+            ra |= a_far
+            rb |= b_far
+    return seed
+
+
+def cache_frame(color: np.ndarray, depth_m: np.ndarray, measured: np.ndarray, radius_px: int,
+                tear: float = DEFAULT_TEAR) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One frame of a plate's cache, as channel planes (H, W) (top row first):
+
+    - depth R, G, B, A: metric depth, fill-layer depth (0: no fill), True where the depth was
+      not measured (filled from neighbours), 1;
+    - fill R, G, B, A: fill colour (:func:`background_fill`), 1.
+
+    ``color`` is (H, W, C >= 3) scene-linear, ``depth_m`` metric depth with every pixel filled
+    (:meth:`depth.Converter.convert_masked`), ``measured`` its measured pixels. The planes are
+    float32 except the unmeasured flags (bool); ``depth_m`` itself is the first, and the
+    constant alpha a broadcast view (no memory), so a frame holds no more than it must.
+    """
+    h, w = depth_m.shape
+    fill_col, fill_z = background_fill(np.asarray(color)[..., :3], depth_m, radius_px, tear)
+    one = np.broadcast_to(np.float32(1.0), (h, w))
+    depth = [np.asarray(depth_m, dtype=np.float32), fill_z, ~np.asarray(measured, dtype=bool),
+             one]
+    return depth, list(np.moveaxis(fill_col, -1, 0)) + [one]
 
 
 def default_fill_px(width: int) -> int:

@@ -19,6 +19,7 @@ import pytest
 
 from helpers import add_camera
 from rackfocus_addon import cli, plate_mesh
+from rackfocus_addon import depth as depth_maths
 from rackfocus_addon.bl import demo_plate, footage, plate
 from rackfocus_addon.bl import pull as pull_engine
 from rackfocus_addon.bl.scene_eval import effective_focus_m
@@ -530,3 +531,40 @@ def test_find_clip_tells_stills_sequences_and_patterns_apart(shot, tmp_path):
     assert footage.find_clip(str(clean)).frames == 3
     with pytest.raises(RackFocusError, match="not an image"):
         footage.find_clip(__file__)
+
+
+def test_cache_exr_writer_round_trips_through_blender(tmp_path):
+    """The cache's own EXR writer: Blender reads back exactly what was written (32-bit channels
+    bit for bit, NaN and inf included; half channels as float16 rounds them)."""
+    rng = np.random.default_rng(0)
+    planes = list(rng.uniform(-3.0, 30.0, (4, 7, 11)).astype(np.float32))
+    planes[0][1, 2], planes[1][3, 4] = np.nan, np.inf
+    planes[2] = planes[2] > 10.0  # a flag plane
+    planes[3] = np.broadcast_to(np.float32(1.0), (7, 11))
+    for types in (("f", "f", "f", "f"), plate.DEPTH_TYPES, plate.FILL_TYPES):
+        path = str(tmp_path / f"{''.join(types)}.exr")
+        plate.write_cache_exr(path, planes, types)
+        back = footage.read_pixels(path, data=True)[0]
+        want = np.stack([np.asarray(p, np.float16 if t == "h" else np.float32).astype(np.float32)
+                         for p, t in zip(planes, types)], axis=-1)
+        np.testing.assert_array_equal(back, want)
+
+
+def test_cache_is_the_pure_cache_frame_of_the_inputs(empty_scene, shot, tmp_path):
+    """What build_plate caches is plate_mesh.cache_frame of the footage and converted depth."""
+    result = plate.build_plate(empty_scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    color = footage.read_pixels(shot["color"])[0]
+    raw = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
+    conv = depth_maths.Converter("metric")
+    conv.fit(lambda: iter([raw]), 1)
+    z, measured = conv.convert_masked(raw)
+    depth, fill = plate_mesh.cache_frame(color, z, measured, plate_mesh.default_fill_px(W))
+    cached_depth = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
+    cached_fill = footage.read_pixels(os.path.join(result.cache_dir, "fill_0001.exr"), True)[0]
+    np.testing.assert_array_equal(cached_depth[..., 0], depth[0])
+    np.testing.assert_array_equal(cached_depth[..., 1], depth[1])
+    np.testing.assert_array_equal(cached_depth[..., 2], depth[2])
+    assert (cached_depth[..., 3] == 1.0).all() and (cached_fill[..., 3] == 1.0).all()
+    np.testing.assert_allclose(cached_fill[..., :3], np.stack(fill[:3], axis=-1), rtol=1e-3,
+                               atol=1e-4)  # half floats
+    assert (depth[1] > 0).any()

@@ -151,15 +151,15 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     assert len(before) == 6, before  # depth and fill for 3 frames
     # Re-importing the same inputs fails half-way through writing (the disk fills up after
     # frame 1): the existing cache is kept as it was and the partial one goes.
-    real_write, written = footage.write_exr, []
+    real_write, written = plate.write_cache_exr, []
 
-    def full_disk(path, rgba):
+    def full_disk(path, planes, types):
         if len(written) == 2:
             raise OSError(28, "No space left on device", path)
         written.append(path)
-        real_write(path, rgba)
+        real_write(path, planes, types)
 
-    monkeypatch.setattr(footage, "write_exr", full_disk)
+    monkeypatch.setattr(plate, "write_cache_exr", full_disk)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     with pytest.raises(OSError, match="No space"):

@@ -14,6 +14,7 @@ from rackfocus_addon.depth import (
     check_clip,
     fill_nearest,
     fit_inverse,
+    nearest_sources,
     parse_anchor,
     resize_nearest,
     to_metric,
@@ -265,3 +266,100 @@ def test_check_clip_refuses_footage_smaller_than_blender_renders():
     with pytest.raises(RackFocusError, match="3x3 pixels: Blender renders at least 4x4"):
         check_clip(1, (3, 3), 1, (3, 3))
     check_clip(1, (4, 4), 1, (4, 4))
+
+
+# --- O(N) nearest fills ---------------------------------------------------------------------------
+
+def brute_nearest(sources, targets):
+    """Distance from every target to its nearest source, by brute force."""
+    sr, sc = np.nonzero(sources)
+    tr, tc = np.nonzero(targets)
+    d2 = (tr[:, None] - sr[None, :]) ** 2 + (tc[:, None] - sc[None, :]) ** 2
+    return np.sqrt(d2.min(axis=1))
+
+
+def test_nearest_sources_are_as_near_as_the_nearest():
+    rng = np.random.default_rng(4)
+    for density, shape in ((0.3, (40, 50)), (0.02, (37, 61)), (0.6, (16, 9))):
+        sources = rng.random(shape) < density
+        targets = ~sources
+        idx = nearest_sources(sources, targets)
+        assert (idx[~targets] == -1).all()
+        got = idx[targets]
+        assert (got >= 0).all() and sources.ravel()[got].all()
+        tr, tc = np.nonzero(targets)
+        dist = np.hypot(got // shape[1] - tr, got % shape[1] - tc)
+        best = brute_nearest(sources, targets)
+        assert (dist >= best - 1e-9).all()
+        # Exactly the nearest next to a source; about as near elsewhere.
+        assert (dist[best <= 1.5] == best[best <= 1.5]).all()
+        assert (dist <= 2.0 * best + 1.0).all() and np.percentile(dist - best, 99) <= 2.5
+        assert (dist - best).mean() < 0.15
+
+
+def test_nearest_sources_with_a_key_take_only_sources_behind():
+    rng = np.random.default_rng(5)
+    key = rng.uniform(0.0, 3.0, (30, 40)).astype(np.float32)
+    sources = rng.random(key.shape) < 0.4
+    targets = ~sources
+    idx = nearest_sources(sources, targets, key=key, margin=0.5)
+    got = idx[targets]
+    found = got >= 0
+    assert found.any()
+    assert sources.ravel()[got[found]].all()
+    assert (key.ravel()[got[found]] > key[targets][found] + 0.5).all()
+    # A target next to a source behind it takes that one (distance 1 before sqrt(2)).
+    key = np.array([[0.0, 5.0, 0.0], [5.0, 0.0, 0.0], [0.0, 0.0, 5.0]], dtype=np.float32)
+    idx = nearest_sources(key > 1.0, key < 1.0, key=key, margin=1.0)
+    assert idx[0, 0] in (1, 3) and idx[1, 1] in (1, 3) and idx[2, 1] == 8 and idx[1, 2] == 8
+
+
+def test_nearest_sources_behind_serve_every_fill_pixel_of_a_real_like_frame():
+    """Where a qualifying source lies within reach of every target (a background fill: a far
+    side within the fill radius), every target gets one, behind it."""
+    import oracles
+
+    from rackfocus_addon import plate_mesh as pm
+
+    _, raw = oracles.real_like_frame(160, 120, seed=2)
+    z = fill_nearest(raw, np.isfinite(raw) & (raw > 0)).astype(np.float32)
+    ln = np.log(z)
+    limit = np.float32(pm.tear_log(0.03))
+    rim = np.zeros(z.shape, dtype=bool)
+    mask = ln < pm.max_filter(pm._far_side(ln, limit, rim), 6) - limit
+    idx = nearest_sources(rim, mask, key=ln, margin=limit)
+    got = idx[mask]
+    assert mask.sum() > 1000 and (got >= 0).all()
+    assert rim.ravel()[got].all() and (ln.ravel()[got] > ln[mask] + limit).all()
+
+
+def test_fill_nearest_splits_a_hole_on_a_depth_edge_without_blending():
+    z = np.full((12, 24), 8.0)
+    z[:, :12] = 2.0  # near on the left, far on the right
+    valid = np.ones(z.shape, dtype=bool)
+    valid[3:9, 7:17] = False  # a hole across the edge
+    out = fill_nearest(np.where(valid, z, np.nan), valid)
+    np.testing.assert_array_equal(out[valid], z[valid])  # measured pixels untouched
+    assert set(np.unique(out[~valid])) <= {2.0, 8.0}  # no in-between depth: no smear
+    np.testing.assert_array_equal(out[3:9, 7:10], 2.0)  # each side from its own side
+    np.testing.assert_array_equal(out[3:9, 14:17], 8.0)
+
+
+def test_fill_nearest_keeps_thin_structures():
+    z = np.full((20, 20), 5.0)
+    z[:, 9] = 1.0  # a 1 px wire
+    valid = np.ones(z.shape, dtype=bool)
+    valid[4:16, 10:14] = False  # unmeasured right beside it
+    valid[::3, 0] = False  # and speckle elsewhere
+    out = fill_nearest(np.where(valid, z, 0.0), valid)
+    np.testing.assert_array_equal(out[:, 9], 1.0)  # the wire stays whole, nothing eats it
+    np.testing.assert_array_equal(out[4:16, 10], 1.0)  # next to it: the wire's depth
+    np.testing.assert_array_equal(out[4:16, 13], 5.0)  # next to the far side: the far depth
+    assert set(np.unique(out)) == {1.0, 5.0}
+
+
+def test_fill_nearest_at_any_hole_size_and_without_valid_samples():
+    valid = np.zeros((64, 64), dtype=bool)
+    valid[63, 63] = True  # one measured pixel fills the frame
+    np.testing.assert_array_equal(fill_nearest(np.full((64, 64), 7.0), valid), 7.0)
+    np.testing.assert_array_equal(fill_nearest(np.ones((3, 3)), np.zeros((3, 3), bool)), 0.0)

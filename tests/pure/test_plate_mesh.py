@@ -156,3 +156,131 @@ def test_fitted_sensor_makes_the_frame_width_span_the_sensor():
     assert pm.fitted_sensor("HORIZONTAL", 36.0, 1080, 1920) == ("sensor_width", 36.0)
     with pytest.raises(ValueError):
         pm.fitted_sensor("DIAGONAL", 36.0, 4, 4)
+
+
+def test_background_fill_never_blends_two_backgrounds():
+    """A box before a wall of two depths: the fill takes one depth or the other (nearest), never
+    an in-between one, and each side of the box fills from the wall beside it."""
+    z, color = box_over_wall()
+    right = z[:, 30:]
+    right[right == 8.0] = 12.0  # the wall's right half is farther
+    fill_col, fill_z = pm.background_fill(color, z, 4)
+    has = fill_z > 0
+    values = np.unique(np.round(fill_z[has], 4))
+    np.testing.assert_allclose(values, [8.0, 12.0], rtol=1e-5)
+    np.testing.assert_allclose(fill_z[10:30, 20:22], 8.0, rtol=1e-5)
+    np.testing.assert_allclose(fill_z[10:30, 38:40], 12.0, rtol=1e-5)
+    assert fill_col[has][:, 0].max() < 1e-6  # never the red box
+
+
+def test_background_fill_keeps_thin_structures_and_fills_from_behind_only():
+    """A 1 px spoke before a wall fills with the wall; two slats fill from the 1 px gap between
+    them; a pole before a slat before a wall: the pole fills from what is right behind it, the
+    slat only from the wall, never from the pole in front of it."""
+    h, w = 30, 40
+    wall = np.full((h, w), 9.0)
+    color = np.zeros((h, w, 3))
+    color[..., 2] = np.linspace(0.2, 0.8, w)[None, :]  # the wall: blue ramp
+    z = wall.copy()
+    z[5:25, 6] = 1.0  # the spoke
+    color[5:25, 6] = (1.0, 0.0, 0.0)
+    z[5:25, 14:18] = 3.0  # two slats with a 1 px gap at column 18
+    z[5:25, 19:23] = 3.0
+    color[5:25, 14:18] = color[5:25, 19:23] = (0.0, 1.0, 0.0)
+    z[5:25, 30:36] = 3.0  # a slat, and a pole in front of its left edge
+    z[5:25, 28:32] = 1.0
+    color[5:25, 30:36] = (0.0, 1.0, 0.0)
+    color[5:25, 28:32] = (1.0, 1.0, 0.0)
+    fill_col, fill_z = pm.background_fill(color, z, 3)
+    has = fill_z > 0
+    # Every fill is behind its pixel, by more than the tear ratio.
+    assert (fill_z[has] > z[has] * 1.03).all()
+    # The spoke: filled all along, with the wall (its depth, its colour, no red).
+    assert has[5:25, 6].all()
+    np.testing.assert_allclose(fill_z[5:25, 6], 9.0, rtol=1e-5)
+    assert fill_col[5:25, 6, 0].max() < 1e-6
+    np.testing.assert_allclose(fill_col[5:25, 6, 2], color[5:25, 6, 2] * 0 + color[0, 6, 2],
+                               atol=0.03)
+    # The slats beside the gap fill from the gap (the wall, at the gap's colour).
+    np.testing.assert_allclose(fill_z[8:22, 17], 9.0, rtol=1e-5)
+    np.testing.assert_allclose(fill_z[8:22, 19], 9.0, rtol=1e-5)
+    np.testing.assert_allclose(fill_col[8:22, 17, 2], color[8, 18, 2], atol=0.02)
+    # The pole fills from the slat right behind it on the right, the wall on the left.
+    np.testing.assert_allclose(fill_z[8:22, 31], 3.0, rtol=1e-5)
+    np.testing.assert_allclose(fill_col[8:22, 31], np.tile((0.0, 1.0, 0.0), (14, 1)),
+                               atol=1e-6)
+    np.testing.assert_allclose(fill_z[8:22, 28], 9.0, rtol=1e-5)
+    # The slat fills only from the wall: never the pole's yellow, nor its own green.
+    slat = has[:, 30:36] & (z[:, 30:36] == 3.0)
+    assert slat.any()
+    np.testing.assert_allclose(fill_z[:, 30:36][slat], 9.0, rtol=1e-5)
+    assert fill_col[:, 30:36][slat][:, :2].max() < 1e-6
+
+
+def test_background_fill_matches_the_ring_growth_where_that_was_right():
+    """On a real-like frame (many edges, thin structures, holes filled) the fill pixels are the
+    former ones exactly, and the first ring behind every edge whose background continues
+    cleanly (its neighbours behind it are background, not fill themselves: where the former
+    ring-by-ring inpainting was right) is the former result exactly. Deeper in, the fill differs
+    by design: nearest far-side depth instead of a blend of backgrounds (no smear), and a blur
+    growing with distance (edge-band PSNR against true DOF in bench/bench_plate.py: better)."""
+    from rackfocus_addon.depth import fill_nearest
+
+    color, raw = oracles.real_like_frame(256, 256, seed=1)
+    z = fill_nearest(raw, np.isfinite(raw) & (raw > 0)).astype(np.float32)
+    radius = pm.default_fill_px(256)
+    new_col, new_z = pm.background_fill(color, z, radius)
+    old_col, old_z = oracles.background_fill_reference(color, z, radius)
+    fill = new_z > 0
+    np.testing.assert_array_equal(fill, old_z > 0)
+    assert 0.3 < fill.mean() < 0.8
+    ln = np.log(z)
+    limit = pm.tear_log(pm.DEFAULT_TEAR)
+    assert (np.log(new_z[fill]) > ln[fill] + limit - 1e-6).all()  # always from behind
+    rim = np.zeros(z.shape, dtype=bool)
+    pm._far_side(ln, np.float32(limit), rim)
+    h, w = z.shape
+    padded_ln = np.pad(ln, 1, constant_values=-np.inf)
+    padded_fill = np.pad(fill, 1)
+    padded_rim = np.pad(rim, 1)
+    ring = np.zeros(z.shape, dtype=bool)
+    clean = fill.copy()
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                at = (slice(1 + dy, 1 + dy + h), slice(1 + dx, 1 + dx + w))
+                behind = padded_ln[at] > ln + limit
+                ring |= behind & fill
+                clean &= ~behind | (~padded_fill[at] & padded_rim[at])
+    clean &= ring
+    assert clean.sum() > 0.2 * ring.sum() > 1000
+    np.testing.assert_allclose(new_col[clean], old_col[clean], atol=1e-5)
+    # (the former depth there is the mean of the neighbours behind; ours their farthest: the
+    # same on one background, but for its measurement noise: within the tear ratio)
+    np.testing.assert_allclose(new_z[clean], old_z[clean], rtol=pm.DEFAULT_TEAR)
+
+
+def test_max_filter_keeps_float32_and_bool():
+    a = np.random.default_rng(1).random((20, 30)).astype(np.float32)
+    got = pm.max_filter(a, 3)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, pm.max_filter(a.astype(np.float64), 3).astype(np.float32))
+    mask = np.zeros((9, 9), dtype=bool)
+    mask[4, 4] = True
+    grown = pm.dilate(mask, 2)
+    assert grown.dtype == bool and grown.sum() == 25 and grown[2:7, 2:7].all()
+
+
+def test_cache_frame_planes():
+    z, color = box_over_wall()
+    measured = np.ones(z.shape, dtype=bool)
+    measured[0, 0] = False
+    rgba = np.concatenate([color, np.full(z.shape + (1,), 0.5)], axis=2)
+    depth, fill = pm.cache_frame(rgba, z.astype(np.float32), measured, 4)
+    assert len(depth) == len(fill) == 4 and all(p.shape == z.shape for p in depth + fill)
+    fill_col, fill_z = pm.background_fill(color, z, 4)
+    np.testing.assert_array_equal(depth[0], z.astype(np.float32))
+    np.testing.assert_array_equal(depth[1], fill_z)
+    np.testing.assert_array_equal(depth[2], ~measured)
+    np.testing.assert_array_equal(np.stack(fill[:3], axis=-1), fill_col)
+    assert (depth[3] == 1.0).all() and (fill[3] == 1.0).all()
