@@ -67,6 +67,8 @@ from . import footage as footage_io
 RECORD = "rackfocus_plate"
 GROUP_NAME = "RackFocus Plate"
 UV_ATTR = "rf_uv"
+#: The plate's UV map (face corners), for the Solid view's Texture colour.
+UV_MAP = "UVMap"
 DEFAULT_SENSOR_MM = 36.0
 DEFAULT_FOCAL_MM = 50.0
 #: Vertices per pixel along each axis (see plate_mesh.DENSITIES): one face per pixel.
@@ -692,10 +694,10 @@ _INPUTS = (
 def ensure_node_group() -> bpy.types.NodeTree:
     """The shared plate node group (built once per file)."""
     group = bpy.data.node_groups.get(GROUP_NAME)
-    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 5:
+    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 6:
         return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
-    group["rf_version"] = 5
+    group["rf_version"] = 6
     _build_group(group)
     return group
 
@@ -811,7 +813,13 @@ def _build_group(group) -> None:
     pz = b.math("MULTIPLY", z, -1.0)
     new_pos = b.node("ShaderNodeCombineXYZ", px, py, pz)
     setpos = b.node("GeometryNodeSetPosition", split.outputs[0], None, new_pos.outputs[0])
-    setmat = b.node("GeometryNodeSetMaterial", setpos.outputs[0], None, inp["Material"])
+    # The same UVs as a UV map (2D, on face corners): the Solid view's Texture colour shows the
+    # footage through it, so the plate is the shot there too instead of a grey wall.
+    uv_map = b.node("GeometryNodeStoreNamedAttribute", setpos.outputs[0], None,
+                    data_type="FLOAT2", domain="CORNER")
+    uv_map.inputs["Name"].default_value = UV_MAP
+    b.set(uv_map.inputs["Value"], uv.outputs["Attribute"])
+    setmat = b.node("GeometryNodeSetMaterial", uv_map.outputs[0], None, inp["Material"])
     group.links.new(setmat.outputs[0], go.inputs[0])
 
 
@@ -870,6 +878,7 @@ def _material(name: str, image: bpy.types.Image, clip: footage_io.Clip, scene,
     tex = b.node("ShaderNodeTexImage", attr.outputs["Vector"], interpolation="Closest",
                  extension="EXTEND")
     tex.image = image
+    tree.nodes.active = tex  # the image the Solid view's Texture colour shows
     if image.source in ("SEQUENCE", "MOVIE"):
         user = tex.image_user
         user.use_auto_refresh = True

@@ -176,6 +176,32 @@ def test_the_camera_keeps_its_sensor_fit_and_sees_exactly_the_footage(empty_scen
     assert oracles.psnr(out, file_values(color)) >= 45.0
 
 
+def test_solid_view_texture_colour_shows_the_footage(empty_scene, shot, tmp_path):
+    """In the Solid view (Workbench) with Texture colour the plate is the shot, not a grey
+    wall: it carries a UV map and its material's active node is the footage image."""
+    scene = empty_scene
+    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    obj = scene.objects[result.plate]
+    bpy.context.view_layer.update()
+    mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+    assert plate.UV_MAP in mesh.uv_layers
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.view_settings.view_transform = "Standard"
+    shading = scene.display.shading
+    shading.light = "FLAT"
+    shading.show_object_outline = False
+    scene.display.render_aa = "OFF"  # its jittered samples would blur the footage's pixels
+    src = file_values(shot["color"])
+    found = {}
+    for colour in ("TEXTURE", "MATERIAL"):
+        shading.color_type = colour
+        found[colour] = oracles.psnr(file_values(render(scene, str(tmp_path / f"{colour}.png"))),
+                                     src)
+    print(f"Solid view against the footage: {found}")
+    assert found["TEXTURE"] >= 30.0, found
+    assert found["MATERIAL"] < 20.0, found  # the flat wall it replaces: the check can fail
+
+
 def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
     """EEVEE (software EGL here; its first render compiles shaders for about a minute)."""
     from rackfocus_addon.bl import compat
