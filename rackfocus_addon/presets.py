@@ -28,7 +28,6 @@ error names the file, the key and the fix, the way Blender's extension validator
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import tomllib
@@ -52,6 +51,7 @@ from .request import (
     PullRequest,
     Realism,
 )
+from .suggest import close_names
 
 ROLES = ("first", "second", "near", "far", "soft")
 UNITS = ("frames", "seconds")
@@ -238,7 +238,7 @@ def _check(kind: str, value) -> str | None:
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
+    close = close_names(word, options, most=1)
     return f"did you mean '{close[0]}'? " if close else ""
 
 

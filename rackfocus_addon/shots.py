@@ -42,7 +42,6 @@ resolution, frames as Blender numbers them, resolution in pixels, ``fps`` in fra
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
@@ -69,6 +68,7 @@ from .request import (
     SOFT_BLUR_RANGE,
     PullRequest,
 )
+from .suggest import close_names
 
 ENGINES = ("cycles", "eevee", "workbench")
 FORMATS = ("png", "exr")
@@ -587,7 +587,7 @@ def _resolution(v) -> tuple[int, int]:
 
 def _did_you_mean(word: str, options: Iterable[str]) -> str:
     """' (did you mean 'X'?)' for the closest of ``options``, or ''."""
-    close = difflib.get_close_matches(word, list(options), n=1)
+    close = close_names(word, options, most=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
@@ -665,7 +665,7 @@ def _resolve(base_dir: str, path: str) -> str:
 
 def output_problem(folder: str) -> str | None:
     """None if files can be written in ``folder`` (or in the folders made on the way), else why
-    not. Nothing is created."""
+    not ("/a/b is a file, not a folder"). Nothing is created."""
     probe = folder
     while not os.path.exists(probe):
         parent = os.path.dirname(probe)
@@ -673,9 +673,9 @@ def output_problem(folder: str) -> str | None:
             break
         probe = parent
     if not os.path.isdir(probe):
-        return f"cannot be written: {probe} is a file, not a folder"
+        return f"{probe} is a file, not a folder"
     if not os.access(probe, os.W_OK | os.X_OK):
-        return f"cannot be written: folder {probe} is read-only"
+        return f"folder {probe} is read-only"
     return None
 
 
@@ -768,7 +768,8 @@ def _build_shot(index: int, own: _Table, defaults: _Table, base_dir: str, output
     if output is not None:
         problem = output_problem(output)
         if problem:
-            err(f"output folder {output} {problem}: choose another 'output' (or output_root)")
+            err(f"output folder {output} cannot be written: {problem}: choose another 'output' "
+                "(or output_root)")
     if failed or len(errors) > before or output is None:
         return None
 

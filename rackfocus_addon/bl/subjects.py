@@ -9,7 +9,6 @@ Misspelt names get the closest names in the scene ("did you mean ...?").
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,7 @@ from ..errors import RackFocusError
 from ..marks import Mark, SubjectRef, quote_name
 from ..plan import PullPlan, make_plan
 from ..request import PullRequest
+from ..suggest import did_you_mean
 from . import compat, plate, records
 from . import footage as footage_io
 from .evaluate import evaluated
@@ -36,7 +36,7 @@ def resolve_camera(scene: bpy.types.Scene, name: str | None = None) -> bpy.types
         if cam is None:
             cams = [o.name for o in scene.objects if o.type == "CAMERA"]
             raise RackFocusError(f"No camera named '{name}' in scene '{scene.name}'"
-                                 f"{_did_you_mean(name, cams)}")
+                                 f"{did_you_mean(name, cams)}")
     else:
         cam = scene.camera
         if cam is None:
@@ -61,7 +61,7 @@ def marker_frame(scene: bpy.types.Scene, name: str) -> int:
     marker = scene.timeline_markers.get(name)
     if marker is None:
         names = sorted(m.name for m in scene.timeline_markers)
-        hint = _did_you_mean(name, names) or f" (markers: {', '.join(names) or 'none'})"
+        hint = did_you_mean(name, names) or f" (markers: {', '.join(names) or 'none'})"
         raise RackFocusError(f"No timeline marker named '{name}'{hint}")
     return int(marker.frame)
 
@@ -264,7 +264,7 @@ def resolve_subject(scene: bpy.types.Scene, camera: bpy.types.Object,
         if ref.bone not in obj.pose.bones:
             bones = [b.name for b in obj.pose.bones]
             raise RackFocusError(f"Armature '{ref.name}' has no bone named '{ref.bone}'"
-                                 f"{_did_you_mean(ref.bone, bones)}")
+                                 f"{did_you_mean(ref.bone, bones)}")
         return _checked(camera, ref, obj, ref.bone)
     return _checked(camera, ref, obj)
 
@@ -308,19 +308,7 @@ def _missing_object(scene, ref: SubjectRef) -> str:
             specs = " or ".join(f"{quote_name(a)}:{quote_name(ref.name)}" for a in owners)
             return (f"{message}: '{ref.name}' is a bone of {', '.join(map(repr, owners))}; "
                     f"write ARMATURE:BONE, e.g. {specs}")
-    return message + _did_you_mean(ref.name, names)
-
-
-def _did_you_mean(name: str, options: Iterable[str]) -> str:
-    options = list(options)
-    close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
-    if not close:
-        lowered = {o.lower(): o for o in options}
-        close = [lowered[n] for n in difflib.get_close_matches(name.lower(), list(lowered), n=3,
-                                                                cutoff=0.5)]
-    if not close:
-        return ""
-    return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    return message + did_you_mean(ref.name, names)
 
 
 def _pixel_subject(scene, camera, ref: SubjectRef) -> PixelSubject:

@@ -4,16 +4,16 @@ saving files, frame lists and resolutions."""
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from ..errors import RackFocusError
 from ..frames import parse_frame_list
+from ..shots import output_problem
 
 PROG = "rackfocus"
 #: Blender's largest render width or height in pixels.
@@ -114,31 +114,13 @@ def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def did_you_mean(name: str, options: Iterable[str]) -> str:
-    """'; did you mean 'X'?' for the closest of ``options`` to ``name``, or ''."""
-    options = list(options)
-    close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
-    if not close:
-        lowered = {o.lower(): o for o in options}
-        close = [lowered[n] for n in difflib.get_close_matches(name.lower(), list(lowered), n=3,
-                                                                cutoff=0.5)]
-    return ("; did you mean " + " or ".join(f"'{c}'" for c in close) + "?") if close else ""
-
-
 # --- outputs: checked before any work, so a long pull never fails at the save ---------------
 
 def _writable_folder(folder: str, shown: str) -> None:
     """Raise unless files can be created in ``folder`` (or in the folders made on the way)."""
-    probe = folder
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
-    if not os.path.isdir(probe):
-        raise RackFocusError(f"Cannot write {shown}: {probe} is a file, not a folder")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise RackFocusError(f"Cannot write {shown}: folder {probe} is read-only")
+    problem = output_problem(folder)
+    if problem:
+        raise RackFocusError(f"Cannot write {shown}: {problem}")
 
 
 def check_output_file(path: str, suffix: str | None = None) -> str:

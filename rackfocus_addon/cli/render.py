@@ -6,10 +6,10 @@ import argparse
 import os
 
 from ..errors import RackFocusError
+from ..suggest import did_you_mean
 from .common import (
     PROG,
     check_output_folder,
-    did_you_mean,
     file_argument,
     number,
     open_blend,
