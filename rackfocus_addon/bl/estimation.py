@@ -50,6 +50,7 @@ from ..depth import Anchor
 from ..errors import RackFocusError
 from ..estimate import align, preprocess, registry, temporal, upsample
 from . import footage as footage_io
+from .files import user_dir
 
 try:  # The one optional third-party import: ONNX Runtime, bundled as wheels in the extension.
     import onnxruntime
@@ -104,22 +105,9 @@ def runtime_version() -> str:
 
 # --- model files ------------------------------------------------------------------------------
 
-def _extension_package() -> str:
-    return __package__.rsplit(".rackfocus_addon", 1)[0]
-
-
 def models_dir(create: bool = False) -> str:
     """Where downloaded models live: the extension's user folder ``models``."""
-    folder = os.environ.get(MODELS_ENV)
-    if not folder:
-        try:
-            folder = bpy.utils.extension_path_user(_extension_package(), path="models",
-                                                   create=create)
-        except (ValueError, AttributeError, TypeError):
-            folder = os.path.join(bpy.utils.user_resource("CONFIG"), "rack_focus", "models")
-    if create:
-        os.makedirs(folder, exist_ok=True)
-    return folder
+    return user_dir("models", MODELS_ENV, create)
 
 
 def file_sha256(path: str) -> str:

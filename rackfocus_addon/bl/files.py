@@ -1,4 +1,4 @@
-"""Saving .blend files the farm-safe way."""
+"""Files: saving .blend files the farm-safe way, and the extension's user folders."""
 
 from __future__ import annotations
 
@@ -82,3 +82,25 @@ def blender_stdout_silenced():
             sys.__stdout__.flush()
             os.dup2(saved, fd)
             os.close(saved)
+
+
+def _extension_package() -> str:
+    """The extension's package name (``bl_ext.user_default.rack_focus``) or the test name."""
+    return __package__.rsplit(".rackfocus_addon", 1)[0]
+
+
+def user_dir(name: str, env: str, create: bool = False) -> str:
+    """The extension's user folder ``name`` (``bpy.utils.extension_path_user``: never inside
+    the extension itself), or the folder the environment variable ``env`` names (tests, farms).
+    Outside an installed extension (the bpy module), Blender's config folder
+    ``rack_focus/<name>``. Created when ``create``."""
+    folder = os.environ.get(env)
+    if not folder:
+        try:
+            folder = bpy.utils.extension_path_user(_extension_package(), path=name,
+                                                   create=create)
+        except (ValueError, AttributeError, TypeError):
+            folder = os.path.join(bpy.utils.user_resource("CONFIG"), "rack_focus", name)
+    if create:
+        os.makedirs(folder, exist_ok=True)
+    return folder

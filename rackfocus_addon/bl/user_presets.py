@@ -22,6 +22,7 @@ from ..optics import focus_for_blur_m
 from ..presets import Preset
 from ..request import PullRequest
 from .evaluate import ScopedEvaluation, evaluated
+from .files import user_dir
 from .realism import lens_setup
 from .scene_eval import camera_axis, sample_distances
 from .subjects import mark_frame, resolve_subjects
@@ -29,23 +30,9 @@ from .subjects import mark_frame, resolve_subjects
 ENV_DIR = "RACKFOCUS_USER_PRESETS"
 
 
-def _extension_package() -> str:
-    """The extension's package name (``bl_ext.user_default.rack_focus``) or the test name."""
-    return __package__.rsplit(".rackfocus_addon", 1)[0]
-
-
 def user_presets_dir(create: bool = False) -> str:
     """The folder user presets are saved in (created when ``create``)."""
-    folder = os.environ.get(ENV_DIR)
-    if not folder:
-        try:
-            folder = bpy.utils.extension_path_user(_extension_package(), path="presets",
-                                                   create=create)
-        except (ValueError, AttributeError, TypeError):
-            folder = os.path.join(bpy.utils.user_resource("CONFIG"), "rack_focus", "presets")
-    if create:
-        os.makedirs(folder, exist_ok=True)
-    return folder
+    return user_dir("presets", ENV_DIR, create)
 
 
 def all_presets() -> tuple[list[Preset], list[str]]:
