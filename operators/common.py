@@ -3,6 +3,8 @@ into reports, and Blender's progress bar for long work."""
 
 import contextlib
 
+import bpy
+
 from ..rackfocus_addon.bl.subjects import resolve_camera
 from ..rackfocus_addon.errors import RackFocusError
 
@@ -40,6 +42,53 @@ def poll_marks(cls, context) -> bool:
         cls.poll_message_set("Add focus marks first: select a subject, then Add Focus Mark")
         return False
     return True
+
+
+def view3d_area(context):
+    """The 3D viewport the operator runs in, else the first one on the screen, else None."""
+    if context.area is not None and context.area.type == "VIEW_3D":
+        return context.area
+    screen = context.screen
+    if screen is None:
+        return None
+    return next((a for a in screen.areas if a.type == "VIEW_3D"), None)
+
+
+def poll_camera_view(cls, context) -> bool:
+    """Poll helper: a usable camera and a 3D viewport to look through it."""
+    if not poll_camera(cls, context):
+        return False
+    if view3d_area(context) is None:
+        cls.poll_message_set("Needs a 3D viewport")
+        return False
+    return True
+
+
+class ViewportPick:
+    """Mixin for a modal eyedropper pick in the 3D viewport: ``invoke`` starts it with
+    ``pick_hint`` in the status bar, ``cancelled`` ends it on Esc or right click, ``finish``
+    puts the cursor and the status bar back. The operator's ``modal`` does the picking."""
+
+    pick_hint = "Click to pick; Esc to cancel"
+
+    def invoke(self, context, event):
+        if bpy.app.background or not any(a.type == "VIEW_3D" for a in context.screen.areas):
+            self.report({"ERROR"}, "Picking needs a 3D viewport")
+            return {"CANCELLED"}
+        context.window.cursor_modal_set("EYEDROPPER")
+        context.window_manager.modal_handler_add(self)
+        context.workspace.status_text_set(self.pick_hint)
+        return {"RUNNING_MODAL"}
+
+    def finish(self, context) -> None:
+        context.window.cursor_modal_restore()
+        context.workspace.status_text_set(None)
+
+    def cancelled(self, context, event) -> bool:
+        if event.type in {"ESC", "RIGHTMOUSE"}:
+            self.finish(context)
+            return True
+        return False
 
 
 def run_reported(operator, work) -> set[str]:

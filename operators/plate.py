@@ -20,7 +20,7 @@ from ..rackfocus_addon.depth import (
 from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.marks import SubjectRef
 from ..rackfocus_addon.plate_mesh import DEFAULT_TEAR
-from .common import run_reported, ui_progress
+from .common import ViewportPick, run_reported, ui_progress
 from .prefs import preferred_model
 
 _KINDS = (
@@ -394,38 +394,25 @@ def footage_pixel_under(context, event):
     return None
 
 
-class RACKFOCUS_OT_pick_footage(bpy.types.Operator):
+class RACKFOCUS_OT_pick_footage(ViewportPick, bpy.types.Operator):
     """Click the footage in the camera view to add a focus mark there (shows the depth under
     the mouse; Esc cancels)"""
 
     bl_idname = "rackfocus.pick_footage"
     bl_label = "Pick Footage Mark"
     bl_options = {"REGISTER", "UNDO"}
+    pick_hint = "Click the footage to focus there; Esc to cancel"
 
     @classmethod
     def poll(cls, context):
         return RACKFOCUS_OT_add_pixel_mark.poll(context)
 
-    def invoke(self, context, event):
-        if bpy.app.background or not any(a.type == "VIEW_3D" for a in context.screen.areas):
-            self.report({"ERROR"}, "Picking needs a 3D viewport")
-            return {"CANCELLED"}
-        context.window.cursor_modal_set("EYEDROPPER")
-        context.window_manager.modal_handler_add(self)
-        context.workspace.status_text_set("Click the footage to focus there; Esc to cancel")
-        return {"RUNNING_MODAL"}
-
-    def _finish(self, context):
-        context.window.cursor_modal_restore()
-        context.workspace.status_text_set(None)
-
     def modal(self, context, event):
-        if event.type in {"ESC", "RIGHTMOUSE"}:
-            self._finish(context)
+        if self.cancelled(context, event):
             return {"CANCELLED"}
         hit = footage_pixel_under(context, event)
         if event.type == "MOUSEMOVE":
-            text = "Click the footage to focus there; Esc to cancel"
+            text = self.pick_hint
             if hit is not None:
                 subject = resolve_subject(context.scene, context.scene.camera,
                                           SubjectRef("pixel", coords=hit[1:]))
@@ -435,7 +422,7 @@ class RACKFOCUS_OT_pick_footage(bpy.types.Operator):
             return {"RUNNING_MODAL"}
         if event.type != "LEFTMOUSE" or event.value != "PRESS":
             return {"RUNNING_MODAL"}
-        self._finish(context)
+        self.finish(context)
         if hit is None:
             self.report({"WARNING"}, "No footage under the mouse: look through the camera")
             return {"CANCELLED"}

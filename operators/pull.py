@@ -9,12 +9,15 @@ from ..rackfocus_addon.bl.subjects import resolve_camera
 from ..rackfocus_addon.describe import status_line
 from ..rackfocus_addon.schedule import HOLD_S, TRANSITION_S, beats
 from .common import (
+    ViewportPick,
     camera_or_why,
     poll_camera,
+    poll_camera_view,
     poll_marks,
     poll_settings,
     run_reported,
     ui_progress,
+    view3d_area,
 )
 from .from_panel import request_from_settings, write_readout
 
@@ -146,12 +149,13 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class RACKFOCUS_OT_pick_mark(bpy.types.Operator):
+class RACKFOCUS_OT_pick_mark(ViewportPick, bpy.types.Operator):
     """Click a surface in the 3D viewport to add a focus mark on that point (Esc cancels)"""
 
     bl_idname = "rackfocus.pick_mark"
     bl_label = "Pick Focus Point"
     bl_options = {"REGISTER", "UNDO"}
+    pick_hint = "Click a surface to focus on; Esc to cancel"
 
     location: bpy.props.FloatVectorProperty(name="Location", subtype="TRANSLATION", size=3,
                                             description="The picked point (metres)")
@@ -169,27 +173,13 @@ class RACKFOCUS_OT_pick_mark(bpy.types.Operator):
         add_point_mark(context.scene.rackfocus, self.location, context.scene.frame_current)
         return {"FINISHED"}
 
-    def invoke(self, context, event):
-        if bpy.app.background or not any(a.type == "VIEW_3D" for a in context.screen.areas):
-            self.report({"ERROR"}, "Picking needs a 3D viewport")
-            return {"CANCELLED"}
-        context.window.cursor_modal_set("EYEDROPPER")
-        context.window_manager.modal_handler_add(self)
-        context.workspace.status_text_set("Click a surface to focus on; Esc to cancel")
-        return {"RUNNING_MODAL"}
-
-    def _finish(self, context):
-        context.window.cursor_modal_restore()
-        context.workspace.status_text_set(None)
-
     def modal(self, context, event):
-        if event.type in {"ESC", "RIGHTMOUSE"}:
-            self._finish(context)
+        if self.cancelled(context, event):
             return {"CANCELLED"}
         if event.type != "LEFTMOUSE" or event.value != "PRESS":
             return {"RUNNING_MODAL"}
         hit = _ray_cast_under_mouse(context, event)
-        self._finish(context)
+        self.finish(context)
         if hit is None:
             self.report({"WARNING"}, "No surface under the mouse")
             return {"CANCELLED"}
@@ -400,15 +390,10 @@ class RACKFOCUS_OT_view_camera(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not poll_camera(cls, context):
-            return False
-        if _view3d(context) is None:
-            cls.poll_message_set("Needs a 3D viewport")
-            return False
-        return True
+        return poll_camera_view(cls, context)
 
     def execute(self, context):
-        area = _view3d(context)
+        area = view3d_area(context)
         rv3d = area.spaces.active.region_3d
         rv3d.view_perspective = "CAMERA"
         region = next(r for r in area.regions if r.type == "WINDOW")
@@ -428,15 +413,10 @@ class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if not poll_camera(cls, context):
-            return False
-        if _view3d(context) is None:
-            cls.poll_message_set("Needs a 3D viewport")
-            return False
-        return True
+        return poll_camera_view(cls, context)
 
     def execute(self, context):
-        area = _view3d(context)
+        area = view3d_area(context)
         space = area.spaces.active
         space.region_3d.view_perspective = "CAMERA"
         shading = space.shading
@@ -448,15 +428,6 @@ class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
         area.tag_redraw()
         self.report({"INFO"}, "Previewing the camera's depth of field")
         return {"FINISHED"}
-
-
-def _view3d(context):
-    if context.area is not None and context.area.type == "VIEW_3D":
-        return context.area
-    screen = context.screen
-    if screen is None:
-        return None
-    return next((a for a in screen.areas if a.type == "VIEW_3D"), None)
 
 
 classes = (
