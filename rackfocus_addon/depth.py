@@ -487,16 +487,16 @@ def nearest_sources(sources: np.ndarray, targets: np.ndarray, key: np.ndarray | 
         cell = r.astype(index)
         cell *= w
         cell += c.astype(index)
-        _select(cell, -1, r <= _NO_SEED)
-        _upsample(cell, (h, w), out=flat)
+        select_where(cell, -1, r <= _NO_SEED)
+        upsample(cell, (h, w), out=flat)
         del cell
         np.greater_equal(flat, 0, out=take)
         take &= targets
         take &= out < 0
         if need is not None:
-            _upsample(k, (h, w), out=behind)
+            upsample(k, (h, w), out=behind)
             take &= behind > need
-        _select(out, flat, take)
+        select_where(out, flat, take)
     del flat, behind, take
     if need is None:
         both = targets & sources
@@ -507,7 +507,7 @@ def nearest_sources(sources: np.ndarray, targets: np.ndarray, key: np.ndarray | 
     return out
 
 
-def _select(dst: np.ndarray, src, take: np.ndarray, scratch: np.ndarray | None = None) -> None:
+def select_where(dst: np.ndarray, src, take: np.ndarray, scratch: np.ndarray | None = None) -> None:
     """``dst = where(take, src, dst)`` in place (``src`` of ``dst``'s type, or a scalar, may
     broadcast), as exact bit copies: branch-free, 8x faster than a masked copy (``np.copyto``
     with ``where``) on masks as unpredictable as these. ``take`` may also be the mask's bits
@@ -539,13 +539,13 @@ def _level1_seeds(sources, targets, key, need):
     k = lo = hi = None
     if key is not None:
         demand = np.full((hp, wp), _HIGHEST, dtype=np.float32)
-        _select(demand[:h, :w], need, targets)
+        select_where(demand[:h, :w], need, targets)
         lo = _pool(demand, np.minimum, _HIGHEST)
-        _select(demand, _LOWEST, demand == _HIGHEST)
+        select_where(demand, _LOWEST, demand == _HIGHEST)
         hi = _pool(demand, np.maximum, _LOWEST)
         ks = demand  # reused: the sources' keys
         ks[...] = _LOWEST
-        _select(ks[:h, :w], key, sources)
+        select_where(ks[:h, :w], key, sources)
         del demand
         k = np.full(r.shape, _LOWEST, dtype=np.float32)
     # Level 1 from the pixels: every child is as near the centre as the others, so the first
@@ -558,11 +558,11 @@ def _level1_seeds(sources, targets, key, need):
             child = ks[dy::2, dx::2]
             take = take & (child >= k)
             _bits(take, out=bits)
-            _select(k, child, bits, scratch)
+            select_where(k, child, bits, scratch)
         else:
             _bits(take, out=bits)
-        _select(r, rows + np.float32(dy), bits, scratch)
-        _select(c, cols + np.float32(dx), bits, scratch)
+        select_where(r, rows + np.float32(dy), bits, scratch)
+        select_where(c, cols + np.float32(dx), bits, scratch)
     del bits, scratch, src
     if key is not None:
         del ks
@@ -590,9 +590,9 @@ def _level1_seeds(sources, targets, key, need):
             if res is None:
                 init = [np.full(r.shape, fill, dtype=np.float32) for fill in _FILLS[:len(seeds)]]
             else:
-                init = [_upsample(a, r.shape) for a in res]
+                init = [upsample(a, r.shape) for a in res]
             for a, mine in zip(init, seeds):
-                _select(a, mine, own)
+                select_where(a, mine, own)
             res = _flood(init, req, 1 << level) if level >= finest else init
         out.append(res if key is not None else (res[0], res[1], None))
     return out
@@ -615,18 +615,18 @@ def _coarser(r, c, k, lo, hi, size):
         bk = k[0::2, 0::2].copy()
         for dy, dx in ((0, 1), (1, 0), (1, 1)):
             take = k[dy::2, dx::2] > bk
-            _select(br, r[dy::2, dx::2], take)
-            _select(bc, c[dy::2, dx::2], take)
-            _select(bk, k[dy::2, dx::2], take)
+            select_where(br, r[dy::2, dx::2], take)
+            select_where(bc, c[dy::2, dx::2], take)
+            select_where(bk, k[dy::2, dx::2], take)
         return (br, bc, bk, _pool(lo, np.minimum, _HIGHEST), _pool(hi, np.maximum, _LOWEST))
     cy, cx = _centres(br.shape, size)
     best = np.square(br - cy) + np.square(bc - cx)
     for dy, dx in ((0, 1), (1, 0), (1, 1)):
         d = np.square(r[dy::2, dx::2] - cy) + np.square(c[dy::2, dx::2] - cx)
         take = d < best
-        _select(br, r[dy::2, dx::2], take)
-        _select(bc, c[dy::2, dx::2], take)
-        _select(best, d, take)
+        select_where(br, r[dy::2, dx::2], take)
+        select_where(bc, c[dy::2, dx::2], take)
+        select_where(best, d, take)
     return br, bc, None, None, None
 
 
@@ -640,7 +640,7 @@ def _pool(a: np.ndarray, op, fill) -> np.ndarray:
     return out
 
 
-def _upsample(a: np.ndarray, shape: tuple[int, int], out: np.ndarray | None = None
+def upsample(a: np.ndarray, shape: tuple[int, int], out: np.ndarray | None = None
               ) -> np.ndarray:
     """Each cell's value on its 2x2 children, cropped to ``shape`` (into ``out`` of that shape
     if given)."""
@@ -663,7 +663,19 @@ def _centres(shape: tuple[int, int], size: int) -> tuple[np.ndarray, np.ndarray]
 
 
 _CROSS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-_RING = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+#: The 8 neighbours of a pixel, as (row, column) steps.
+RING8 = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+
+
+def next_to(mask: np.ndarray) -> np.ndarray:
+    """Pixels with a True pixel among their 8 neighbours (the pixel itself not counted)."""
+    h, w = mask.shape
+    padded = np.zeros((h + 2, w + 2), dtype=bool)
+    padded[1:-1, 1:-1] = mask
+    near = np.zeros((h, w), dtype=bool)
+    for dy, dx in RING8:
+        near |= padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+    return near
 
 
 def _flood(seeds, req, size):
@@ -681,7 +693,7 @@ def _flood(seeds, req, size):
     take = np.empty(dist.shape, dtype=bool)
     bits = np.empty(dist.shape, dtype=np.int32)
     scratch = np.empty(dist.shape, dtype=np.int32)
-    for dy, dx in (_RING if size >= 16 else _CROSS):
+    for dy, dx in (RING8 if size >= 16 else _CROSS):
         view = [p[1 + dy:1 + dy + hk, 1 + dx:1 + dx + wk] for p in padded]
         np.subtract(view[0], cy, out=d)
         np.square(d, out=d)
@@ -693,8 +705,8 @@ def _flood(seeds, req, size):
             take &= view[2] > req
         _bits(take, out=bits)
         for b, v in zip(seeds, view):
-            _select(b, v, bits, scratch)
-        _select(dist, d, bits, scratch)
+            select_where(b, v, bits, scratch)
+        select_where(dist, d, bits, scratch)
     return seeds
 
 
@@ -702,11 +714,7 @@ def _adjacent_sources(out, sources, targets, key, need):
     """Targets with a qualifying source among their 8 neighbours take the nearest of those."""
     h, w = sources.shape
     pw = w + 2
-    src = np.zeros((h + 2, pw), dtype=bool)
-    src[1:-1, 1:-1] = sources
-    near = np.zeros((h, w), dtype=bool)
-    for dy, dx in _RING:
-        near |= src[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+    near = next_to(sources)
     near &= targets
     if need is None:
         near &= ~sources
@@ -715,10 +723,10 @@ def _adjacent_sources(out, sources, targets, key, need):
         return
     ks = np.full((h + 2, pw), _LOWEST, dtype=np.float32)
     if key is None:
-        ks[src] = 0.0
+        ks[1:-1, 1:-1][sources] = 0.0
         req = np.float32(-1.0)
     else:
-        _select(ks[1:-1, 1:-1], key, sources)
+        select_where(ks[1:-1, 1:-1], key, sources)
         req = need.ravel()[at]
     ks = ks.ravel()
     at = at.astype(out.dtype)
@@ -726,7 +734,7 @@ def _adjacent_sources(out, sources, targets, key, need):
     best = np.full(at.size, -1, dtype=out.dtype)
     for dy, dx in ((-1, -1), (-1, 1), (1, -1), (1, 1)) + _CROSS:  # nearest last
         ok = ks[padded + (dy * pw + dx)] > req
-        _select(best, at + (dy * w + dx), ok)
+        select_where(best, at + (dy * w + dx), ok)
     flat = out.ravel()
     flat[at] = np.where(best >= 0, best, flat[at])
 

@@ -110,22 +110,6 @@ def zip_chunk(raw: np.ndarray, level: int = ZIP_LEVEL) -> bytes:
     return packed if len(packed) < n else raw.tobytes()
 
 
-def unzip_chunk(data: bytes, size: int) -> np.ndarray:
-    """The inverse of :func:`zip_chunk` (``size``: the chunk's uncompressed bytes); for tests
-    and tools that read the cache without Blender."""
-    if len(data) >= size:
-        return np.frombuffer(data, dtype=np.uint8).copy()
-    coded = np.frombuffer(zlib.decompress(data), dtype=np.uint8)
-    split = np.cumsum(coded.astype(np.int64) - 128, dtype=np.int64)
-    split += 128  # the first byte was stored as it is
-    split = (split % 256).astype(np.uint8)
-    raw = np.empty(size, dtype=np.uint8)
-    half = (size + 1) // 2
-    raw[0::2] = split[:half]
-    raw[1::2] = split[half:]
-    return raw
-
-
 def _header(width: int, height: int, types: Sequence[str], compression: int) -> bytes:
     def attr(name: str, kind: str, value: bytes) -> bytes:
         return (name.encode() + b"\0" + kind.encode() + b"\0" + struct.pack("<i", len(value))

@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from .depth import _select, _upsample, nearest_sources
+from .depth import RING8, nearest_sources, next_to, select_where, upsample
 
 #: Default relative depth jump that splits the plate (3 %: far above the slope of smooth surfaces
 #: at half-pixel spacing, far below an object's silhouette against its background).
@@ -273,7 +273,7 @@ def _blur_levels(src: np.ndarray, found: np.ndarray) -> np.ndarray:
     level = np.full((h, w), 2, dtype=np.int8)
     for step in FILL_BLUR_STEPS_PX:
         level += rows >= step * step
-    _select(level, np.int8(-1), ~found)
+    select_where(level, np.int8(-1), ~found)
     return level
 
 
@@ -284,21 +284,17 @@ def _first_ring(planes, ln, rim, mask, limit):
     pixels next to far-side pixels are looked at, and only the neighbours behind them summed."""
     h, w = ln.shape
     pw = w + 2
-    edge = np.zeros((h + 2, pw), dtype=bool)
-    edge[1:-1, 1:-1] = rim
-    near = np.zeros((h, w), dtype=bool)
-    for dy, dx in _RING8:
-        near |= edge[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+    near = next_to(rim)
     near &= mask
     at = np.flatnonzero(near)
-    del near, edge
+    del near
     key = np.full((h + 2, pw), -np.inf, dtype=np.float32)
-    _select(key[1:-1, 1:-1], ln, rim)
+    select_where(key[1:-1, 1:-1], ln, rim)
     key = key.ravel()
     padded = at + 2 * (at // w) + (pw + 1)
     need = ln.ravel()[at] + limit
     behind, count = [], np.zeros(at.size, dtype=np.uint8)
-    for dy, dx in _RING8:
+    for dy, dx in RING8:
         ok = key[padded + (dy * pw + dx)] > need
         count += ok
         behind.append(ok)
@@ -307,7 +303,7 @@ def _first_ring(planes, ln, rim, mask, limit):
     flat = [p.ravel() for p in planes]
     total = np.zeros((len(flat), at.size), dtype=np.float32)
     farthest = np.full(at.size, -np.inf, dtype=np.float32)
-    for (dy, dx), ok in zip(_RING8, behind):
+    for (dy, dx), ok in zip(RING8, behind):
         pick = np.flatnonzero(ok[served])
         q = at[pick] + (dy * w + dx)
         for t, p in zip(total, flat):
@@ -315,8 +311,6 @@ def _first_ring(planes, ln, rim, mask, limit):
         farthest[pick] = np.maximum(farthest[pick], key[padded[pick] + (dy * pw + dx)])
     return at, total / n, farthest
 
-
-_RING8 = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
 
 
 class _Background:
@@ -370,12 +364,12 @@ def _block_means(sums: np.ndarray, found: np.ndarray, level: np.ndarray, out: np
             own = (levels[k - 1] <= k) & (counts[k - 1] > 0)
             parent = np.empty(mean.shape, dtype=np.float32)
             for c, p in zip(coarse, parent):
-                _upsample(c, own.shape, out=p)
+                upsample(c, own.shape, out=p)
             np.copyto(parent, mean, where=own)
             mean = parent
         coarse = mean
     for c, o in zip(coarse, out):
-        _upsample(c, (h, w), out=o)
+        upsample(c, (h, w), out=o)
 
 
 def _pool(a: np.ndarray, op) -> np.ndarray:

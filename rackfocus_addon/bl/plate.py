@@ -166,7 +166,7 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
 
         def depth_frames():
             for i, path in enumerate(dclip.files):
-                z = _read(dclip, path, "Depth", 1, data=True)[0]
+                z = footage_io.read_planes(dclip, path, "Depth", 1, data=True)[0]
                 _tick(progress, "reading depth frames", i + 1, dclip.frames)
                 yield depth_maths.resize_nearest(z, clip.width, clip.height)
 
@@ -385,7 +385,7 @@ def _write_cache(folder: str, clip: footage_io.Clip, depth_frames, converter, ra
 
 def _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer) -> None:
     for (i, path), raw in zip(enumerate(clip.files), depth_frames):
-        color = _read(clip, path, "Footage", 3)  # channel planes
+        color = footage_io.read_planes(clip, path, "Footage", 3)  # channel planes
         # The previous frame's files were written while this one was read; wait for them
         # before the computation, whose memory would add to theirs.
         writer.wait()
@@ -458,47 +458,6 @@ def _small_pages():
         yield
     finally:
         _set_madvise_hugepage(before)
-
-
-def _read(clip: footage_io.Clip, path: str, what: str, channels: int, data: bool = False
-          ) -> np.ndarray:
-    """The first ``channels`` channels of one frame of ``clip`` as planes (channels, H, W),
-    top row first: ``footage.read_pixels`` (same values: raw with ``data``, else scene-linear,
-    8-bit sRGB decoded), read straight into planes. That skips read_pixels' full-frame copies
-    and its per-pixel sRGB power (a 256-entry table does it: 8-bit footage has 256 values), 0.5
-    s of a 1080p frame, and holds no generator's previous frame while the next is computed."""
-    if clip.kind == "movie":
-        raise RackFocusError(f"{clip.path}: unpack the movie first (unpack_movie)")
-    img = footage_io._load(path)
-    try:
-        if data:
-            img.colorspace_settings.name = "Non-Color"
-        img.alpha_mode = "CHANNEL_PACKED"
-        w, h = (int(v) for v in img.size)
-        if (w, h) != (clip.width, clip.height):
-            raise footage_io._size_error(clip, what, path, w, h)
-        px = np.empty(w * h * 4, dtype=np.float32)
-        img.pixels.foreach_get(px)
-        srgb = not data and not img.is_float and img.colorspace_settings.name == "sRGB"
-    finally:
-        bpy.data.images.remove(img)
-    rows = px.reshape(h, w, 4)[::-1]  # Blender stores the bottom row first
-    planes = np.empty((channels, h, w), dtype=np.float32)
-    for channel, plane in enumerate(planes):
-        plane[...] = rows[..., channel]
-    del px, rows
-    if srgb:
-        codes = np.empty((h, w), dtype=np.uint8)
-        for plane in planes:
-            np.multiply(plane, 255.0, out=plane)
-            np.rint(plane, out=plane)
-            codes[...] = plane
-            np.take(_SRGB_TO_LINEAR, codes, out=plane)
-    return planes
-
-
-#: Scene-linear value of every 8-bit sRGB code (``footage.srgb_to_linear`` of code / 255).
-_SRGB_TO_LINEAR = footage_io.srgb_to_linear(np.arange(256, dtype=np.float32) / np.float32(255))
 
 
 class _CacheWriter:
