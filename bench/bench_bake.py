@@ -82,6 +82,19 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
+def nla_bake_s(scene, target, frames: int) -> float:
+    """Seconds Blender's own bake (``nla.bake``, visual keying) takes to key ``target`` on
+    frames 1..``frames``."""
+    for obj in scene.objects:
+        obj.select_set(obj == target)
+    bpy.context.view_layer.objects.active = target
+    with bpy.context.temp_override(active_object=target, selected_objects=[target],
+                                   selected_editable_objects=[target]):
+        seconds, _ = timed(lambda: bpy.ops.nla.bake(
+            frame_start=1, frame_end=frames, only_selected=True, visual_keying=True,
+            clear_constraints=False, use_current_action=False, bake_types={"OBJECT"}))
+    return seconds
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=2000)
@@ -98,14 +111,7 @@ def main() -> None:
     target = bpy.data.objects[rig.target]
 
     # Blender's own way to flatten the same rig: visual-key the target on every frame.
-    for obj in scene.objects:
-        obj.select_set(obj == target)
-    bpy.context.view_layer.objects.active = target
-    with bpy.context.temp_override(active_object=target, selected_objects=[target],
-                                   selected_editable_objects=[target]):
-        t_nla, _ = timed(lambda: bpy.ops.nla.bake(
-            frame_start=1, frame_end=n, only_selected=True, visual_keying=True,
-            clear_constraints=False, use_current_action=False, bake_types={"OBJECT"}))
+    t_nla = nla_bake_s(scene, target, n)
     nla_keys = sum(len(fc.keyframe_points) for fc in compat.fcurves(target))
 
     scene, cam, marks = build(n)
@@ -147,14 +153,7 @@ def heavy(n: int, nla_frames: int, t_light_bake: float) -> None:
     add_heavy_surface(scene)
     rig = pull.write_pull(scene, cam, PullRequest(marks, sine, "distance", "rig"))
     target = bpy.data.objects[rig.target]
-    for obj in scene.objects:
-        obj.select_set(obj == target)
-    bpy.context.view_layer.objects.active = target
-    with bpy.context.temp_override(active_object=target, selected_objects=[target],
-                                   selected_editable_objects=[target]):
-        t_nla, _ = timed(lambda: bpy.ops.nla.bake(
-            frame_start=1, frame_end=nla_frames, only_selected=True, visual_keying=True,
-            clear_constraints=False, use_current_action=False, bake_types={"OBJECT"}))
+    t_nla = nla_bake_s(scene, target, nla_frames)
     t_nla_full = t_nla * n / nla_frames
     print()
     print(f"heavy scene: + animated Geometry Nodes grid, scene.frame_set "

@@ -78,16 +78,6 @@ class Report:
     def visible(self, index: int) -> bool:
         return self.shown[index] if index < len(self.shown) else True
 
-    def short_lines(self) -> list[str]:
-        """One compact line per moment for a narrow panel: 'f13 @2.00 m: 'Far' 17.1 px' (soft
-        subjects only); the warnings are :attr:`warnings`."""
-        out = []
-        for m in self.moments:
-            soft = ", ".join(f"{self.labels[i]} {m.blur_px[i]:.1f} px"
-                             for i in range(len(m.blur_px)) if i != m.sharp)
-            out.append(f"f{m.frame} @{m.focus_m:.2f} m: {soft}")
-        return out
-
     def artist_lines(self) -> list[tuple[str, bool]]:
         """One line per moment as a focus puller would say it, with whether it reads:
         'Frame 13, focus on Near (1.6 m): Far is soft, 16 px - the rack will read'."""

@@ -48,11 +48,6 @@ class ModelFile:
     sha256: str
     url: str
 
-    @property
-    def file_name(self) -> str:
-        """The name the file is stored under in the models folder (unique per model)."""
-        return self.path.replace("/", "_")
-
 
 @dataclass(frozen=True)
 class ModelEntry:
