@@ -100,6 +100,29 @@ def settings_from_preset(settings, preset: preset_io.Preset) -> None:
     settings.min_blur_px = preset.min_blur_px
 
 
+def insert_mark(scene, settings, frame: int, **fields) -> int:
+    """Add a mark at ``frame`` with ``fields`` (kind, subject, bone, point, pixel) where its
+    frame belongs in the list (after marks on the same frame), and make it the active one;
+    returns its index. A pull needs its marks in time order, so a mark added at the current
+    frame must not land after later ones."""
+    item = settings.marks.add()
+    item.frame = frame
+    for name, value in fields.items():
+        setattr(item, name, value)
+    last = len(settings.marks) - 1
+    at = sum(1 for other in list(settings.marks)[:last] if _list_frame(scene, other) <= frame)
+    if at != last:
+        settings.marks.move(last, at)
+    settings.active_mark = at
+    return at
+
+
+def _list_frame(scene, item) -> int:
+    """A listed mark's frame: its timeline marker's, when it names one that exists."""
+    marker = scene.timeline_markers.get(item.marker) if item.marker else None
+    return marker.frame if marker is not None else item.frame
+
+
 def retime(scene, settings, preset: preset_io.Preset) -> PresetMarks:
     """Rewrite the mark list from its subjects (in list order) with ``preset``'s timing.
 

@@ -21,6 +21,7 @@ from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.marks import SubjectRef
 from ..rackfocus_addon.plate_mesh import DEFAULT_TEAR
 from .common import ViewportPick, run_reported, ui_progress
+from .from_panel import insert_mark
 from .prefs import preferred_model
 
 _KINDS = (
@@ -335,11 +336,8 @@ class RACKFOCUS_OT_add_pixel_mark(bpy.types.Operator):
                                       SubjectRef("pixel", coords=(self.x, self.y)))
             subject.check_mark(scene.frame_current)
             depth = subject.reader.depth_at(scene.frame_current, self.x, self.y)
-            item = scene.rackfocus.marks.add()
-            item.kind = "PIXEL"
-            item.pixel = (self.x, self.y)
-            item.frame = scene.frame_current
-            scene.rackfocus.active_mark = len(scene.rackfocus.marks) - 1
+            insert_mark(scene, scene.rackfocus, scene.frame_current, kind="PIXEL",
+                        pixel=(self.x, self.y))
             self.report({"INFO"}, f"Marked the footage at pixel ({self.x}, {self.y}), "
                                   f"{depth:.2f} m away, frame {scene.frame_current}")
 

@@ -19,7 +19,7 @@ from .common import (
     ui_progress,
     view3d_area,
 )
-from .from_panel import request_from_settings, write_readout
+from .from_panel import insert_mark, request_from_settings, write_readout
 
 
 def _report_pull(operator, result) -> None:
@@ -87,13 +87,9 @@ def _selected_subjects(context) -> list:
     return list(dict.fromkeys(chosen))
 
 
-def add_point_mark(settings, location, frame: int):
-    item = settings.marks.add()
-    item.kind = "POINT"
-    item.point = location
-    item.frame = frame
-    settings.active_mark = len(settings.marks) - 1
-    return item
+def add_point_mark(scene, location, frame: int) -> int:
+    """A point mark at ``frame``, in time order in the list; returns its index."""
+    return insert_mark(scene, scene.rackfocus, frame, kind="POINT", point=location)
 
 
 class RACKFOCUS_OT_add_mark(bpy.types.Operator):
@@ -115,7 +111,7 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
         scene = context.scene
         settings = scene.rackfocus
         if self.use_cursor:
-            add_point_mark(settings, scene.cursor.location, scene.frame_current)
+            add_point_mark(scene, scene.cursor.location, scene.frame_current)
             return {"FINISHED"}
         chosen = _selected_subjects(context)
         if not chosen:
@@ -170,7 +166,7 @@ class RACKFOCUS_OT_pick_mark(ViewportPick, bpy.types.Operator):
         if not self.use_location:
             self.report({"ERROR"}, "Click a surface in the 3D viewport to pick a point")
             return {"CANCELLED"}
-        add_point_mark(context.scene.rackfocus, self.location, context.scene.frame_current)
+        add_point_mark(context.scene, self.location, context.scene.frame_current)
         return {"FINISHED"}
 
     def modal(self, context, event):

@@ -104,10 +104,17 @@ def test_add_marks_from_selection_cursor_and_picked_point(scene):
     assert frames[1] - frames[0] >= 6 and frames[2] - frames[1] >= 12
     n = len(marks)
     scene.cursor.location = (1.0, 4.0, 0.5)
-    bpy.ops.rackfocus.add_mark(use_cursor=True)
-    assert marks[n].kind == "POINT" and tuple(marks[n].point) == (1.0, 4.0, 0.5)
+    bpy.ops.rackfocus.add_mark(use_cursor=True)  # at frame 7, after the marks already there
+    assert marks[1].kind == "POINT" and tuple(marks[1].point) == (1.0, 4.0, 0.5)
+    assert scene.rackfocus.active_mark == 1
+    # A mark added at the current frame goes where that frame belongs in the list, not after
+    # later marks (a pull needs its marks in time order).
+    scene.frame_set(frames[1] + 1)
     bpy.ops.rackfocus.pick_mark(location=(0.0, 3.0, 0.0), use_location=True)
-    assert marks[n + 1].kind == "POINT" and tuple(marks[n + 1].point) == (0.0, 3.0, 0.0)
+    assert marks[3].kind == "POINT" and tuple(marks[3].point) == (0.0, 3.0, 0.0)
+    assert marks[3].frame == frames[1] + 1 and scene.rackfocus.active_mark == 3
+    assert len(marks) == n + 2
+    assert [m.frame for m in marks] == sorted(m.frame for m in marks)
     select(scene, "Cam")
     with pytest.raises(RuntimeError, match="not the camera"):
         bpy.ops.rackfocus.add_mark()

@@ -95,6 +95,10 @@ def check_marks_in_range(step):
     if outside:
         raise AssertionError(f"{step}: marks at frames {outside} lie outside the scene's range "
                              f"{scene.frame_start}-{scene.frame_end}")
+    frames = [m.frame for m in scene.rackfocus.marks if not m.marker]
+    if frames != sorted(frames):
+        raise AssertionError(f"{step}: the marks are listed out of time order ({frames}): "
+                             "Create Pull would refuse them")
 
 
 def check_labels(step):
@@ -248,8 +252,10 @@ def step_footage_mark():
     with ui_override():
         done = bpy.ops.rackfocus.add_pixel_mark("EXEC_DEFAULT", True, x=x, y=y)
         assert done == {"FINISHED"}
-    mark = bpy.context.scene.rackfocus.marks[-1]
+    settings = bpy.context.scene.rackfocus
+    mark = settings.marks[settings.active_mark]  # placed by its frame, not appended
     assert mark.kind == "PIXEL" and tuple(mark.pixel) == (x, y)
+    assert mark.frame == bpy.context.scene.frame_current
 
 
 def run_pull():
