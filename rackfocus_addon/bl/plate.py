@@ -61,7 +61,7 @@ import numpy as np
 from .. import depth as depth_maths
 from .. import exr, plate_mesh
 from ..errors import RackFocusError
-from . import compat, records
+from . import compat, plate_render, records
 from . import footage as footage_io
 
 RECORD = "rackfocus_plate"
@@ -208,6 +208,7 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
                              material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
         configure_render(scene)
+        scene_changes += plate_render.apply(scene, [plate, fill])
         record = {
             "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
             "sensor_mm": sensor_mm, "focal_mm": focal_mm, "frames": nfiles,

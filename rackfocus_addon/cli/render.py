@@ -95,7 +95,8 @@ def run_render(args, out) -> int:
     frames = parse_frames(args.frames, (scene.frame_start, scene.frame_end))
     resolution = parse_resolution(args.resolution)
     refuse_missing_files(args.file)
-    render.configure(scene, args.engine, args.samples, resolution)
+    for change in render.configure(scene, args.engine, args.samples, resolution):
+        out.note(f"render setting {change}")
     paths = render.render_frames(scene, folder, frames, out.progress, camera=camera)
     data = {"frames": frames, "files": paths, "folder": folder,
             "camera": (camera or scene.camera).name}
