@@ -91,9 +91,10 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t0 = time.perf_counter()
-    plate.build_plate(scene, colors[0], depths[0], cache_dir=os.path.join(out, "cache"),
-                      density=density)
+    result = plate.build_plate(scene, colors[0], depths[0], cache_dir=os.path.join(out, "cache"),
+                               density=density)
     build_s = time.perf_counter() - t0
+    layers = [scene.objects[result.plate], scene.objects[result.fill]]
     cycles(scene, samples)
     cam = scene.camera
     z = footage.read_pixels(depths[0], data=True)[0][..., 0]
@@ -119,6 +120,15 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
         truth = truths[f]
         rows = [("plate", ours, plate_s), ("Defocus node", base, defocus_s),
                 ("noise floor", floor[f], float("nan"))]
+        if density == plate.DEFAULT_DENSITY:  # the light plate against the uniform grid
+            for obj in layers:
+                plate.set_plate_input(obj, "Adaptive", False)
+            t0 = time.perf_counter()
+            dp.render_still(scene, f"{out}/uniform_{f}.png", "PNG")
+            rows.insert(1, ("plate uniform", footage.read_pixels(f"{out}/uniform_{f}.png")[0][
+                ..., :3], time.perf_counter() - t0))
+            for obj in layers:
+                plate.set_plate_input(obj, "Adaptive", True)
         if eevee:
             from rackfocus_addon.bl import compat
 
@@ -349,6 +359,131 @@ def real_like(out: str, cases: list[str], code: str | None = None) -> None:
           "busy: CPU time / wall time of the build")
 
 
+# --- Render cost: the plate against the flat-quad floor ----------------------------------------
+
+#: Variants of one frame's render: the plate with the render settings made for it, the plate
+#: with Blender's defaults (plate-defaults), the uniform grid of one vertex per pixel instead of
+#: the light plate (plate-uniform: both as the import made them before), and the floor: the
+#: footage as emission on one flat quad with the same camera and depth of field.
+RENDER_VARIANTS = ("floor", "plate", "plate-uniform", "plate-defaults")
+RENDER_FOCUS_M, RENDER_FSTOP = 3.5, 2.0
+
+
+def render_blend(out: str, case: str) -> str:
+    """A saved .blend with a real-like plate of ``case`` (1080p or 4K), built once."""
+    width, height, _ = REAL_LIKE[case]
+    folder = os.path.join(out, "real_like", f"{width}x{height}x1")
+    footage_path, depth_path = write_real_like(folder, width, height, 1)
+    blend = os.path.join(out, f"render_{case}.blend")
+    if not os.path.exists(blend):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        bpy.ops.wm.save_as_mainfile(filepath=blend)
+        plate.build_plate(bpy.context.scene, footage_path, depth_path)
+        bpy.ops.wm.save_as_mainfile(filepath=blend)
+    return blend
+
+
+def _floor(scene) -> None:
+    """Hide the plates; the footage on one quad at 10 m filling the frame, emission only."""
+    from rackfocus_addon.bl import records
+
+    plates = [o for o in scene.objects if records.read(o, plate.RECORD)]
+    image = plates[0].material_slots[0].material.node_tree.nodes["Image Texture"].image
+    for obj in plates:
+        obj.hide_render = True
+    cam = scene.camera
+    z = 10.0
+    half_w = 0.5 * cam.data.sensor_width / cam.data.lens * z
+    half_h = half_w * scene.render.resolution_y / scene.render.resolution_x
+    mesh = bpy.data.meshes.new("Floor")
+    mesh.from_pydata([(-half_w, -half_h, -z), (half_w, -half_h, -z), (half_w, half_h, -z),
+                      (-half_w, half_h, -z)], [], [(0, 1, 2, 3)])
+    uv = mesh.uv_layers.new()
+    for loop, co in zip(uv.data, ((0, 0), (1, 0), (1, 1), (0, 1))):
+        loop.uv = co
+    mat = bpy.data.materials.new("Floor")
+    mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    nodes.clear()
+    tex = nodes.new("ShaderNodeTexImage")
+    tex.image = image
+    tex.interpolation = "Closest"
+    emit = nodes.new("ShaderNodeEmission")
+    out = nodes.new("ShaderNodeOutputMaterial")
+    mat.node_tree.links.new(tex.outputs[0], emit.inputs[0])
+    mat.node_tree.links.new(emit.outputs[0], out.inputs[0])
+    mesh.materials.append(mat)
+    obj = bpy.data.objects.new("Floor", mesh)
+    scene.collection.objects.link(obj)
+    obj.parent = cam
+
+
+def render_case(blend: str, variant: str, samples: int) -> dict:
+    """Render frame 1 of ``blend`` as ``variant`` (a fresh process: its own peak memory)."""
+    from rackfocus_addon.bl import plate_render, records
+
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    scene = bpy.context.scene
+    cycles(scene, samples)
+    scene.cycles.use_adaptive_sampling = False
+    scene.cycles.seed = 0
+    if variant == "floor":
+        _floor(scene)
+    if variant in ("plate-defaults", "plate-uniform"):
+        for obj in scene.objects:
+            if records.read(obj, plate.RECORD):
+                plate.set_plate_input(obj, "Adaptive", False)
+    if variant == "plate-defaults":
+        defaults = bpy.types.CyclesRenderSettings.bl_rna.properties
+        for attr in ("max_bounces", "transparent_max_bounces", "caustics_reflective",
+                     "caustics_refractive", "use_light_tree"):
+            setattr(scene.cycles, attr, defaults[attr].default)
+        scene.render.use_persistent_data = False
+        for mat in bpy.data.materials:
+            mat.cycles.emission_sampling = "AUTO"
+    else:
+        plates = [o for o in scene.objects if records.read(o, plate.RECORD)]
+        plate_render.apply(scene, plates)
+    cam = scene.camera.data
+    cam.dof.use_dof = True
+    cam.dof.focus_distance = RENDER_FOCUS_M
+    cam.dof.aperture_fstop = RENDER_FSTOP
+    base = status_mb("VmHWM")
+    t0 = time.perf_counter()
+    dp.render_still(scene, os.path.join(os.path.dirname(blend), f"r_{variant}_{samples}.png"),
+                    "PNG")
+    render_s = time.perf_counter() - t0
+    dg = bpy.context.evaluated_depsgraph_get()
+    faces = sum(len(o.evaluated_get(dg).data.polygons) for o in scene.objects
+                if o.type == "MESH" and not o.hide_render)
+    return {"render_s": render_s, "peak_mb": status_mb("VmHWM"), "base_mb": base,
+            "faces": faces}
+
+
+def render_cost(out: str, cases: list[str], samples: list[int], variants: list[str]) -> None:
+    """Plate render time at each sample count against the floor, measured back to back."""
+    load = os.getloadavg()[0]
+    print(f"\nRender of frame 1, Cycles CPU, f/{RENDER_FSTOP:g} at {RENDER_FOCUS_M:g} m, no "
+          f"denoiser, no adaptive sampling, each in a fresh process ({os.cpu_count()} cores, "
+          f"load {load:.1f} before)")
+    head = (f"{'case':<6} | {'variant':<14} | {'spp':>4} | {'render s':>8} | "
+            f"{'x floor':>7} | {'peak MB':>7} | {'faces':>9}")
+    print(head)
+    print("-" * len(head))
+    for case in cases:
+        blend = render_blend(out, case)
+        for spp in samples:
+            floor_s = None
+            for variant in variants:
+                row = _run_case(["--render-case", blend, variant, str(spp)], None)
+                if variant == "floor":
+                    floor_s = row["render_s"]
+                ratio = f"{row['render_s'] / floor_s:>7.2f}" if floor_s else f"{'':>7}"
+                print(f"{case:<6} | {variant:<14} | {spp:>4} | {row['render_s']:>8.2f} | "
+                      f"{ratio} | {row['peak_mb']:>7.0f} | {row['faces']:>9}", flush=True)
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="work folder (default: a temp folder)")
@@ -374,7 +509,18 @@ def main(argv=None) -> int:
                         help=argparse.SUPPRESS)
     parser.add_argument("--compute-case", nargs=2, metavar=("FOOTAGE", "DEPTH"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--render", action="store_true",
+                        help="plate render time at 1, 8, 16 spp against the flat-quad floor")
+    parser.add_argument("--render-cases", default="1080p", help="of 1080p, 4K")
+    parser.add_argument("--render-samples", default="1,8,16")
+    parser.add_argument("--render-variants", default=",".join(RENDER_VARIANTS))
+    parser.add_argument("--render-case", nargs=3, metavar=("BLEND", "VARIANT", "SAMPLES"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.render_case:
+        blend, variant, spp = args.render_case
+        print(json.dumps(render_case(blend, variant, int(spp))))
+        return 0
     if args.cache_case:
         print(json.dumps(cache_case(*args.cache_case)))
         return 0
@@ -391,6 +537,10 @@ def main(argv=None) -> int:
         hd_cost(out, [float(d) for d in args.densities.split(",")], args.hd_samples)
     if args.hd or args.real_like:
         real_like(out, [c.strip() for c in args.real_like_cases.split(",")], args.code)
+    if args.render:
+        render_cost(out, [c.strip() for c in args.render_cases.split(",")],
+                    [int(v) for v in args.render_samples.split(",")],
+                    [v.strip() for v in args.render_variants.split(",")])
     print(f"\nfiles in {out}")
     return 0
 
