@@ -26,7 +26,8 @@ gives them the mean of their own faces, as before.
 :func:`mesh_planes` packs both layers' corner maps and block levels into one cache image per
 frame (``mesh_####.exr``), ``(Hp + 1) x (Wp + 1)`` texels (the frame padded to whole coarsest
 blocks, plus one for the last corners): R main corner depth, G fill corner depth (0: no fill), B
-main level, A fill level, texel (i, j) holding the corner (i, j) and the pixel (i, j).
+main level, A fill level (-1 - level where the fill is empty), texel (i, j) holding the corner
+(i, j) and the pixel (i, j).
 """
 
 from __future__ import annotations
@@ -53,13 +54,20 @@ def padded_size(width: int, height: int, max_level: int = MAX_LEVEL) -> tuple[in
 
 def corner_depths(z: np.ndarray) -> np.ndarray:
     """(H + 1, W + 1) mean depth of the filled (> 0) pixels around each pixel corner (edge
-    pixels repeated outside the frame); 0 where none is filled."""
-    p = np.pad(np.asarray(z, dtype=np.float64), 1, mode="edge")
-    filled = p > 0.0
-    total = p[:-1, :-1] + p[1:, :-1] + p[:-1, 1:] + p[1:, 1:]
-    count = (filled[:-1, :-1].astype(np.int8) + filled[1:, :-1] + filled[:-1, 1:]
-             + filled[1:, 1:])
-    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    pixels repeated outside the frame); 0 where none is filled. float32."""
+    p = np.pad(np.asarray(z, dtype=np.float32), 1, mode="edge")
+    total = p[:-1, :-1] + p[1:, :-1]
+    total += p[:-1, 1:]
+    total += p[1:, 1:]
+    if p.min() > 0:  # every pixel filled (the main layer)
+        total *= np.float32(0.25)
+        return total
+    filled = (p > 0).view(np.uint8)
+    count = filled[:-1, :-1] + filled[1:, :-1]
+    count += filled[:-1, 1:]
+    count += filled[1:, 1:]
+    total /= np.maximum(count, 1)
+    return total
 
 
 def _fine(z: np.ndarray, tear: float) -> np.ndarray:
@@ -88,25 +96,30 @@ def _flat_error(z: np.ndarray, corners: np.ndarray, s: int) -> np.ndarray:
     """Per block of ``s`` pixels, the largest relative error of its filled pixels' depths against
     the 1/z-bilinear interpolation from its corners."""
     h, w = z.shape
-    inv = (1.0 / np.where(corners[::s, ::s] > 0, corners[::s, ::s], np.inf)).astype(np.float32)
+    c = corners[::s, ::s]
+    inv = np.float32(1.0) / np.where(c > 0, c, np.float32(np.inf))
     f = ((np.arange(s) + 0.5) / s).astype(np.float32)
     fy, fx = f[None, :, None, None], f[None, None, None, :]
-    a00, a01 = inv[:-1, None, :-1, None], inv[:-1, None, 1:, None]
-    a10, a11 = inv[1:, None, :-1, None], inv[1:, None, 1:, None]
-    interp = (a00 * (1 - fy) * (1 - fx) + a01 * (1 - fy) * fx + a10 * fy * (1 - fx)
-              + a11 * fy * fx)
+    top = inv[:-1, None, :-1, None] * (1 - fx) + inv[:-1, None, 1:, None] * fx
+    bottom = inv[1:, None, :-1, None] * (1 - fx) + inv[1:, None, 1:, None] * fx
+    err = top * (1 - fy)
+    err += bottom * fy
     zb = z.reshape(h // s, s, w // s, s)
-    err = np.abs(zb * interp - 1.0)
+    err *= zb
+    err -= np.float32(1.0)
+    np.abs(err, out=err)
     err *= zb > 0
-    return np.ascontiguousarray(err.transpose(0, 2, 1, 3)).reshape(h // s, w // s, -1).max(axis=-1)
+    return err.max(axis=3).max(axis=1)
 
 
 def block_levels(z: np.ndarray, tear: float = DEFAULT_TEAR,
-                 tolerance: float = DEFAULT_TOLERANCE, max_level: int = MAX_LEVEL
-                 ) -> np.ndarray:
+                 tolerance: float = DEFAULT_TOLERANCE, max_level: int = MAX_LEVEL,
+                 corners: np.ndarray | None = None) -> np.ndarray:
     """(Hp, Wp) int8: each pixel's block level (block of ``2**level`` pixels) in the balanced
-    quadtree of ``z`` (bottom row first, already padded to whole coarsest blocks; 0: empty)."""
-    corners = corner_depths(z)
+    quadtree of ``z`` (bottom row first, already padded to whole coarsest blocks; 0: empty);
+    ``corners``: its :func:`corner_depths` if already made."""
+    if corners is None:
+        corners = corner_depths(z)
     fine = _pyramid(_fine(z, tear), np.logical_or, max_level)
     allowed = [np.ones(z.shape, dtype=bool)]
     for k in range(1, max_level + 1):
@@ -151,7 +164,7 @@ def stitched_corners(corners: np.ndarray, level: np.ndarray, z: np.ndarray) -> n
             inside = (ny >= 0) & (ny < hp) & (nx >= 0) & (nx < wp)
             t = np.flatnonzero(inside)
             t = t[level[ny[t], nx[t]] == k - 1]
-            ca, cb = c[a[0][t], a[1][t]], c[b[0][t], b[1][t]]
+            ca, cb = c[a[0][t], a[1][t]].astype(np.float64), c[b[0][t], b[1][t]]
             c[mid[0][t], mid[1][t]] = 2.0 / (1.0 / ca + 1.0 / cb)
     return c
 
@@ -160,16 +173,18 @@ def layer_maps(z_top: np.ndarray, tear: float = DEFAULT_TEAR,
                tolerance: float = DEFAULT_TOLERANCE, max_level: int = MAX_LEVEL
                ) -> tuple[np.ndarray, np.ndarray]:
     """One layer's (corner depths, block levels), bottom row first, ``(Hp + 1, Wp + 1)`` each
-    (the last row and column of levels repeat their neighbours: the texture's extension; level
-    -1: empty), from
+    (the last row and column of levels repeat their neighbours: the texture's extension; an
+    empty block of level k is -1 - k), from
     its depth ``z_top`` (H, W) top row first, metres (0: empty)."""
     h, w = z_top.shape
     wp, hp = padded_size(w, h, max_level)
     z = np.pad(np.asarray(z_top, dtype=np.float32)[::-1], ((0, hp - h), (0, wp - w)),
                mode="edge")
-    level = block_levels(z, tear, tolerance, max_level)
-    corners = stitched_corners(corner_depths(z), level, z)
-    level[z <= 0] = -1  # empty (the fill layer away from edges): no face at any level
+    corners = corner_depths(z)
+    level = block_levels(z, tear, tolerance, max_level, corners)
+    corners = stitched_corners(corners, level, z)
+    empty = z <= 0  # the fill layer away from edges: blocks of the tiling with no face
+    level[empty] = -1 - level[empty]
     return corners, np.pad(level, ((0, 1), (0, 1)), mode="edge")
 
 

@@ -87,7 +87,7 @@ def test_no_cracks_every_t_junction_lies_on_its_coarse_edge(layer):
     corners, level = plate_lod.layer_maps(z_top)
     level = level[:-1, :-1]
     h, w = z_top.shape
-    leaves = plate_lod.leaf_blocks(np.maximum(level, 0))
+    leaves = plate_lod.leaf_blocks(np.where(level < 0, -1 - level, level))
     leaves = leaves[level[leaves[:, 1], leaves[:, 0]] >= 0]  # filled blocks only
     vertex = np.zeros(corners.shape, dtype=bool)
     for x, y, s in leaves:
@@ -107,7 +107,7 @@ def test_no_cracks_every_t_junction_lies_on_its_coarse_edge(layer):
                 assert t == s // 2  # balanced: at most the middle
                 pm = _point(mx, my, corners[my, mx], w, h)
                 off = np.linalg.norm(np.cross(pm - pa, pb - pa)) / np.linalg.norm(pb - pa)
-                assert off < 1e-9 * np.linalg.norm(pm), (x, y, s, off)
+                assert off < 2e-7 * np.linalg.norm(pm), (x, y, s, off)  # float32 depths
                 checked += 1
     assert checked > 20
 
@@ -122,6 +122,8 @@ def test_mesh_planes_layout():
     # Top row first, like every cache plane: the frame's top-left corner is at [hp - 90, 0].
     main_c = planes[0]
     assert main_c[hp - 160, 0] == pytest.approx(9.0)
-    assert set(np.unique(planes[3])) <= {-1.0, *map(float, range(plate_lod.MAX_LEVEL + 1))}
+    levels = range(-1 - plate_lod.MAX_LEVEL, plate_lod.MAX_LEVEL + 1)
+    assert set(np.unique(planes[3])) <= set(map(float, levels))
     frame_levels = planes[3][hp - 159:hp + 1, :256]  # the frame's pixels, top row first
-    assert (frame_levels[fill == 0] == -1).all() and (frame_levels[fill > 0] >= 0).all()
+    assert (frame_levels[fill == 0] < 0).all() and (frame_levels[fill > 0] >= 0).all()
+    assert (frame_levels <= -4).any()  # empty blocks are coarse too
