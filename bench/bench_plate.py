@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_plate.py --hd            # + 1080p build/render cost, real-like
     .venv/bin/python bench/bench_plate.py --hd --densities 0.25,0.5,1,2
     .venv/bin/python bench/bench_plate.py --eevee --resolution 160x90 --samples 64
+    .venv/bin/python bench/bench_plate.py --no-fidelity --render    # render vs flat-quad floor
+    .venv/bin/python bench/bench_plate.py --no-fidelity --denoise   # samples for a clean frame
 
 Fidelity: a CG shot (box 2.2 m, sphere 3.5 m, wall 8 m; emission-lit) is rendered all-in-focus
 with an exact planar depth render (the "footage"), and with true thin-lens DOF at several focus
@@ -20,6 +22,13 @@ depth) at 1080p (1920x1296) and 4K (3840x2591), and a 48-frame 1080p clip. Each 
 fresh process (``build_plate`` as the CLI runs it), which reports the time per frame and its peak
 memory (VmHWM, Blender included); printed beside the targets, with the clip's peak against one
 frame's. ``--code DIR`` measures another checkout's ``rackfocus_addon`` (e.g. the code before).
+
+Render: a real-like 1080p (or 4K) plate rendered at 1, 8 and 16 samples (Cycles CPU, f/2, no
+denoiser, no adaptive sampling), each in a fresh process with its peak memory, back to back with
+the floor: the footage as emission on one flat quad, same camera and DOF. Variants: the light
+plate with the render settings made for it, the uniform grid, Blender's default settings.
+Denoise: PSNR against a 256-sample render of a centre crop at each sample count, with and
+without OpenImageDenoise (where this Blender has it).
 """
 
 from __future__ import annotations
@@ -449,15 +458,20 @@ def render_case(blend: str, variant: str, samples: int) -> dict:
     cam.dof.focus_distance = RENDER_FOCUS_M
     cam.dof.aperture_fstop = RENDER_FSTOP
     base = status_mb("VmHWM")
+    cpu0 = sum(os.times()[:2])
     t0 = time.perf_counter()
     dp.render_still(scene, os.path.join(os.path.dirname(blend), f"r_{variant}_{samples}.png"),
                     "PNG")
     render_s = time.perf_counter() - t0
+    cpu_s = sum(os.times()[:2]) - cpu0
+    for obj in scene.objects:  # the uniform grid as rendered, not the viewport's lighter one
+        if records.read(obj, plate.RECORD):
+            plate.set_plate_input(obj, "Viewport Density", plate.DEFAULT_DENSITY)
     dg = bpy.context.evaluated_depsgraph_get()
     faces = sum(len(o.evaluated_get(dg).data.polygons) for o in scene.objects
                 if o.type == "MESH" and not o.hide_render)
-    return {"render_s": render_s, "peak_mb": status_mb("VmHWM"), "base_mb": base,
-            "faces": faces}
+    return {"render_s": render_s, "cpu_s": cpu_s, "peak_mb": status_mb("VmHWM"),
+            "base_mb": base, "faces": faces}
 
 
 def render_cost(out: str, cases: list[str], samples: list[int], variants: list[str]) -> None:
@@ -466,22 +480,84 @@ def render_cost(out: str, cases: list[str], samples: list[int], variants: list[s
     print(f"\nRender of frame 1, Cycles CPU, f/{RENDER_FSTOP:g} at {RENDER_FOCUS_M:g} m, no "
           f"denoiser, no adaptive sampling, each in a fresh process ({os.cpu_count()} cores, "
           f"load {load:.1f} before)")
-    head = (f"{'case':<6} | {'variant':<14} | {'spp':>4} | {'render s':>8} | "
-            f"{'x floor':>7} | {'peak MB':>7} | {'faces':>9}")
+    head = (f"{'case':<6} | {'variant':<14} | {'spp':>4} | {'render s':>8} | {'x floor':>7} | "
+            f"{'CPU s':>7} | {'x floor':>7} | {'peak MB':>7} | {'faces':>9}")
     print(head)
     print("-" * len(head))
     for case in cases:
         blend = render_blend(out, case)
         for spp in samples:
-            floor_s = None
+            floor = None
             for variant in variants:
                 row = _run_case(["--render-case", blend, variant, str(spp)], None)
                 if variant == "floor":
-                    floor_s = row["render_s"]
-                ratio = f"{row['render_s'] / floor_s:>7.2f}" if floor_s else f"{'':>7}"
+                    floor = row
+                ratio = cpu_ratio = f"{'':>7}"
+                if floor:
+                    ratio = f"{row['render_s'] / floor['render_s']:>7.2f}"
+                    cpu_ratio = f"{row['cpu_s'] / floor['cpu_s']:>7.2f}"
                 print(f"{case:<6} | {variant:<14} | {spp:>4} | {row['render_s']:>8.2f} | "
-                      f"{ratio} | {row['peak_mb']:>7.0f} | {row['faces']:>9}", flush=True)
-    print(f"load after: {os.getloadavg()[0]:.1f}")
+                      f"{ratio} | {row['cpu_s']:>7.1f} | {cpu_ratio} | {row['peak_mb']:>7.0f} | "
+                      f"{row['faces']:>9}", flush=True)
+    print(f"load after: {os.getloadavg()[0]:.1f}; CPU s: the render process's CPU time (both "
+          "cores), steadier than wall time on a shared machine")
+
+
+def denoise_case(blend: str, samples: list[int], reference_spp: int, border: float) -> dict:
+    """PSNR against a ``reference_spp`` render at each sample count, with and without
+    OpenImageDenoise, on a centred crop (``border`` of the width and height) of the full-size
+    frame: per-pixel noise as in the whole frame, at a fraction of its cost."""
+    from rackfocus_addon.bl import plate_render
+
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    scene = bpy.context.scene
+    r = scene.render
+    r.use_border, r.use_crop_to_border = True, True
+    r.border_min_x = r.border_min_y = 0.5 - border / 2
+    r.border_max_x = r.border_max_y = 0.5 + border / 2
+    cam = scene.camera.data
+    cam.dof.use_dof = True
+    cam.dof.focus_distance = RENDER_FOCUS_M
+    cam.dof.aperture_fstop = RENDER_FSTOP
+    folder = os.path.dirname(blend)
+
+    def shot(spp: int, denoise: bool) -> np.ndarray:
+        cycles(scene, spp)
+        scene.cycles.use_adaptive_sampling = False
+        scene.cycles.use_denoising = denoise
+        path = os.path.join(folder, f"dn_{spp}_{int(denoise)}.exr")
+        dp.render_still(scene, path, "OPEN_EXR")
+        return footage.read_pixels(path, data=True)[0][..., :3]
+
+    truth = shot(reference_spp, False)
+    rows = {"has_denoiser": plate_render.has_denoiser(), "plain": {}, "denoised": {}}
+    for spp in samples:
+        rows["plain"][spp] = oracles.psnr(shot(spp, False), truth)
+        if rows["has_denoiser"]:
+            rows["denoised"][spp] = oracles.psnr(shot(spp, True), truth)
+    return rows
+
+
+def denoise_cost(out: str, samples: list[int], reference_spp: int, clean_db: float) -> None:
+    blend = render_blend(out, "1080p")
+    border = 0.25
+    rows = _run_case(["--denoise-case", blend, ",".join(map(str, samples)),
+                      str(reference_spp), str(border)], None)
+    print(f"\nSamples for a clean plate (PSNR >= {clean_db:g} dB against {reference_spp} spp), "
+          f"real-like 1080p, f/{RENDER_FSTOP:g} at {RENDER_FOCUS_M:g} m, centre "
+          f"{border * 100:.0f} % crop at full size")
+    if not rows["has_denoiser"]:
+        print("this Blender has no OpenImageDenoise: only the plain renders are measured")
+    print(f"{'spp':>5} | {'plain dB':>8} | {'OIDN dB':>8}")
+    for spp in samples:
+        den = rows["denoised"].get(str(spp))
+        print(f"{spp:>5} | {rows['plain'][str(spp)]:>8.2f} | "
+              f"{den if den is None else f'{den:>8.2f}'}")
+    for key in ("plain", "denoised"):
+        clean = [int(s) for s, db in rows[key].items() if db >= clean_db]
+        if rows[key]:
+            print(f"{key}: clean from {min(clean) if clean else 'more than ' + str(samples[-1])} "
+                  "spp")
 
 
 def main(argv=None) -> int:
@@ -516,7 +592,18 @@ def main(argv=None) -> int:
     parser.add_argument("--render-variants", default=",".join(RENDER_VARIANTS))
     parser.add_argument("--render-case", nargs=3, metavar=("BLEND", "VARIANT", "SAMPLES"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--denoise", action="store_true",
+                        help="samples a clean plate needs with and without OpenImageDenoise")
+    parser.add_argument("--denoise-samples", default="1,2,4,8,16,32")
+    parser.add_argument("--denoise-reference", type=int, default=256)
+    parser.add_argument("--clean-db", type=float, default=40.0)
+    parser.add_argument("--denoise-case", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.denoise_case:
+        blend, spp, ref, border = args.denoise_case
+        print(json.dumps(denoise_case(blend, [int(v) for v in spp.split(",")], int(ref),
+                                      float(border))))
+        return 0
     if args.render_case:
         blend, variant, spp = args.render_case
         print(json.dumps(render_case(blend, variant, int(spp))))
@@ -537,6 +624,9 @@ def main(argv=None) -> int:
         hd_cost(out, [float(d) for d in args.densities.split(",")], args.hd_samples)
     if args.hd or args.real_like:
         real_like(out, [c.strip() for c in args.real_like_cases.split(",")], args.code)
+    if args.denoise:
+        denoise_cost(out, [int(v) for v in args.denoise_samples.split(",")],
+                     args.denoise_reference, args.clean_db)
     if args.render:
         render_cost(out, [c.strip() for c in args.render_cases.split(",")],
                     [int(v) for v in args.render_samples.split(",")],
