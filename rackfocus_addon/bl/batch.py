@@ -306,9 +306,18 @@ def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
     if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
         return None
     everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
-    if everything and not all(os.path.isfile(p) for p in shot.media_paths().values()):
+    if everything and _stale_media(shot, frames, shot.media_paths()):
         return None
     return manifest
+
+
+def _stale_media(shot: Shot, frames: Sequence[int], media: dict[str, str]) -> dict[str, str]:
+    """The files of ``media`` (name -> path) that are missing or older than a frame of
+    ``frames`` (a frame rendered after them, e.g. by a farm's chunk: they show old pictures)."""
+    stamps = [os.path.getmtime(p) for p in map(shot.frame_path, frames) if os.path.isfile(p)]
+    newest = max(stamps, default=0.0)
+    return {k: p for k, p in media.items()
+            if not os.path.isfile(p) or os.path.getmtime(p) < newest}
 
 
 def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
@@ -657,12 +666,14 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
                  frames: Sequence[int], redo: bool = True, log: Log | None = None
                  ) -> dict[str, str]:
     """The shot's movie, contact sheet and focus plot from its finished frames (each only when
-    asked for, and only when missing unless ``redo``); returns name -> path."""
+    asked for, and only when missing or older than a frame, unless ``redo``); returns
+    name -> path. (On a farm the run that finishes renders nothing itself: a frame newer than
+    the movie means the movie is stale.)"""
     log = log or Log()
     wanted = shot.media_paths()
-    todo = {k: p for k, p in wanted.items() if redo or not os.path.isfile(p)}
     frames = list(frames)
     paths = [shot.frame_path(f) for f in frames]
+    todo = dict(wanted) if redo else _stale_media(shot, frames, wanted)
     if "movie" in todo:
         log.note(f"shot '{shot.name}': encoding {os.path.basename(todo['movie'])}")
         with blender_stdout_silenced():
