@@ -14,7 +14,7 @@ import numpy as np
 from rackfocus_addon import plot
 from rackfocus_addon.bl import batch, demo, render
 from rackfocus_addon.bl.files import blender_stdout_silenced
-from rackfocus_addon.shots import load_shot_list
+from rackfocus_addon.shot_schema import load_shot_list
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "shots.toml")

@@ -20,7 +20,7 @@ import pytest
 
 from rackfocus_addon.bl import batch, demo
 from rackfocus_addon.bl.files import blender_stdout_silenced
-from rackfocus_addon.shots import load_shot_list
+from rackfocus_addon.shot_schema import load_shot_list
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOCK_JS = os.path.join(ROOT, "tests", "flamenco", "flamenco_mock.js")

@@ -28,7 +28,7 @@ import pytest
 from rackfocus_addon.cli import batch as batch_cli
 from rackfocus_addon.cli import common
 from rackfocus_addon.cli.common import Output, output_options
-from rackfocus_addon.shots import parse_shot_list
+from rackfocus_addon.shot_schema import parse_shot_list
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TESTS_JS = os.path.join(ROOT, "tests", "flamenco")
