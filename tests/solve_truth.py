@@ -70,3 +70,18 @@ def scale_distance(pts: np.ndarray) -> float:
     """The true distance (metres) between the two points of :data:`SCALE_PAIR`."""
     a, b = SCALE_PAIR
     return float(np.linalg.norm(pts[a] - pts[b]))
+
+
+def anchor_errors(anchors) -> tuple[np.ndarray, np.ndarray]:
+    """(relative depth errors, pixel distances) of solve anchors (``depth.Anchor``: pixel
+    origin top-left, frame from 0) against the true point nearest each anchor's pixel."""
+    pts = points()
+    depth_err, px_err = [], []
+    for a in anchors:
+        frame = a.frame + 1
+        uv = project(frame, pts)
+        dist = np.hypot(uv[:, 0] * WIDTH - 0.5 - a.x, (1.0 - uv[:, 1]) * HEIGHT - 0.5 - a.y)
+        i = int(np.argmin(dist))
+        px_err.append(dist[i])
+        depth_err.append(a.metres / view_depth(frame, pts[i:i + 1])[0] - 1.0)
+    return np.abs(depth_err), np.array(px_err)

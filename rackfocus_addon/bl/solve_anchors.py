@@ -35,10 +35,14 @@ def read_solve(spec: str, footage=None) -> solve.SolveAnchors:
     if current:
         clip = _pick_clip(path, clip_name, [c.name for c in bpy.data.movieclips])
         return _read_clip(bpy.data.movieclips[clip], list(bpy.data.scenes), footage)
-    with bpy.data.libraries.load(full, link=True) as (src, dst):
-        clip = _pick_clip(path, clip_name, list(src.movieclips))
-        dst.movieclips = [clip]
-        dst.scenes = list(src.scenes)
+    try:
+        with bpy.data.libraries.load(full, link=True) as (src, dst):
+            clip = _pick_clip(path, clip_name, list(src.movieclips))
+            dst.movieclips = [clip]
+            dst.scenes = list(src.scenes)
+    except OSError:
+        raise RackFocusError(f"Cannot read {path}: not a .blend, or saved by a newer Blender "
+                             f"than this one ({bpy.app.version_string})") from None
     library = next(lib for lib in bpy.data.libraries
                    if os.path.abspath(bpy.path.abspath(lib.filepath)) == full)
     try:

@@ -40,27 +40,12 @@ def solved(tmp_path_factory):
     return folder
 
 
-def truth_errors(anchors):
-    """(relative depth errors, pixel errors) of anchors against the true points."""
-    pts = truth.points()
-    depth_err, px_err = [], []
-    for a in anchors:
-        frame = a.frame + 1
-        uv = truth.project(frame, pts)
-        px = np.stack([uv[:, 0] * truth.WIDTH - 0.5, (1.0 - uv[:, 1]) * truth.HEIGHT - 0.5], 1)
-        dist = np.hypot(px[:, 0] - a.x, px[:, 1] - a.y)
-        i = int(np.argmin(dist))
-        px_err.append(dist[i])
-        depth_err.append(a.metres / truth.view_depth(frame, pts[i:i + 1])[0] - 1.0)
-    return np.abs(depth_err), np.array(px_err)
-
-
 @pytest.mark.parametrize("clip", ["Solve", "SolveCam"])
 def test_solve_anchors_are_the_true_depths_in_metres(solved, empty_scene, clip):
     result = read_solve(f"{solved / 'solve.blend'}:{clip}")
     assert len(result.anchors) == 30 * truth.FRAMES and result.tracks == 30
     assert sorted({a.frame for a in result.anchors}) == list(range(truth.FRAMES))
-    depth_err, px_err = truth_errors(result.anchors)
+    depth_err, px_err = truth.anchor_errors(result.anchors)
     print(f"{clip}: worst depth error {100 * depth_err.max():.2g} %, median "
           f"{100 * np.median(depth_err):.2g} %, worst pixel {px_err.max():.2g} px")
     assert depth_err.max() < DEPTH_TOLERANCE
@@ -97,6 +82,12 @@ def test_clip_frame_offset_shifts_depth_frames_and_footage_bounds_them(solved, e
     assert np.allclose(first, want, atol=1e-3)
 
 
+def not_a_blend(folder) -> str:
+    path = folder / "text.blend"
+    path.write_text("not a blend file")
+    return str(path)
+
+
 def unsolved_file(folder) -> str:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     clip = bpy.data.movieclips.load(str(folder / "frames" / "solve_0001.png"))
@@ -115,6 +106,7 @@ def test_refusals_are_one_line_saying_what_to_do(solved, empty_scene):
         blend: r"holds 2 movie clips \('SolveCam', 'Solve'\): name one",
         blend + ":solve": "No movie clip 'solve' in .*did you mean 'Solve'",
         str(solved / "nope.blend"): "No such file",
+        not_a_blend(solved): r"Cannot read .*: not a \.blend, or saved by a newer Blender",
         unsolved_file(solved): "has no camera solve: in the Movie Clip Editor, track it, press "
                                "Solve Camera",
     }

@@ -2,6 +2,7 @@
 pixel, clip frame to depth frame, the solve's scale, and what is left out."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -115,3 +116,37 @@ def test_solve_size_must_have_the_footages_aspect():
     with pytest.raises(RackFocusError, match="cannot be read"):
         solve.check_solve_size((0, 0), (1920, 1080))
     assert math.isfinite(truth.scale_distance(truth.points(2)))
+
+
+def _shots(tmp_path, shot: str):
+    from rackfocus_addon.shot_schema import parse_shot_list
+
+    (tmp_path / "track").mkdir(exist_ok=True)
+    (tmp_path / "track" / "shot.blend").write_bytes(b"")
+    text = f'[[shot]]\nname = "a"\nmarks = ["px:10,10@1"]\n{shot}\n'
+    return parse_shot_list(text, str(tmp_path / "shots.toml"))
+
+
+def test_shot_list_solve_is_a_blend_and_clip_relative_to_the_list(tmp_path):
+    shots, errors = _shots(tmp_path, 'footage = "f.png"\ndepth = "estimate"\n'
+                                     'solve = "track/shot.blend:Clip 1"')
+    assert errors == []
+    assert shots.shots[0].solve == str(tmp_path / "track" / "shot.blend") + ":Clip 1"
+    # Inverse depth needs anchors or near/far, and a solve gives anchors.
+    shots, errors = _shots(tmp_path, 'footage = "f.png"\ndepth = "d.png"\n'
+                                     'solve = "track/shot.blend"\n[shot.plate]\n'
+                                     'depth_kind = "inverse"')
+    assert errors == [] and shots.shots[0].solve == str(tmp_path / "track" / "shot.blend")
+
+
+@pytest.mark.parametrize("shot, message", [
+    ('footage = "f.png"\ndepth = "estimate"\nsolve = "track/other.blend"',
+     "key 'solve': no such file: .*other.blend"),
+    ('footage = "f.png"\ndepth = "estimate"\nsolve = "track/shot.txt"',
+     "key 'solve' is 'track/shot.txt', not FILE.blend or FILE.blend:CLIP"),
+    ('scene = "track/shot.blend"\nsolve = "track/shot.blend"',
+     "key 'solve' anchors footage: add footage"),
+])
+def test_shot_list_solve_mistakes_name_the_key_and_the_fix(tmp_path, shot, message):
+    _shots_list, errors = _shots(tmp_path, shot)
+    assert len(errors) == 1 and re.search(message, errors[0]), errors

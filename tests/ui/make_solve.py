@@ -1,7 +1,9 @@
 """Make the solved test fixture with Blender's own camera solver.
 
-    blender --factory-startup --python tests/ui/make_solve.py -- --out DIR
-    python -c "import bpy; ..."  (the same functions, from tests/bl, where the solver polls)
+    blender --factory-startup --python tests/ui/make_solve.py -- --out DIR [--check]
+    (scripts/make_solve_fixture.sh: the real Blender with a window; tests/bl/test_solve_anchors
+    calls :func:`make` in background mode, where the solver runs too given a Clip Editor in the
+    context override)
 
 Writes DIR/frames/solve_0001.png ... (24 tiny grey frames: the solver reads markers, not
 pixels) and DIR/solve.blend with two clips of those frames, each tracked with markers that are
@@ -133,20 +135,44 @@ def make(out_dir: str) -> dict[str, float]:
     # Saved once, the file has a folder: the frames' path becomes relative to it (portable).
     bpy.ops.file.make_paths_relative()
     bpy.ops.wm.save_as_mainfile(filepath=path, compress=True)
+    if os.path.exists(path + "1"):  # the backup of the first save
+        os.remove(path + "1")
     return errors
+
+
+def check(out_dir: str, tolerance: float = 0.002) -> list[str]:
+    """Read both clips' anchors with the extension's reader: one line each; raises beyond
+    ``tolerance`` (relative depth error)."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+    from rackfocus_addon.bl.solve_anchors import read_solve
+
+    lines = []
+    for clip in ("Solve", "SolveCam"):
+        result = read_solve(os.path.join(out_dir, "solve.blend") + ":" + clip)
+        depth_err, px_err = truth.anchor_errors(result.anchors)
+        lines.append(f"{result.summary()}: worst depth error {100 * depth_err.max():.2g} %, "
+                     f"worst pixel {px_err.max():.2g} px")
+        if len(result.anchors) != len(truth.points()) * truth.FRAMES or \
+                not depth_err.max() < tolerance:
+            raise RuntimeError(lines[-1])
+    return lines
 
 
 def main() -> int:
     args = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     out_dir = os.path.abspath(args[args.index("--out") + 1]) if "--out" in args else \
-        os.path.join(os.path.dirname(HERE), "data", "solve")
+        os.path.join(os.getcwd(), "out", "solve")
     try:
+        window = bool(bpy.context.window_manager.windows)
         errors = make(out_dir)
+        for name, err in errors.items():
+            print(f"RF-SOLVE: clip '{name}' solved (window: {window}), average error "
+                  f"{err:.4g} px", flush=True)
+        for line in check(out_dir) if "--check" in args else []:
+            print(f"RF-SOLVE: {line}", flush=True)
     except Exception:  # noqa: BLE001 - any failure fails the script
         traceback.print_exc()
         return 1
-    for name, err in errors.items():
-        print(f"RF-SOLVE: clip '{name}' solved, average error {err:.4g} px", flush=True)
     print("RF-SOLVE: ok", flush=True)
     return 0
 
