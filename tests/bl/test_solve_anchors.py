@@ -146,3 +146,30 @@ def test_cli_refuses_a_bad_solve_with_exit_2_and_one_line(solved, empty_scene, t
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No movie clip 'Nope'" in err[0]
     assert not os.path.exists(tmp_path / "d")
+
+
+def test_import_plate_offers_this_files_solved_clips_and_passes_their_anchors(
+        solved, addon, monkeypatch):
+    bpy.ops.wm.open_mainfile(filepath=str(solved / "solve.blend"))
+    unsolved = bpy.data.movieclips.load(str(solved / "frames" / "solve_0001.png"),
+                                        check_existing=False)
+    prop = bpy.ops.rackfocus.import_plate.get_rna_type().properties["solve_clip"]
+    assert prop.name == "Anchors from Camera Solve"
+    from rack_focus.operators import plate as registered  # the extension's own copy
+
+    offered = [item[0] for item in registered._solved_clips(None, bpy.context)]
+    assert offered == ["NONE", "Solve", "SolveCam"] and unsolved.name not in offered
+    seen = []
+
+    def capture(scene, footage, depth, kind, near, far, anchors, **kw):
+        seen.append(list(anchors))
+        raise RackFocusError("captured")
+
+    monkeypatch.setattr(registered.plate_engine, "build_plate", capture)
+    with pytest.raises(RuntimeError, match="captured"):
+        bpy.ops.rackfocus.import_plate(footage=str(solved / "frames" / "solve_0001.png"),
+                                       depth="depth.exr", depth_kind="inverse",
+                                       anchors="10,10=3", solve_clip="Solve")
+    assert len(seen) == 1 and len(seen[0]) == 1 + 30 * truth.FRAMES
+    depth_err, _px = truth.anchor_errors(seen[0][1:])
+    assert depth_err.max() < DEPTH_TOLERANCE
