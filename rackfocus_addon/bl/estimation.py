@@ -49,6 +49,7 @@ from .. import depth as depth_maths
 from ..depth import Anchor
 from ..errors import RackFocusError
 from ..estimate import align, preprocess, registry, temporal, upsample
+from ..limits import usable_threads
 from . import footage as footage_io
 from .files import user_dir
 
@@ -346,8 +347,8 @@ def load_model(choice: ModelChoice, threads: int = 0) -> LoadedModel:
         sha = file_sha256(path)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = int(threads)
+    if threads:  # never more than the cores: 100000 threads crashed ONNX Runtime
+        options.intra_op_num_threads = usable_threads(int(threads))[0]
     try:
         session = onnxruntime.InferenceSession(path, sess_options=options,
                                                providers=["CPUExecutionProvider"])
@@ -387,8 +388,10 @@ class EstimateRequest:
     download: bool = False
 
     def check(self) -> None:
-        if not (self.sensor_mm > 0 and self.focal_mm > 0):
+        if not (0 < self.sensor_mm < math.inf and 0 < self.focal_mm < math.inf):
             raise RackFocusError("Sensor width and focal length must be positive millimetres")
+        if self.threads < 0:
+            raise RackFocusError(f"Threads must be 0 (all cores) or more (got {self.threads})")
         if (self.near_m is None) != (self.far_m is None):
             raise RackFocusError("Give both --near and --far (or neither)")
         if self.near_m is not None and not (0 < self.near_m < self.far_m < math.inf):
@@ -561,6 +564,7 @@ class Estimation:
         req.check()
         out = self._out
         clip = footage_io.find_clip(req.footage)
+        depth_maths.check_footage_size(clip.width, clip.height)
         self._clip = clip
         n = clip.frames
         align.check_anchors(req.anchors, clip.width, clip.height, n)
@@ -595,6 +599,8 @@ class Estimation:
             model = load_model(choice, req.threads)
             self.model = model
         model_w, model_h = model.input_size(clip.width, clip.height, req.short_side_px)
+        preprocess.check_input_memory(model_w, model_h, model.window_frames,
+                                      fixed=bool(model.signature.width))
         entry = model.entry
         focal_model_px = registry.focal_px(req.focal_mm, req.sensor_mm, clip.width, clip.height,
                                            req.sensor_fit) * model_w / clip.width

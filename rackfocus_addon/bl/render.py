@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import RackFocusError
 from . import compat
+from .files import blender_stdout_silenced
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,7 +66,9 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             scene.frame_set(frame)
             path = os.path.join(os.path.abspath(out_dir), f"{prefix}{frame:04d}.png")
             scene.render.filepath = path
-            bpy.ops.render.render(write_still=True, scene=scene.name)
+            # Blender prints 'Saved: ...' on stdout, where `render --json` has its one object.
+            with blender_stdout_silenced():
+                bpy.ops.render.render(write_still=True, scene=scene.name)
             if not os.path.isfile(path):
                 raise RuntimeError(f"render of frame {frame} wrote no file")
             paths.append(path)
@@ -150,7 +153,8 @@ def make_movie(paths: Sequence[str], out_path: str, fps: int = 24) -> str:
         compat.set_movie_output(scene)
         scene.render.filepath = out_path
         scene.render.use_file_extension = False
-        bpy.ops.render.render(animation=True, scene=scene.name)
+        with blender_stdout_silenced():  # 'Video append frame N' lines, one per frame
+            bpy.ops.render.render(animation=True, scene=scene.name)
     finally:
         bpy.data.scenes.remove(scene)
     if not os.path.isfile(out_path):

@@ -22,6 +22,12 @@ from .common import PROG, Output, output_options
 VERB_MODULES = (pull, data, plate, estimate, render, batch, check)
 
 
+#: What a Python without Blender's module hears (the README's set-up makes ``.venv``).
+NO_BPY = ("this Python has no 'bpy' module (Blender as a Python module): run "
+          "scripts/setup_venvs.sh and use .venv/bin/python -m rackfocus_addon, or run "
+          "blender -b FILE -c rackfocus")
+
+
 class _ArgumentError(Exception):
     pass
 
@@ -116,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         out.error("interrupted")
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence must say what broke
+        if isinstance(err, ModuleNotFoundError) and err.name == "bpy":
+            out.error(NO_BPY)
+            return 2
         traceback.print_exc()
         print(f"{PROG}: failed: {err}", file=sys.stderr)
         return 1
