@@ -26,6 +26,7 @@ FPS_TOLERANCE = 1e-6
 #: Blender's largest image side in pixels (its largest render resolution).
 MAX_IMAGE_SIDE_PX = 65536
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the IEND chunk: no data, then its CRC
 
 
 # --- memory and cores ---------------------------------------------------------------------------
@@ -94,15 +95,32 @@ def free_bytes(folder: str) -> int | None:
         return None
 
 
+def has_room(needed_bytes: float, folder: str) -> bool:
+    """Whether ``needed_bytes`` fit in ``folder``'s free space (True where it cannot be read)."""
+    free = free_bytes(folder)
+    return free is None or needed_bytes <= free
+
+
 def check_free_space(needed_bytes: float, folder: str) -> None:
     """Raise the disk-full line unless ``needed_bytes`` fit in ``folder``'s free space."""
-    free = free_bytes(folder)
-    if free is not None and needed_bytes > free:
+    if not has_room(needed_bytes, folder):
         raise disk_full_error(needed_bytes, folder)
 
 
-def is_disk_full(err: BaseException) -> bool:
-    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+#: Free space under which a failed write counts as a full disk whatever its error says
+#: (Blender's writers report EIO, 'Inappropriate ioctl for device', or nothing): 1 MB.
+FULL_DISK_BYTES = 1_000_000
+
+
+def is_disk_full(err: BaseException | None, folder: str | None = None) -> bool:
+    """Whether a write failed for want of space: ``err`` says ENOSPC (or a quota), or
+    ``folder`` has less than :data:`FULL_DISK_BYTES` free."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if folder is None:
+        return False
+    free = free_bytes(folder)
+    return free is not None and free < FULL_DISK_BYTES
 
 
 def _existing(folder: str) -> str:
@@ -146,6 +164,22 @@ def png_size(path: str) -> tuple[int, int] | None:
     if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
         return None
     return struct.unpack(">II", head[16:24])
+
+
+def png_complete(path: str) -> bool:
+    """Whether ``path`` is a whole PNG: its signature first and its IEND chunk last (a write cut
+    short by a full disk leaves a file without the end)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            f.seek(0, os.SEEK_END)
+            if f.tell() < 8 + 12:
+                return False
+            f.seek(-12, os.SEEK_END)
+            tail = f.read(12)
+    except OSError:
+        return False
+    return head == _PNG_SIGNATURE and tail == _PNG_END
 
 
 def check_png(path: str, shown: str | None = None) -> None:

@@ -11,7 +11,7 @@ import tempfile
 import bpy
 
 from ..errors import RackFocusError
-from ..limits import disk_full_error, free_bytes
+from ..limits import disk_full_error, free_bytes, is_disk_full
 
 
 def save_blend(path: str) -> str:
@@ -65,8 +65,8 @@ def _raise_if_disk_full(folder: str) -> None:
         except (RuntimeError, OSError):
             needed = 1  # cannot measure here either: any free space will not do
     free = free_bytes(folder)
-    if free is not None and free < 2 * needed:  # Blender writes FILE.blend@ before renaming it
-        raise disk_full_error(needed, folder)
+    if free is not None and free < 2 * needed or is_disk_full(None, folder):
+        raise disk_full_error(needed, folder)  # Blender writes FILE.blend@, then renames it
 
 
 def is_open_file(path: str) -> bool:

@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 
 from ..errors import RackFocusError
+from ..limits import disk_full_error, is_disk_full, png_complete
 from . import compat
 from .files import blender_stdout_silenced
 
@@ -69,8 +70,8 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             # Blender prints 'Saved: ...' on stdout, where `render --json` has its one object.
             with blender_stdout_silenced():
                 bpy.ops.render.render(write_still=True, scene=scene.name)
-            if not os.path.isfile(path):
-                raise RuntimeError(f"render of frame {frame} wrote no file")
+            if not png_complete(path):  # Blender reports no failed write: a full disk
+                _refuse_partial_frame(scene, path, out_dir, len(frames) - i)
             paths.append(path)
             if progress is not None:
                 progress(f"rendered frame {frame}:", i + 1, len(frames))
@@ -81,6 +82,17 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             scene.camera = scene_camera
         scene.frame_set(current)
     return paths
+
+
+def _refuse_partial_frame(scene, path: str, out_dir: str, frames_left: int) -> None:
+    """Remove the cut-short ``path`` this render wrote and raise: disk full (RGB PNGs,
+    uncompressed at most, for the frames left) or no file."""
+    if os.path.isfile(path):
+        os.remove(path)
+    if is_disk_full(None, out_dir):
+        pixels = scene.render.resolution_x * scene.render.resolution_y
+        raise disk_full_error(3 * pixels * frames_left, out_dir)
+    raise RuntimeError(f"render of {os.path.basename(path)} wrote no complete file")
 
 
 def load_rgba(path: str) -> np.ndarray:

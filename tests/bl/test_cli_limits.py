@@ -238,6 +238,39 @@ def test_saving_a_blend_on_a_full_disk_keeps_the_old_file(shot, tmp_path, small_
     assert sorted(os.listdir(small_disk)) == ["filler.bin", "out.blend"]
 
 
+def test_estimate_on_a_full_disk_is_refused_before_writing(empty_scene, tmp_path, small_disk,
+                                                           capsys):
+    model = tiny_model(tmp_path / "tiny.onnx")
+    clip = write_clip(tmp_path / "shot", 24)  # 48x27
+    out = small_disk / "est"
+    assert main(["estimate", "--footage", clip, "--out", str(out), "--model", model,
+                 "--near", "1", "--far", "9", "--quiet"]) == 2
+    # 24 network outputs of 924x518 float32 (46 MB) and 24 EXRs of 48x27 float RGBA.
+    assert (error_line(capsys.readouterr())
+            == f"rackfocus: error: disk full: 47 MB needed in {out}")
+    assert os.listdir(small_disk) == []
+
+
+def test_render_on_a_full_disk_says_so(shot, tmp_path, small_disk, capsys):
+    (small_disk / "earlier.png").write_bytes(b"kept")
+    _fill(small_disk, 0)
+    out = small_disk / "frames"
+    capsys.readouterr()
+    assert main(["render", shot, "--out", str(out), "--frames", "1-3", "--resolution",
+                 "640x360", "--engine", "workbench", "--quiet"]) == 2
+    # Three 640x360 RGB frames, uncompressed at most: 2.1 MB.
+    assert error_line(capsys.readouterr()) == f"rackfocus: error: disk full: 3 MB needed in {out}"
+    assert (small_disk / "earlier.png").read_bytes() == b"kept"
+
+
+def test_export_on_a_full_disk_is_one_line(shot, tmp_path, small_disk, capsys):
+    _fill(small_disk, 0)
+    capsys.readouterr()
+    assert main(["export", shot, "--out", str(small_disk / "focus.csv"), "--quiet"]) == 2
+    assert (error_line(capsys.readouterr())
+            == f"rackfocus: error: disk full: 1 MB needed in {small_disk}")
+
+
 # --- 13. outputs no file can be created in ------------------------------------------------------
 
 @pytest.mark.parametrize("verb", ["render", "plate", "export", "demo", "pull"])
