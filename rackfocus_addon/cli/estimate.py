@@ -19,7 +19,7 @@ from ..depth import DEPTH_RANGE_M, FOCAL_RANGE_MM, SENSOR_RANGE_MM, parse_anchor
 from ..errors import RackFocusError
 from ..estimate import align, preprocess, registry
 from ..limits import usable_threads
-from .common import MAX_RESOLUTION, number
+from .common import MAX_RESOLUTION, check_output_folder, number
 
 #: The most ONNX Runtime threads asked for at all (more than any machine's cores are capped).
 MAX_THREADS = 1_000_000
@@ -90,6 +90,7 @@ def run_estimate(args, out) -> int:
         return 0
     if not args.footage or not args.out:
         raise RackFocusError("estimate needs --footage SHOT and --out DIR (or --models)")
+    check_output_folder(args.out)
     threads, capped = usable_threads(args.threads)
     if capped:
         out.note(capped)

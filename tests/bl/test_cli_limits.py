@@ -273,7 +273,7 @@ def test_export_on_a_full_disk_is_one_line(shot, tmp_path, small_disk, capsys):
 
 # --- 13. outputs no file can be created in ------------------------------------------------------
 
-@pytest.mark.parametrize("verb", ["render", "plate", "export", "demo", "pull"])
+@pytest.mark.parametrize("verb", ["render", "plate", "export", "demo", "pull", "estimate"])
 def test_out_under_proc_is_refused_by_a_probe(shot, plate_inputs, tmp_path, capsys, verb):
     """Root passes permission bits under /proc, where no file can be created."""
     base, color, depth = plate_inputs
@@ -285,6 +285,8 @@ def test_out_under_proc_is_refused_by_a_probe(shot, plate_inputs, tmp_path, caps
         "export": ["export", shot, "--out", target + "/focus.csv"],
         "demo": ["demo", "--out", target],
         "pull": ["pull", shot, "--mark", "Near@1", "--mark", "Far@9", "--out", target + ".blend"],
+        "estimate": ["estimate", "--footage", color, "--out", target, "--near", "1",
+                     "--far", "9"],
     }[verb]
     capsys.readouterr()
     assert main(argv) == 2
