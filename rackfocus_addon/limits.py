@@ -189,8 +189,8 @@ def check_png(path: str, shown: str | None = None) -> None:
     if not path.lower().endswith(".png") or not os.path.isfile(path):
         return
     size = png_size(path)
-    if size is None:
-        raise RackFocusError(f"Cannot read {shown}: not a PNG file (no PNG header)")
+    if size is None:  # another format named .png: Blender reads files by their content
+        return
     w, h = size
     if not (0 < w <= MAX_IMAGE_SIDE_PX and 0 < h <= MAX_IMAGE_SIDE_PX):
         raise RackFocusError(f"Cannot read {shown}: its header says {w}x{h} pixels; Blender "
