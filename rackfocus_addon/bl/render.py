@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import bpy
 import numpy as np
 
+from .. import plot
 from ..errors import RackFocusError
 from ..limits import disk_full_error, is_disk_full, png_complete
 from . import compat
@@ -142,6 +143,30 @@ def contact_sheet(paths: Sequence[str], out_path: str, columns: int = 4, count: 
         sheet[y:y + h, x:x + w] = tile
         sheet[y:y + h, x:x + w, 3] = 1.0
     return save_png(sheet, out_path)
+
+
+def labelled_contact_sheet(paths: Sequence[str], labels: Sequence[str], out_path: str) -> str:
+    """The frames ``paths`` in a grid, each enlarged to at least :data:`~..plot.MIN_TILE_PX`
+    wide with its label (:func:`~..plot.frame_label`) under it, saved as a PNG."""
+    if not paths:
+        raise RackFocusError("No frames for a contact sheet")
+    return save_png(plot.labelled_sheet([load_rgba(p) for p in paths], labels), out_path)
+
+
+def enable_denoiser(scene: bpy.types.Scene) -> bool:
+    """Cycles' OpenImageDenoise on the CPU for ``scene``. False (denoising left off) where this
+    Blender has none: Debian's is built without it, the PyPI ``bpy`` and blender.org builds
+    have it (``bpy.app.build_options`` does not say, so setting it is the test)."""
+    cycles = scene.cycles
+    try:
+        cycles.denoiser = "OPENIMAGEDENOISE"
+    except TypeError:
+        cycles.use_denoising = False
+        return False
+    cycles.use_denoising = True
+    if hasattr(cycles, "denoising_use_gpu"):
+        cycles.denoising_use_gpu = False
+    return True
 
 
 def make_movie(paths: Sequence[str], out_path: str, fps: int = 24) -> str:
