@@ -134,7 +134,7 @@ def _follows(obj, clip, scene) -> bool:
     if obj.type != "CAMERA":
         return False
     for con in obj.constraints:
-        if con.type != "CAMERA_SOLVER" or not getattr(con, "enabled", not con.mute):
+        if con.type != "CAMERA_SOLVER" or not con.enabled:
             continue
         followed = scene.active_clip if con.use_active_clip else con.clip
         if followed is not None and followed == clip:

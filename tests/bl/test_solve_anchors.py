@@ -173,3 +173,26 @@ def test_import_plate_offers_this_files_solved_clips_and_passes_their_anchors(
     assert len(seen) == 1 and len(seen[0]) == 1 + 30 * truth.FRAMES
     depth_err, _px = truth.anchor_errors(seen[0][1:])
     assert depth_err.max() < DEPTH_TOLERANCE
+
+
+def test_shot_list_solve_anchors_the_estimate(solved, empty_scene, monkeypatch):
+    from rackfocus_addon.bl import batch
+    from rackfocus_addon.shot_schema import parse_shot_list
+
+    text = ('[[shot]]\nname = "moving"\nfootage = "frames/solve_0001.png"\n'
+            'depth = "estimate"\nsolve = "solve.blend:SolveCam"\nmarks = ["px:160,90@1"]\n'
+            '[shot.plate]\nanchors = ["10,10=3"]\n')
+    shots, errors = parse_shot_list(text, str(solved / "shots.toml"))
+    assert errors == []
+    seen = []
+
+    def capture(request, progress=None):
+        seen.append(request)
+        raise RackFocusError("captured")
+
+    monkeypatch.setattr(estimation, "estimate_depth", capture)
+    with pytest.raises(RackFocusError, match="captured"):
+        batch.estimate_shot(shots.shots[0], batch.Log())
+    anchors = seen[0].anchors
+    assert len(anchors) == 1 + 30 * truth.FRAMES and anchors[0].spec() == "10,10=3"
+    assert truth.anchor_errors(anchors[1:])[0].max() < DEPTH_TOLERANCE
