@@ -196,3 +196,130 @@ def test_shot_list_solve_anchors_the_estimate(solved, empty_scene, monkeypatch):
     anchors = seen[0].anchors
     assert len(anchors) == 1 + 30 * truth.FRAMES and anchors[0].spec() == "10,10=3"
     assert truth.anchor_errors(anchors[1:])[0].max() < DEPTH_TOLERANCE
+
+
+# --- the proof: a rendered moving shot, estimated with its own solve -----------------------------
+
+def surface_points(truth0, matrix0, width, height, seed=5):
+    """Candidate world points on the wall and the box (static; the sphere moves) seen on frame
+    1: pixels of known depth unprojected through the first camera (plate_mesh's pixel
+    convention), in the order wall, box."""
+    from rackfocus_addon.bl import demo_plate
+
+    rng = np.random.default_rng(seed)
+    points = []
+    for lo, hi in ((7.5, 8.5), (1.6, 2.6)):
+        rows, cols = np.nonzero((truth0 > lo) & (truth0 < hi))
+        pick = rng.permutation(rows.size)
+        for r, c in zip(rows[pick], cols[pick]):
+            z = float(truth0[r, c])
+            u, v = (c + 0.5) / width, 1.0 - (r + 0.5) / height
+            local = ((u - 0.5) * demo_plate.SENSOR_MM / demo_plate.FOCAL_MM * z,
+                     (v - 0.5) * demo_plate.SENSOR_MM * height / width / demo_plate.FOCAL_MM * z,
+                     -z, 1.0)
+            points.append((matrix0 @ np.array(local))[:3])
+    return np.array(points)
+
+
+def inside_surfaces(pts, truths, matrices, project, count):
+    """The first ``count`` wall points and ``count`` box points whose pixel and its 8
+    neighbours hold their own depth (within 2 %) on every frame: away from depth edges and the
+    moving sphere, where any pixel a tracker reports is the point's own surface."""
+    height, width = truths[0].shape
+    keep = []
+    for i, p in enumerate(pts):
+        ok = True
+        for f, (truth_f, m) in enumerate(zip(truths, matrices), start=1):
+            u, v = project(f, p[None])[0]
+            c, r = round(u * width - 0.5), round((1.0 - v) * height - 0.5)
+            z = -(np.linalg.inv(m) @ np.append(p, 1.0))[2]
+            patch = truth_f[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2]
+            if not (1 <= c < width - 1 and 1 <= r < height - 1
+                    and np.all(np.abs(patch / z - 1.0) < 0.02)):
+                ok = False
+                break
+        if ok:
+            keep.append(i)
+    wall = [i for i in keep if np.linalg.norm(pts[i] - matrices[0][:3, 3]) > 5.0][:count]
+    box = [i for i in keep if np.linalg.norm(pts[i] - matrices[0][:3, 3]) <= 5.0][:count]
+    assert len(wall) == len(box) == count
+    return pts[wall + box]
+
+
+def projector(matrices, width, height):
+    """``project(frame, points)`` through the rendered camera (normalised, origin bottom-left)."""
+    from rackfocus_addon.bl import demo_plate
+
+    focal_px = demo_plate.FOCAL_MM / demo_plate.SENSOR_MM * width
+
+    def project(frame, pts):
+        inv = np.linalg.inv(matrices[frame - 1])
+        local = pts @ inv[:3, :3].T + inv[:3, 3]
+        return np.stack([0.5 + focal_px * local[:, 0] / -local[:, 2] / width,
+                         0.5 + focal_px * local[:, 1] / -local[:, 2] / height], axis=1)
+    return project
+
+
+def test_a_rendered_moving_shot_estimated_with_its_solve_holds_its_metres(tmp_path, empty_scene):
+    """Render a moving shot, track 20 static surface points through its known camera, solve
+    and scale with Blender's solver, estimate with the solve's anchors: every frame stays
+    metric, where anchors on the first frame alone drift."""
+    import estimate_oracles as eo
+    from test_estimation import FakeSession, read_depth
+
+    from rackfocus_addon.bl import demo_plate, footage
+    from rackfocus_addon.estimate import preprocess, registry
+
+    width, height, frames = 96, 54, 8
+    scene = empty_scene
+    cam = demo_plate.build_cg_scene(scene, width, height, frames=frames)
+    for f, loc in ((1, (0.0, 0.0, 0.0)), (frames, (0.4, 0.3, 0.05))):
+        cam.location = loc
+        cam.keyframe_insert("location", frame=f)
+    colors, depths = demo_plate.render_footage(scene, str(tmp_path / "clip"), samples=2)
+    matrices = []
+    for f in range(1, frames + 1):
+        scene.frame_set(f)
+        matrices.append(np.array(cam.matrix_world, dtype=np.float64))
+    truths = [read_depth(d).astype(np.float64) for d in depths]
+    project = projector(matrices, width, height)
+    pts = inside_surfaces(surface_points(truths[0], matrices[0], width, height), truths,
+                          matrices, project, 10)
+    clip = make_solve.tracked_clip(colors[0], "Shot", pts, project, frames,
+                                   demo_plate.SENSOR_MM, demo_plate.FOCAL_MM)
+    clip.use_fake_user = True
+    with make_solve.clip_context(clip):
+        assert bpy.ops.clip.solve_camera() == {"FINISHED"}
+        for i, track in enumerate(clip.tracking.tracks):
+            track.select = i in (0, 10)  # one on the wall, one on the box
+        distance = float(np.linalg.norm(pts[0] - pts[10]))
+        assert bpy.ops.clip.apply_solution_scale(distance=distance) == {"FINISHED"}
+    blend = str(tmp_path / "track.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    solve = read_solve(f"{blend}:Shot", footage.find_clip(colors[0]))
+    estimates, _params = eo.fake_estimates(truths, seed=11, noise=0.0)
+    size = preprocess.model_size(width, height)
+    tensors = [preprocess.to_tensor(preprocess.linear_to_srgb(
+        footage.read_pixels(c)[0][..., :3]), *size) for c in colors]
+    errors = {}
+    first = tuple(a for a in solve.anchors if a.frame == 0)
+    for label, anchors in (("solve", tuple(solve.anchors)), ("frame 0 only", first)):
+        model = estimation.LoadedModel(FakeSession(tensors, estimates),
+                                       registry.find_entry("da2-small"), "fake.onnx", "0" * 64)
+        out = tmp_path / label.replace(" ", "_")
+        req = estimation.EstimateRequest(colors[0], str(out), anchors=anchors)
+        estimation.estimate_depth(req, model=model)
+        aligned = [read_depth(str(out / f"depth_{i + 1:04d}.exr")).astype(np.float64)
+                   for i in range(frames)]
+        errors[label] = [eo.median_relative_error(a, t) for a, t in zip(aligned, truths)]
+    print(f"\nrendered {width}x{height}, {frames} frames, camera trucking 5.7 cm and rising "
+          f"4.3 cm a frame, {len(solve.anchors)} solve anchors: median depth error by frame "
+          + "; ".join(f"{k}: " + " ".join(f"{100 * e:.2f}" for e in v) + " %"
+                      for k, v in errors.items()))
+    # Exact network output up to each frame's own scale and shift: the solve holds every frame
+    # (no drift) where anchors on frame 0 alone drift ~0.5 % a frame. Measured on main's
+    # alignment (one correction linear in time over the chained segment): worst frame 0.23 %,
+    # frame 0 only 4.1 %. Anchors that tie every frame (issue 17, item 2) should bring the solve
+    # under the issue's 0.2 %: tighten the first bound to 0.002 when they land.
+    assert max(errors["solve"]) < 0.005
+    assert max(errors["solve"]) < max(errors["frame 0 only"]) / 10.0

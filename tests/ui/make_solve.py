@@ -44,24 +44,28 @@ def write_frames(folder: str) -> str:
     return os.path.join(folder, "solve_0001.png")
 
 
-def tracked_clip(first_frame: str, name: str, pts):
-    """A clip of the frames with one track per point, a marker on every frame."""
+def tracked_clip(first_frame: str, name: str, pts, project=truth.project,
+                 frames: int = truth.FRAMES, sensor_mm: float = truth.SENSOR_MM,
+                 focal_mm: float = truth.FOCAL_MM):
+    """A clip of the frames with one track per point, a marker on every frame at
+    ``project(frame, pts)`` (normalised, origin bottom-left); the tracking camera is the true
+    one (no distortion), the keyframes the first and last frames."""
     clip = bpy.data.movieclips.load(first_frame, check_existing=False)
     clip.name = name
     camera = clip.tracking.camera
     camera.units = "MILLIMETERS"
-    camera.sensor_width = truth.SENSOR_MM
-    camera.focal_length = truth.FOCAL_MM
+    camera.sensor_width = sensor_mm
+    camera.focal_length = focal_mm
     camera.k1 = camera.k2 = camera.k3 = 0.0
     settings = clip.tracking.settings
     settings.refine_intrinsics_focal_length = False
     settings.use_keyframe_selection = False
     obj = clip.tracking.objects[0]
-    obj.keyframe_a, obj.keyframe_b = 1, truth.FRAMES
-    uv = [truth.project(f, pts) for f in range(1, truth.FRAMES + 1)]
+    obj.keyframe_a, obj.keyframe_b = 1, frames
+    uv = [project(f, pts) for f in range(1, frames + 1)]
     for i in range(len(pts)):
         track = clip.tracking.tracks.new(name=f"P{i:02d}", frame=1)
-        for f in range(1, truth.FRAMES + 1):
+        for f in range(1, frames + 1):
             track.markers.insert_frame(f, co=tuple(float(c) for c in uv[f - 1][i]))
     return clip
 
