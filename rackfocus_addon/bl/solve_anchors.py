@@ -1,8 +1,8 @@
 """Read a camera solve from a .blend: the anchors its bundles give (see ``estimate.solve``).
 
-``read_solve('shot.blend:Clip', footage)`` links the file's movie clips and scenes (nothing of
-the current file changes, and the link is removed after reading), or reads the current file when
-it is that file. The metres are the solve's units times the scale of the camera that follows the
+``read_solve('shot.blend:Clip', footage)`` links the file's movie clip and scenes for the
+reading and takes the link back (nothing of the current file changes, a library the user links
+stays as it was), or reads the current file when it is that file. The metres are the solve's units times the scale of the camera that follows the
 clip through a Camera Solver constraint (Set Scale scales that camera), or the solve's own units
 when no camera follows it (Apply Solution Scale scales the solve itself).
 """
@@ -35,6 +35,10 @@ def read_solve(spec: str, footage=None) -> solve.SolveAnchors:
     if current:
         clip = _pick_clip(path, clip_name, [c.name for c in bpy.data.movieclips])
         return _read_clip(bpy.data.movieclips[clip], list(bpy.data.scenes), footage)
+    # Linked into the current file for the reading only. (bpy.data.temp_data() would keep it
+    # apart, but bpy 5.0.1 aborts on its second use: std::bad_optional_access.)
+    existing = _library(full)
+    before = _linked_from(existing)
     try:
         with bpy.data.libraries.load(full, link=True) as (src, dst):
             clip = _pick_clip(path, clip_name, list(src.movieclips))
@@ -43,13 +47,28 @@ def read_solve(spec: str, footage=None) -> solve.SolveAnchors:
     except OSError:
         raise RackFocusError(f"Cannot read {path}: not a .blend, or saved by a newer Blender "
                              f"than this one ({bpy.app.version_string})") from None
-    library = next(lib for lib in bpy.data.libraries
-                   if os.path.abspath(bpy.path.abspath(lib.filepath)) == full)
     try:
         movieclip = next(c for c in dst.movieclips if c is not None)
         return _read_clip(movieclip, [s for s in dst.scenes if s is not None], footage)
     finally:
-        bpy.data.libraries.remove(library)
+        if existing is None:
+            bpy.data.libraries.remove(_library(full))
+        else:  # the user links this file already: take back only what the reading linked
+            bpy.data.batch_remove([i for i in bpy.data.user_map() if i.library == existing
+                                   and i.as_pointer() not in before])
+
+
+def _linked_from(library) -> set[int]:
+    """The data-blocks (pointers) the current file links from ``library`` (none for None)."""
+    if library is None:
+        return set()
+    return {i.as_pointer() for i in bpy.data.user_map() if i.library == library}
+
+
+def _library(full: str):
+    """The current file's library of the .blend at absolute path ``full``, or None."""
+    return next((lib for lib in bpy.data.libraries
+                 if os.path.abspath(bpy.path.abspath(lib.filepath)) == full), None)
 
 
 def _pick_clip(path: str, name: str | None, names: list[str]) -> str:

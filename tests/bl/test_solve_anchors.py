@@ -54,6 +54,18 @@ def test_solve_anchors_are_the_true_depths_in_metres(solved, empty_scene, clip):
     assert not bpy.data.libraries and not bpy.data.movieclips and len(bpy.data.scenes) == 1
 
 
+def test_a_library_the_user_links_already_is_left_as_it_was(solved, empty_scene):
+    blend = str(solved / "solve.blend")
+    with bpy.data.libraries.load(blend, link=True) as (_src, dst):
+        dst.movieclips = ["Solve"]
+    linked = bpy.data.movieclips["Solve"]
+    linked.use_fake_user = True
+    assert len(read_solve(f"{blend}:Solve").anchors) == 30 * truth.FRAMES
+    assert len(bpy.data.libraries) == 1 and list(bpy.data.movieclips) == [linked]
+    assert len(bpy.data.scenes) == 1 and not bpy.data.objects
+    assert linked.tracking.reconstruction.is_valid
+
+
 def test_set_scale_on_the_camera_makes_the_metres(solved, empty_scene):
     """The solve's own units are not metres; the scale of the camera following it is."""
     result = read_solve(f"{solved / 'solve.blend'}:SolveCam")
