@@ -2,9 +2,10 @@
 
 ``read_solve('shot.blend:Clip', footage)`` links the file's movie clip and scenes for the
 reading and takes the link back (nothing of the current file changes, a library the user links
-stays as it was), or reads the current file when it is that file. The metres are the solve's units times the scale of the camera that follows the
-clip through a Camera Solver constraint (Set Scale scales that camera), or the solve's own units
-when no camera follows it (Apply Solution Scale scales the solve itself).
+stays as it was), or reads the current file when it is that file. The metres are the solve's
+units times the scale of the camera that follows the clip through a Camera Solver constraint
+(Set Scale scales that camera), or the solve's own units when no camera follows it (Apply
+Solution Scale scales the solve itself).
 """
 
 from __future__ import annotations
