@@ -7,8 +7,9 @@ same parts (for the bench's comparison). Nothing is downloaded.
   feature is the patch's mean over pixels and channels, so a test knows each value.
 - Head (``head.onnx``): ``features`` [1, T, L, C, h, w] -> ``depth`` [1, T, 14h, 14w]: a
   projection over (L, C) (default: the mean), ``temporal`` of the window's mean over time mixed
-  in, a softplus (g > 0), then ``g / m + m`` with m the window's mean of g: every window has its
-  own scale and shift, as a relative network's windows have. Nearest upsampling to pixels.
+  in, a softplus (g > 0), then ``g * m^-gain + m`` with m the window's mean of g: every window
+  has its own scale and shift, as a relative network's windows have. Nearest (or linear)
+  upsampling to pixels.
 - Frame model: ``pixel_values`` [1, 3, H, W] -> ``predicted_depth`` [1, H, W], the same parts
   with the frame's own mean instead of the window's (scale and shift vary frame to frame).
 """
@@ -104,15 +105,19 @@ def _to_layers(nodes, inits, src, out, layers, channels):
               _i("lc", [layers, channels])]
 
 
-def _relative(nodes, src, axes, out):
-    """g = softplus(src); out = g / m + m, m = mean of g over ``axes``."""
+def _relative(nodes, inits, src, axes, out, gain):
+    """g = softplus(src); out = g * m^-gain + m, m = mean of g over ``axes`` (``gain`` makes
+    the scale follow the mean more strongly; 0: slope 1, only the shift varies)."""
     nodes += [helper.make_node("Softplus", [src], ["g"]),
               helper.make_node("ReduceMean", ["g"], ["m"], axes=axes, keepdims=1),
-              helper.make_node("Div", ["g", "m"], ["gm"]),
+              helper.make_node("Pow", ["m", "neg_gain"], ["s"]),
+              helper.make_node("Mul", ["g", "s"], ["gm"]),
               helper.make_node("Add", ["gm", "m"], [out])]
+    inits.append(_f("neg_gain", -float(gain), []))
 
 
-def head_model(path, frames=32, layers=4, channels=8, projection=None, temporal=0.0):
+def head_model(path, frames=32, layers=4, channels=8, projection=None, temporal=0.0, gain=1.0,
+               mode="nearest"):
     """The split export's temporal head (see the module notes)."""
     need_onnx()
     proj = (np.full((layers, channels), 1.0 / (layers * channels)) if projection is None
@@ -127,11 +132,11 @@ def head_model(path, frames=32, layers=4, channels=8, projection=None, temporal=
              helper.make_node("Mul", ["p", "keep"], ["pk"]),
              helper.make_node("Mul", ["pt", "mix"], ["ptm"]),
              helper.make_node("Add", ["pk", "ptm"], ["q"])]
-    _relative(nodes, "q", [1, 2, 3], "low")
-    nodes.append(helper.make_node("Resize", ["low", "", "scales"], [SPEC.head_output],
-                                  mode="nearest"))
     inits = [_f("proj", proj), _f("keep", 1.0 - temporal, []), _f("mix", temporal, []),
              _f("scales", [1.0, 1.0, PATCH, PATCH])]
+    _relative(nodes, inits, "q", [1, 2, 3], "low", gain)
+    nodes.append(helper.make_node("Resize", ["low", "", "scales"], [SPEC.head_output],
+                                  mode=mode))
     return _save(path, nodes, [x], [y], inits)
 
 
@@ -143,7 +148,8 @@ def split_export(folder, frames=32, layers=4, channels=8, **kw):
     return str(folder)
 
 
-def frame_model(path, layers=4, channels=8, weights=None, projection=None, tanh=False):
+def frame_model(path, layers=4, channels=8, weights=None, projection=None, tanh=False,
+                gain=1.0, mode="nearest"):
     """A per-frame model of Depth Anything V2's signature from the same encoder and projection,
     its scale and shift set by the frame's own mean."""
     need_onnx()
@@ -160,9 +166,9 @@ def frame_model(path, layers=4, channels=8, weights=None, projection=None, tanh=
              _i("ax1", [1]), _f("scales", [1.0, 1.0, PATCH, PATCH])]
     _to_layers(nodes, inits, "conv", "f", layers, channels)
     nodes.append(helper.make_node("Einsum", ["f", "proj"], ["p"], equation="blchw,lc->bhw"))
-    _relative(nodes, "p", [1, 2], "low")
+    _relative(nodes, inits, "p", [1, 2], "low", gain)
     nodes += [helper.make_node("Unsqueeze", ["low", "ax1"], ["low4"]),
-              helper.make_node("Resize", ["low4", "", "scales"], ["up"], mode="nearest"),
+              helper.make_node("Resize", ["low4", "", "scales"], ["up"], mode=mode),
               helper.make_node("Squeeze", ["up", "ax1"], ["predicted_depth"])]
     return _save(path, nodes, [x], [y], inits)
 
