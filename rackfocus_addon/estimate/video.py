@@ -250,9 +250,12 @@ class WindowRunner:
 # --- a split export: encoder + temporal head -----------------------------------------------------
 
 def split_paths(path: str) -> tuple[str, str] | None:
-    """(encoder, head) when ``path`` is a folder holding a split export, else None."""
+    """(encoder, head) when ``path`` is a folder holding a split export, or its encoder file
+    (what a file browser picks), else None."""
     spec = registry.SPLIT_EXPORT
-    if not os.path.isdir(path):
+    if os.path.basename(path) == spec.encoder_file:
+        path = os.path.dirname(path)
+    elif not os.path.isdir(path):
         return None
     pair = (os.path.join(path, spec.encoder_file), os.path.join(path, spec.head_file))
     return pair if all(os.path.isfile(p) for p in pair) else None
@@ -386,11 +389,13 @@ def runner_for(model, count: int, tensor: Callable[[int], np.ndarray]) -> Window
     window = model.window_frames
     overlap = min(entry.overlap_frames, window - 1)
     crossfade = min(entry.crossfade_frames, overlap)
-    if isinstance(model, SplitVideoModel):
-        per_frame = lambda j: model.encode(tensor(j))  # noqa: E731
-        per_window = model.head_window
-    else:
-        per_frame = lambda j: tensor(j)[0]  # noqa: E731
-        per_window = lambda items: model.predict(np.stack(items)[None])  # noqa: E731
+    split = isinstance(model, SplitVideoModel)
+
+    def per_frame(j: int) -> np.ndarray:
+        return model.encode(tensor(j)) if split else tensor(j)[0]
+
+    def per_window(items: list[np.ndarray]) -> np.ndarray:
+        return model.head_window(items) if split else model.predict(np.stack(items)[None])
+
     return WindowRunner(count, per_frame, per_window, window, overlap, crossfade,
                         relative=entry.relative)

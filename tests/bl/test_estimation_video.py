@@ -29,6 +29,9 @@ def test_a_split_video_export_is_found_by_its_folder_and_checked(work):
     assert isinstance(model, video.SplitVideoModel) and model.entry.key == "vda-small"
     files = [f"{folder}/encoder.onnx", f"{folder}/head.onnx"]
     assert model.sha256 == video.combined_sha256([estimation.file_sha256(p) for p in files])
+    # What a file browser picks: the encoder beside its head.
+    picked = estimation.load_model(estimation.resolve_model(files[0]))
+    assert isinstance(picked, video.SplitVideoModel) and picked.sha256 == model.sha256
     with pytest.raises(RackFocusError, match="pick a matching --model-kind"):
         estimation.load_model(estimation.resolve_model(folder, "da2-small"))
     (work / "half").mkdir()

@@ -191,7 +191,13 @@ def test_split_exports_are_found_and_checked(tmp_path):
     folder = tv.split_export(tmp_path / "vda")
     assert video.split_paths(folder) == (os.path.join(folder, "encoder.onnx"),
                                          os.path.join(folder, "head.onnx"))
-    assert video.split_paths(os.path.join(folder, "encoder.onnx")) is None
+    assert video.split_paths(os.path.join(folder, "encoder.onnx")) == video.split_paths(folder)
+    assert video.split_paths(os.path.join(folder, "head.onnx")) is None
+    assert video.split_paths(str(tmp_path)) is None
+    entry = registry.find_entry("vda-small")
+    assert entry.split is registry.SPLIT_EXPORT and entry.layout == "video"
+    assert "features [N, 4, 384, H/14, W/14]" in entry.split.encoder_signature
+    assert "depth [1, T, H, W]" in entry.split.head_signature
     head = tv.session(os.path.join(folder, "head.onnx"))
     flat = tv.session(tv.encoder_model(tmp_path / "flat.onnx", out_rank=2))
     with pytest.raises(RackFocusError, match=r"encoder does not have the encoder signature: "
