@@ -39,7 +39,8 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="folder for depth_####.exr and estimate.json")
     p.add_argument("--model", default=registry.DEFAULT_MODEL,
                    help=f"registry model (default {registry.DEFAULT_MODEL}; NAME:int8 or "
-                        "NAME:fp16 for smaller variants) or a path to an .onnx file")
+                        "NAME:fp16 for smaller variants), a path to an .onnx file, or a folder "
+                        "holding a video model's encoder.onnx and head.onnx")
     p.add_argument("--model-kind", choices=[e.key for e in registry.MODELS],
                    help="registry entry whose rules a model file follows (default: "
                         f"{registry.DEFAULT_MODEL}, or vda-small for a video-window model)")

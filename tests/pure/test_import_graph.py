@@ -18,6 +18,7 @@ PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "o
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
         "estimate.temporal", "estimate.upsample",
         "estimate.solve",
+        "estimate.video",
         "depth_fill",
         "shot_schema",
         "validate",
