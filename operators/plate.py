@@ -6,6 +6,8 @@ import bpy
 
 from ..rackfocus_addon.bl import plate as plate_engine
 from ..rackfocus_addon.bl import records
+from ..rackfocus_addon.bl.footage import find_clip
+from ..rackfocus_addon.bl.solve_anchors import read_solve
 from ..rackfocus_addon.bl.subjects import resolve_subject
 from ..rackfocus_addon.depth import (
     DENSITY_RANGE,
@@ -30,6 +32,19 @@ _KINDS = (
     ("inverse", "Disparity", "Relative inverse depth (what depth estimators give), aligned to "
                              "anchors or Near/Far"),
 )
+
+
+#: The last list of solved clips offered: Blender keeps only pointers to an enum's strings.
+_SOLVED: list[tuple[str, str, str]] = []
+
+
+def _solved_clips(_self, _context):
+    """'None' and every movie clip of this file with a camera solve."""
+    _SOLVED[:] = [("NONE", "None", "No camera solve")] + [
+        (c.name, c.name, f"Every bundle of '{c.name}' seen on a frame anchors that frame at its "
+                         "depth, in the solve's scale (Set Scale: the metres)")
+        for c in bpy.data.movieclips if c.tracking.reconstruction.is_valid]
+    return _SOLVED
 
 
 def _model_items():
@@ -113,6 +128,10 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         name="Download Model", default=False,
         description="Download the model once into the extension's user folder (needs "
                     "Preferences > System > Allow Online Access), checked by its sha256")
+    solve_clip: bpy.props.EnumProperty(
+        name="Anchors from Camera Solve", items=_solved_clips,
+        description="A clip of this file tracked and solved in the Movie Clip Editor: its "
+                    "bundles anchor every frame they are seen on (docs/camera-solve.md)")
     keep_range: bpy.props.BoolProperty(
         name="Keep Scene Range", default=True,
         description="Keep the scene's frame range (the clip plays from its first frame and "
@@ -151,6 +170,7 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
             else:
                 layout.prop(self, "download")
             layout.prop(self, "anchors")
+            layout.prop(self, "solve_clip")
             col = layout.column(align=True)
             col.prop(self, "near")
             col.prop(self, "far")
@@ -164,6 +184,7 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
                 col.prop(self, "far")
             if self.depth_kind == "inverse":
                 layout.prop(self, "anchors")
+                layout.prop(self, "solve_clip")
         col = layout.column(align=True)
         col.prop(self, "sensor")
         col.prop(self, "focal")
@@ -191,6 +212,9 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         if problems:
             raise RackFocusError("; ".join(problems))
         anchors = [parse_anchor(a) for a in self.anchors.split(";") if a.strip()]
+        if self.solve_clip not in ("", "NONE"):
+            footage = find_clip(bpy.path.abspath(self.footage))
+            anchors += read_solve(f"{bpy.data.filepath}:{self.solve_clip}", footage).anchors
         return near, far, fill_px, fps, anchors
 
     def execute(self, context):
