@@ -3,6 +3,7 @@
 import bpy
 
 from . import plate
+from .pull import is_previewing
 
 
 class RACKFOCUS_UL_marks(bpy.types.UIList):
@@ -83,7 +84,14 @@ class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(scene, "camera", text="")
         row.operator("rackfocus.view_camera", text="", icon="VIEW_CAMERA")
-        row.operator("rackfocus.preview_dof", text="", icon="HIDE_OFF")
+        row.operator("rackfocus.preview_dof", text="", icon="HIDE_OFF",
+                     depress=is_previewing(context.area))
+        row.prop(settings, "show_overlay", text="", icon="OVERLAY")
+        camera = scene.camera
+        if camera is not None and camera.type == "CAMERA" and not camera.data.dof.use_dof:
+            wrapped(layout.column(align=True), f"DOF off on {camera.name}: Preview DOF or "
+                                               "Focus Target turns it on", _width(context),
+                    "INFO")
         layout.operator("rackfocus.add_target", text="Focus Target", icon="EMPTY_SINGLE_ARROW")
 
         row = layout.row(align=True)

@@ -155,9 +155,11 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
                                      description="The last pull description")
 
     # -- viewport ---------------------------------------------------------------------------
-    show_overlay: BoolProperty(name="Focus Plane Overlay", default=True,
-                               description="Draw the focus plane and near/far limits while "
-                                           "looking through the camera")
+    show_overlay: BoolProperty(name="Focus Plane", default=True,
+                               description="Through the camera, draw where the focus distance "
+                                           "meets the scene (orange) and the near and far "
+                                           "limits of sharpness (blue), with the focus readout; "
+                                           "hidden with the viewport's Overlays")
 
 
 classes = (RACKFOCUS_PG_mark, RACKFOCUS_PG_readout_line, RACKFOCUS_PG_settings)

@@ -398,9 +398,19 @@ class RACKFOCUS_OT_view_camera(bpy.types.Operator):
         return {"FINISHED"}
 
 
+#: Viewports previewing the camera's depth of field: area pointer -> what Preview DOF changed
+#: there ({"shading": type, "use_dof": bool}), put back when the toggle goes off.
+_previews: dict[int, dict] = {}
+
+
+def is_previewing(area) -> bool:
+    """Whether Preview DOF is on in the 3D viewport ``area``."""
+    return area is not None and area.as_pointer() in _previews
+
+
 class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
-    """Look through the camera with its depth of field in the viewport (Material Preview, or
-    the current Rendered view), and the focus plane overlay on"""
+    """Toggle a preview of the camera's depth of field through the camera: on, Material Preview
+    (or the current Rendered view) shows it; off, the viewport's shading comes back as it was"""
 
     bl_idname = "rackfocus.preview_dof"
     bl_label = "Preview DOF"
@@ -414,15 +424,28 @@ class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
     def execute(self, context):
         area = view3d_area(context)
         space = area.spaces.active
-        space.region_3d.view_perspective = "CAMERA"
         shading = space.shading
+        saved = _previews.pop(area.as_pointer(), None)
+        if saved is not None:
+            # Only what Preview DOF changed, and only if the artist has not changed it since.
+            if shading.type == "MATERIAL" and saved["shading"] != "MATERIAL":
+                shading.type = saved["shading"]
+            shading.use_dof = saved["use_dof"]
+            area.tag_redraw()
+            self.report({"INFO"}, "Depth of field preview off")
+            return {"FINISHED"}
+        _previews[area.as_pointer()] = {"shading": shading.type, "use_dof": shading.use_dof}
+        space.region_3d.view_perspective = "CAMERA"
         if shading.type in ("SOLID", "WIREFRAME"):
             shading.type = "MATERIAL"  # EEVEE shows the camera's depth of field through it
         shading.use_dof = True  # the Solid (Workbench) view's own camera DOF, if switched back
-        context.scene.camera.data.dof.use_dof = True
+        camera = context.scene.camera
+        turned_on = not camera.data.dof.use_dof
+        camera.data.dof.use_dof = True
         context.scene.rackfocus.show_overlay = True
         area.tag_redraw()
-        self.report({"INFO"}, "Previewing the camera's depth of field")
+        self.report({"INFO"}, "Previewing the camera's depth of field"
+                              + (f" (turned {camera.name}'s DOF on)" if turned_on else ""))
         return {"FINISHED"}
 
 

@@ -184,6 +184,91 @@ def step_create():
         assert bpy.ops.rackfocus.view_camera("EXEC_DEFAULT", True) == {"FINISHED"}
 
 
+def viewport_pixels():
+    """The 3D viewport's pixels left of the sidebar as drawn now (RGB bytes, X framebuffer)."""
+    win, area = view3d()
+    with bpy.context.temp_override(window=win):
+        bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=2)
+    view = next(r for r in area.regions if r.type == "WINDOW")
+    side = next(r for r in area.regions if r.type == "UI")
+    width, height, rows = read_fb(FB)
+    # Xvfb paints the X pointer into its framebuffer, at the screen's centre, on some frames
+    # only: blank it so two captures compare what Blender drew.
+    cx, cy = width // 2, height // 2
+    for y in range(cy - 24, cy + 24):
+        rows[y] = rows[y][:(cx - 24) * 3] + bytes(48 * 3) + rows[y][(cx + 24) * 3:]
+    top = height - (view.y + view.height)
+    return b"".join(row[view.x * 3:side.x * 3] for row in rows[top:top + view.height])
+
+
+def changed_pixels(a, b, width=0):
+    """How many pixels differ between two captures (and, given ``width``, where)."""
+    diff = [i // 3 for i in range(0, min(len(a), len(b)), 3) if a[i:i + 3] != b[i:i + 3]]
+    if diff and width:
+        xs, ys = [i % width for i in diff], [i // width for i in diff]
+        print(f"RF-UI: {len(diff)} px differ in x {min(xs)}-{max(xs)}, y {min(ys)}-{max(ys)} "
+              "(from the top)", flush=True)
+    return len(diff)
+
+
+def viewport_width():
+    _win, area = view3d()
+    view = next(r for r in area.regions if r.type == "WINDOW")
+    side = next(r for r in area.regions if r.type == "UI")
+    return side.x - view.x
+
+
+def step_overlay():
+    """The focus display obeys its toggle, the viewport's Overlays switch and the camera's DOF
+    switch; Preview DOF is a toggle that puts the shading back."""
+    from rack_focus.operators import overlay
+
+    scene = bpy.context.scene
+    settings = scene.rackfocus
+    _win, area = view3d()
+    space = area.spaces.active
+    counts = overlay.draw_counts
+    shown = viewport_pixels()
+    assert counts["lines"] > 0 and counts["text"] > 0, f"the focus display never drew: {counts}"
+    settings.show_overlay = False
+    hidden = viewport_pixels()
+    differ = changed_pixels(shown, hidden)
+    print(f"RF-UI: focus display: {differ} px change with its toggle", flush=True)
+    assert differ > 200, f"the Focus Plane toggle changes only {differ} px"
+    # Blender's Overlays switch (Alt+Shift+Z) hides it as it hides Blender's own overlays.
+    space.overlay.show_overlays = False
+    off_without = viewport_pixels()
+    settings.show_overlay = True
+    before = dict(counts)
+    off_with = viewport_pixels()
+    differ = changed_pixels(off_without, off_with, viewport_width())
+    assert counts == before and differ == 0, (
+        f"with Overlays off the focus display still draws ({differ} px, {before} -> {counts})")
+    space.overlay.show_overlays = True
+    # A camera whose DOF is off: no lines, and the readout says so.
+    scene.camera.data.dof.use_dof = False
+    before = dict(counts)
+    viewport_pixels()
+    assert counts["lines"] == before["lines"], "focus lines drawn on a camera with DOF off"
+    text = overlay.focus_readout(scene.camera)[3]
+    assert "DOF off" in text, text
+    screenshot(os.path.join(SHOTS, "03b_dof_off.png"))
+    scene.camera.data.dof.use_dof = True
+    step_preview_toggle(space)
+
+
+def step_preview_toggle(space):
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    space.shading.type = "SOLID"
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        assert bpy.ops.rackfocus.preview_dof("EXEC_DEFAULT") == {"FINISHED"}
+        assert space.shading.type == "MATERIAL"
+        screenshot(os.path.join(SHOTS, "03c_preview_dof_material.png"))
+        assert bpy.ops.rackfocus.preview_dof("EXEC_DEFAULT") == {"FINISHED"}
+    assert space.shading.type == "SOLID", "a second Preview DOF did not restore Solid shading"
+
+
 def step_scrub():
     scene = bpy.context.scene
     marks = scene.rackfocus.marks
@@ -265,7 +350,8 @@ def run_pull():
 
 
 FLOW = [("01_marks_from_selection", step_marks), ("02_preset", step_preset),
-        ("03_create_pull", step_create), ("04_scrub", step_scrub),
+        ("03_create_pull", step_create), ("03a_overlay", step_overlay),
+        ("04_scrub", step_scrub),
         ("05_readability", step_readability), ("06_bake", step_bake), ("07_clear", step_clear),
         ("08_undo", step_undo), ("09_import_plate", step_import_plate),
         ("10_footage_mark", step_footage_mark)]
@@ -313,8 +399,8 @@ def write_png(path, width, height, rgb_rows):
         fh.write(png)
 
 
-def xwd_to_png(xwd_path, png_path):
-    """Xvfb's -fbdir framebuffer (XWD, 32-bit BGRX, LSB first) to an RGB PNG."""
+def read_fb(xwd_path):
+    """Xvfb's -fbdir framebuffer (XWD, 32-bit BGRX, LSB first) as (width, height, RGB rows)."""
     data = open(xwd_path, "rb").read()
     hdr = struct.unpack(">25I", data[:100])
     header_size, width, height = hdr[0], hdr[4], hdr[5]
@@ -328,6 +414,11 @@ def xwd_to_png(xwd_path, png_path):
         rgb = bytearray(width * 3)
         rgb[0::3], rgb[1::3], rgb[2::3] = line[2::4], line[1::4], line[0::4]
         rows.append(bytes(rgb))
+    return width, height, rows
+
+
+def xwd_to_png(xwd_path, png_path):
+    width, height, rows = read_fb(xwd_path)
     write_png(png_path, width, height, rows)
     return width, height
 
