@@ -7,6 +7,7 @@ from ..rackfocus_addon.bl import realism as realism_engine
 from ..rackfocus_addon.bl.scene_eval import depth_along_axis
 from ..rackfocus_addon.bl.subjects import resolve_camera
 from ..rackfocus_addon.describe import status_line
+from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.schedule import HOLD_S, TRANSITION_S, beats
 from .common import (
     ViewportPick,
@@ -223,6 +224,8 @@ class RACKFOCUS_OT_remove_mark(bpy.types.Operator):
         settings = context.scene.rackfocus
         settings.marks.remove(settings.active_mark)
         settings.active_mark = max(0, min(settings.active_mark, len(settings.marks) - 1))
+        if not len(settings.marks):
+            write_readout(settings, None)  # no subjects left to report on
         return {"FINISHED"}
 
 
@@ -350,6 +353,14 @@ class RACKFOCUS_OT_solve_fstop(bpy.types.Operator):
         else:
             cam.data.dof.aperture_fstop = n
         settings.suggested_fstop = 0.0
+        # The readout described the old f-stop: check again so it shows what this one gives.
+        try:
+            report = realism_engine.assess_request_in_scene(
+                scene, cam, request_from_settings(settings, solve=False))
+        except RackFocusError:
+            write_readout(settings, None)
+        else:
+            write_readout(settings, report)
         self.report({"INFO"}, f"F-stop set to f/{n:g}")
         return {"FINISHED"}
 

@@ -195,8 +195,36 @@ def test_readability_check_warns_and_solve_opens_the_iris(scene):
     assert 0 < n < 22.0
     bpy.ops.rackfocus.solve_fstop()
     assert cam.data.dof.aperture_fstop == pytest.approx(n)
+    # Use f/N checks again: the old warnings go at once.
+    assert readout(scene) and not warned(scene) and s.suggested_fstop == 0.0
     bpy.ops.rackfocus.check_readability()
     assert not warned(scene) and s.suggested_fstop == 0.0
+
+
+def test_the_readout_says_when_it_is_out_of_date_and_suggests_real_stops(scene):
+    from rack_focus.operators.from_panel import readout_is_stale
+
+    from rackfocus_addon.readability import THIRD_STOPS
+    cam = scene.camera
+    cam.data.dof.aperture_fstop = 22.0
+    scene.render.resolution_x, scene.render.resolution_y = 640, 360
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    s = scene.rackfocus
+    s.min_blur_px = 3.0
+    bpy.ops.rackfocus.check_readability()
+    assert s.suggested_fstop in THIRD_STOPS  # f/11, never f/11.1
+    assert not readout_is_stale(scene, s)
+    scene.frame_set(13)  # scrubbing does not date it
+    assert not readout_is_stale(scene, s)
+    cam.data.dof.aperture_fstop = 16.0
+    assert readout_is_stale(scene, s)
+    cam.data.dof.aperture_fstop = 22.0
+    s.marks[1].frame = 30
+    assert readout_is_stale(scene, s)
+    # Deleting every mark leaves no subject to report on.
+    bpy.ops.rackfocus.remove_mark()
+    bpy.ops.rackfocus.remove_mark()
+    assert readout(scene) == [] and s.suggested_fstop == 0.0
 
 
 def test_create_pull_with_solve_fstop_reads(scene):

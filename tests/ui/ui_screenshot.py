@@ -101,8 +101,12 @@ def check_marks_in_range(step):
                              "Create Pull would refuse them")
 
 
+#: A narrow sidebar (pixels at scale 1): the panels must still show every name and label.
+NARROW_SIDEBAR = 202
+
+
 def check_labels(step):
-    """Fail on any text the panels cut at the sidebar's default width."""
+    """Fail on any text the panels cut at the sidebar's default width and at a narrow one."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import layout_check
     from rack_focus.operators import panel
@@ -112,20 +116,31 @@ def check_labels(step):
     panels = (panel.RACKFOCUS_PT_main, panel.RACKFOCUS_PT_timing, panel.RACKFOCUS_PT_realism,
               panel.RACKFOCUS_PT_readability, panel.RACKFOCUS_PT_output,
               panel.RACKFOCUS_PT_plate)
+    scale = bpy.context.preferences.system.ui_scale
+    cut = []
     with bpy.context.temp_override(window=win, area=area, region=region):
         # The panel's content is the region less its margins and the tab column (58 px at
         # scale 1, measured on Blender 5.2's sidebar).
-        width = region.width - 58 * bpy.context.preferences.system.ui_scale
-        cut = layout_check.check_panels(bpy.context, panels, width)
-        # The mark list's rows: the list less its side column of buttons.
-        settings = bpy.context.scene.rackfocus
-        for item in settings.marks:
-            root = layout_check.Node("row")
-            panel.RACKFOCUS_UL_marks.draw_item(None, bpy.context, layout_check.Recorder(root),
-                                               settings, item, 0, settings, "active_mark")
-            cut += layout_check.cut_texts(root, width - 40, bpy.context.preferences.system
-                                          .ui_scale, "Focus Marks list: ")
-    print(f"RF-UI: {step}: labels checked at {width:.0f} px, {len(cut)} cut", flush=True)
+        for sidebar in (region.width, NARROW_SIDEBAR * scale):
+            width = sidebar - 58 * scale
+            where = f"at {sidebar:.0f} px: "
+            cut += [where + c for c in layout_check.check_panels(bpy.context, panels, width)]
+            # The mark list's rows: each subject's name must show whole.
+            settings = bpy.context.scene.rackfocus
+            for item in settings.marks:
+                root = layout_check.Node("row")
+                panel.width_for_check = width
+                try:
+                    panel.RACKFOCUS_UL_marks.draw_item(None, bpy.context,
+                                                       layout_check.Recorder(root), settings,
+                                                       item, 0, settings, "active_mark")
+                finally:
+                    panel.width_for_check = None
+                # The list less its side column of buttons and margins (measured).
+                cut += layout_check.cut_texts(root, width - 44 * scale, scale,
+                                              where + "Focus Marks list: ")
+    print(f"RF-UI: {step}: labels checked at {region.width} and {NARROW_SIDEBAR} px, "
+          f"{len(cut)} cut", flush=True)
     if cut:
         raise AssertionError(f"{step}: cut labels: " + "; ".join(cut))
 
@@ -281,6 +296,48 @@ def step_readability():
     assert len(bpy.context.scene.rackfocus.readout_lines)
 
 
+def panel_texts(panel_cls):
+    """Every text ``panel_cls`` draws now (labels, buttons, fields), as recorded."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import layout_check
+
+    root = layout_check.Node("column")
+    with ui_override():
+        panel_cls.draw(type("P", (), {"layout": layout_check.Recorder(root)})(), bpy.context)
+    return layout_check.texts(root)
+
+
+def step_stale_readout():
+    """Use f/N offers a real stop and clears the old warnings; a change the readout does not
+    describe marks it out of date."""
+    from rack_focus.operators import panel
+    from rack_focus.rackfocus_addon.readability import THIRD_STOPS
+
+    scene = bpy.context.scene
+    settings = scene.rackfocus
+    data = scene.camera.data
+    data.dof.aperture_fstop = 22.0
+    with ui_override():
+        assert bpy.ops.rackfocus.check_readability("EXEC_DEFAULT", True) == {"FINISHED"}
+    n = settings.suggested_fstop
+    assert n in THIRD_STOPS, f"Use f/{n:g} is not a stop on a lens ring"
+    assert f"Use f/{n:g}" in panel_texts(panel.RACKFOCUS_PT_readability)
+    screenshot(os.path.join(SHOTS, "05b_use_fstop.png"))
+    with ui_override():
+        assert bpy.ops.rackfocus.solve_fstop("EXEC_DEFAULT", True) == {"FINISHED"}
+    warnings = [line.text for line in settings.readout_lines if line.warning]
+    assert not warnings, f"after Use f/{n:g} the readout still warns: {warnings}"
+    data.dof.aperture_fstop = 2.0
+    texts = panel_texts(panel.RACKFOCUS_PT_readability)
+    assert any(t.startswith("Out of date") for t in texts), (
+        f"the f-stop changed and the readout does not say it is out of date: {texts}")
+    screenshot(os.path.join(SHOTS, "05c_out_of_date.png"))
+    with ui_override():
+        assert bpy.ops.rackfocus.check_readability("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert not any(t.startswith("Out of date")
+                   for t in panel_texts(panel.RACKFOCUS_PT_readability))
+
+
 def step_bake():
     scene = bpy.context.scene
     scene.rackfocus.mode = "bake"
@@ -352,7 +409,8 @@ def run_pull():
 FLOW = [("01_marks_from_selection", step_marks), ("02_preset", step_preset),
         ("03_create_pull", step_create), ("03a_overlay", step_overlay),
         ("04_scrub", step_scrub),
-        ("05_readability", step_readability), ("06_bake", step_bake), ("07_clear", step_clear),
+        ("05_readability", step_readability), ("05a_stale_readout", step_stale_readout),
+        ("06_bake", step_bake), ("07_clear", step_clear),
         ("08_undo", step_undo), ("09_import_plate", step_import_plate),
         ("10_footage_mark", step_footage_mark)]
 
