@@ -69,12 +69,18 @@ def wrapped(layout, text: str, width_px: float, icon: str = "NONE") -> None:
     for word in words:
         candidate = f"{line} {word}".strip()
         if line and _text_width(candidate) > room:
-            layout.label(text=line, icon=icon if first else "BLANK1")
+            layout.label(text=line, icon=icon if first else _continued(icon))
             line, first = word, False
         else:
             line = candidate
     if line:
-        layout.label(text=line, icon=icon if first else ("BLANK1" if icon != "NONE" else "NONE"))
+        layout.label(text=line, icon=icon if first else _continued(icon))
+
+
+def _continued(icon: str) -> str:
+    """A wrapped text's later lines: a blank the icon's width under an icon, else nothing (a
+    blank there would indent every line after the first)."""
+    return "BLANK1" if icon != "NONE" else "NONE"
 
 
 def _text_width(text: str) -> float:
@@ -185,10 +191,13 @@ class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
         row.menu("RACKFOCUS_MT_presets", text=preset, icon="PRESET")
         row.operator("rackfocus.save_preset", text="", icon="ADD")
         row.operator("rackfocus.remove_preset", text="", icon="REMOVE")
+        if settings.left_out_note:
+            wrapped(layout.column(align=True), settings.left_out_note, _width(context), "INFO")
 
         row = layout.row()
+        # Tall enough to show every mark of a usual pull (up to 8) without scrolling.
         row.template_list("RACKFOCUS_UL_marks", "", settings, "marks", settings, "active_mark",
-                          rows=4)
+                          rows=max(5, min(len(settings.marks), 8)))
         col = row.column(align=True)
         col.operator("rackfocus.add_mark", icon="ADD", text="")
         col.operator("rackfocus.add_mark", icon="PIVOT_CURSOR", text="").use_cursor = True

@@ -70,6 +70,9 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     # -- preset and timing ------------------------------------------------------------------
     preset: StringProperty(name="Preset", default="",
                            description="The pull preset the settings came from")
+    left_out_note: StringProperty(name="Left Out", default="",
+                                  description="Which marked subjects the preset leaves out, "
+                                              "and why")
     role_1: EnumProperty(name="From", items=ROLE_ITEMS, default="first",
                          description="Where the pull starts")
     role_2: EnumProperty(name="To", items=ROLE_ITEMS, default="second",

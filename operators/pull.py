@@ -93,6 +93,38 @@ def add_point_mark(scene, location, frame: int) -> int:
     return insert_mark(scene, scene.rackfocus, frame, kind="POINT", point=location)
 
 
+def _first_frame(scene, settings, fps: float) -> tuple[int, str]:
+    """The frame the new marks start on, and why it is not the current frame ('' if it is)."""
+    start = scene.frame_current
+    if len(settings.marks):
+        last = max(m.frame for m in settings.marks)
+        after = last + round(TRANSITION_S * fps)
+        if after > start:
+            return after, f"{TRANSITION_S:g} s after the last mark, frame {last}"
+    elif not scene.frame_start <= start < scene.frame_end:
+        return scene.frame_start, "the scene's first frame"
+    return start, ""
+
+
+def _span(frames: int, fps: float) -> str:
+    return f"{frames} frame{'s' if frames != 1 else ''} ({frames / fps:.2g} s)"
+
+
+def added_report(chosen, timed: list[tuple[int, int]], fps: float, why: str) -> str:
+    """What + did, in frames as written: where the marks landed and the holds and racks they
+    got (squeezed to fit the scene's range when the usual ones do not)."""
+    where = f"frame {timed[0][0]}" + (f" ({why})" if why else "")
+    if len(chosen) == 1:
+        return f"Mark on {chosen[0].name} at {where}"
+    order = " -> ".join(o.name for o in chosen)
+    hold = timed[0][1] - timed[0][0]
+    rack = timed[1][0] - timed[0][1]
+    squeezed = (hold < round(HOLD_S * fps) or rack < round(TRANSITION_S * fps))
+    fit = f", squeezed to fit the scene's last frame {timed[-1][1]}" if squeezed else ""
+    return (f"Marks near to far from {where}: {order}, each held {_span(hold, fps)} and racked "
+            f"over {_span(rack, fps)}{fit}")
+
+
 class RACKFOCUS_OT_add_mark(bpy.types.Operator):
     """Add a focus mark on the selected subjects (active first) or the 3D cursor, at the
     current frame"""
@@ -111,8 +143,10 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
     def execute(self, context):
         scene = context.scene
         settings = scene.rackfocus
+        settings.left_out_note = ""  # a preset's note is about the marks it timed
         if self.use_cursor:
             add_point_mark(scene, scene.cursor.location, scene.frame_current)
+            self.report({"INFO"}, f"Mark on the 3D cursor at frame {scene.frame_current}")
             return {"FINISHED"}
         chosen = _selected_subjects(context)
         if not chosen:
@@ -124,25 +158,21 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
             # reverse it).
             chosen.sort(key=lambda o: depth_along_axis(cam, o.matrix_world.translation))
         fps = scene.render.fps / scene.render.fps_base
-        start = scene.frame_current
-        if len(settings.marks):
-            start = max(start, max(m.frame for m in settings.marks) + round(TRANSITION_S * fps))
-        elif not scene.frame_start <= start < scene.frame_end:
-            start = scene.frame_start
+        start, why = _first_frame(scene, settings, fps)
         end = max(scene.frame_end, start)
+        timed = beats(len(chosen), fps, start, end)
+        first = len(settings.marks)
         bone = context.active_pose_bone
-        for obj, (arrive, leave) in zip(chosen, beats(len(chosen), fps, start, end)):
+        for obj, (arrive, leave) in zip(chosen, timed):
             for frame in dict.fromkeys((arrive, leave)):
                 item = settings.marks.add()
                 item.frame = frame
                 item.subject = obj
                 if obj.type == "ARMATURE" and bone is not None and bone.id_data == obj:
                     item.kind, item.bone = "BONE", bone.name
-        settings.active_mark = len(settings.marks) - 1
-        if len(chosen) > 1:
-            order = " -> ".join(o.name for o in chosen)
-            self.report({"INFO"}, f"Marks near to far: {order}, each held "
-                                  f"{HOLD_S:g} s and racked over {TRANSITION_S:g} s")
+        # The first new mark is the active one: the list shows it (and those after it).
+        settings.active_mark = first
+        self.report({"INFO"}, added_report(chosen, timed, fps, why))
         return {"FINISHED"}
 
 

@@ -120,6 +120,29 @@ def test_add_marks_from_selection_cursor_and_picked_point(scene):
         bpy.ops.rackfocus.add_mark()
 
 
+def test_plus_says_what_it_did(scene):
+    from rack_focus.operators.pull import _first_frame, added_report
+
+    from rackfocus_addon.schedule import beats
+    near, far = scene.objects["Near"], scene.objects["Far"]
+    # 24 fps in frames 1-20: the usual 0.5 s holds and 1 s rack do not fit, and it says so.
+    timed = beats(2, 24.0, 1, 20)
+    text = added_report([near, far], timed, 24.0, "")
+    hold, rack = timed[0][1] - timed[0][0], timed[1][0] - timed[0][1]
+    assert text == (f"Marks near to far from frame 1: Near -> Far, each held {hold} frames "
+                    f"({hold / 24:.2g} s) and racked over {rack} frames ({rack / 24:.2g} s), "
+                    f"squeezed to fit the scene's last frame {timed[-1][1]}")
+    # A single + on frame 1 after a mark on frame 1 lands a rack later, and says where and why.
+    add_marks(scene, ("Near", 1))
+    scene.frame_set(1)
+    start, why = _first_frame(scene, scene.rackfocus, 24.0)
+    assert added_report([far], [(start, start)], 24.0, why) == (
+        "Mark on Far at frame 25 (1 s after the last mark, frame 1)")
+    select(scene, "Far")
+    bpy.ops.rackfocus.add_mark()
+    assert scene.rackfocus.marks[1].frame == 25 and scene.rackfocus.active_mark == 1
+
+
 def test_view_camera_looks_through_the_camera(scene):
     areas = [a for a in bpy.context.screen.areas if a.type == "VIEW_3D"]
     if not areas:

@@ -182,6 +182,8 @@ def step_marks():
     select_tab()
     names = [m.subject.name for m in scene.rackfocus.marks]
     assert names == ["Anna", "Anna", "Mid", "Mid", "Ben", "Ben"], names
+    # The list shows the first new mark (it does not scroll it away).
+    assert scene.rackfocus.active_mark == 0, scene.rackfocus.active_mark
 
 
 def step_preset():
