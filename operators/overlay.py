@@ -113,8 +113,11 @@ void main() {
   ivec2 p = ivec2(gl_FragCoord.xy) - offset;
   float z = dist(p);
   if (z <= 0.0) { discard; }  /* the sky stays as it is */
-  if (on_line(z, p, focus) || abs(z - focus) < 0.002 * focus) {
+  if (on_line(z, p, focus)) {
     FragColor = focus_color;
+  } else if (abs(z - focus) < 0.002 * focus) {
+    /* a surface facing the lens at the focus distance: tinted, its picture still seen */
+    FragColor = vec4(focus_color.rgb, 0.35);
   } else if (on_line(z, p, near) || (far > 0.0 && on_line(z, p, far))) {
     FragColor = limit_color;
   } else {

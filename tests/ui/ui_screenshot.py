@@ -367,6 +367,21 @@ def step_import_plate():
     tmp = os.environ.get("TMPDIR", "/tmp")
     footage, depth = write_footage(os.path.join(tmp, "rf-ui-footage"))
     bpy.ops.wm.save_as_mainfile(filepath=os.path.join(tmp, "rf-ui.blend"))
+    from rack_focus.operators import plate as plate_ops
+
+    # Refused: the message names the field as the dialog labels it, and what was typed is kept
+    # for the dialog to show again.
+    with ui_override():
+        try:
+            bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", True, footage=footage, depth=depth,
+                                           fill_px=2000)
+        except RuntimeError as err:
+            assert "Fill Behind must be" in str(err), err
+        else:
+            raise AssertionError("Fill Behind 2000 px was not refused")
+    typed = plate_ops._typed
+    assert (typed.get("footage"), typed.get("depth"), typed.get("fill_px")) == (
+        footage, depth, 2000), f"the refused dialog forgot what was typed: {typed}"
     with ui_override():
         done = bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", True, footage=footage,
                                               depth=depth)
@@ -510,10 +525,34 @@ def _shot(name):
     return lambda: screenshot(os.path.join(SHOTS, f"{name}.png"))
 
 
+def material_preview():
+    """Material Preview (EEVEE) for the last shots: the corner text on a lit scene."""
+    _win, area = view3d()
+    area.spaces.active.shading.type = "MATERIAL"
+
+
+def refused_dialog():
+    """A refused Import Plate opened again shows what was typed (the last shot: the dialog
+    stays open)."""
+    tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"), "rf-ui-footage")
+    footage, depth = (os.path.join(tmp, "footage.png"), os.path.join(tmp, "depth.exr"))
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        try:
+            bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", footage=footage, depth=depth,
+                                           fill_px=2000)
+        except RuntimeError:
+            pass  # refused, as in step_import_plate
+        bpy.ops.rackfocus.import_plate("INVOKE_DEFAULT")
+
+
 STEPS = []
 for _name, _fn in FLOW:
     STEPS += [_step(_name, _fn), _shot(_name)]
-STEPS += [lambda: bpy.context.scene.frame_set(13), screenshot]
+STEPS += [lambda: bpy.context.scene.frame_set(13), screenshot, material_preview,
+          *[lambda: None] * 12, _shot("11_material_preview"),
+          refused_dialog, _shot("12_refused_dialog_reopened")]
 
 
 def finish(code):
