@@ -401,6 +401,10 @@ def test_overlay_planes_sit_at_focus_and_limits(scene):
     assert overlay.planes(cam, scene)["focus"][0].y == pytest.approx(5.0)  # view-axis depth
     assert not overlay.is_drawing()  # never in background mode
     assert not math.isinf(near)
+    cam.data.dof.use_dof = True
+    assert overlay.focus_readout(cam)[3].startswith("Focus 5.00 m   f/2.8")
+    cam.data.dof.use_dof = False
+    assert overlay.focus_readout(cam)[3] == "Cam: DOF off (Preview DOF turns it on)"
 
 
 def test_installed_extension_keeps_user_presets_in_its_user_folder(tmp_path):

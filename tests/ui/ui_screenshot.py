@@ -379,6 +379,14 @@ def step_import_plate():
             assert "Fill Behind must be" in str(err), err
         else:
             raise AssertionError("Fill Behind 2000 px was not refused")
+    # Without ONNX Runtime, Estimate Depth names this platform's zip that bundles it.
+    from rack_focus.rackfocus_addon.bl import estimation
+
+    problem = estimation.runtime_problem()
+    if problem:
+        help_text = plate_ops.runtime_help(problem)
+        print("RF-UI: no ONNX Runtime here:", help_text, flush=True)
+        assert ".zip" in help_text and "Install from Disk" in help_text, help_text
     typed = plate_ops._typed
     assert (typed.get("footage"), typed.get("depth"), typed.get("fill_px")) == (
         footage, depth, 2000), f"the refused dialog forgot what was typed: {typed}"
