@@ -1,8 +1,9 @@
 """Viewport overlay: where the focus distance meets the scene, seen through the camera.
 
-Like a focus puller's monitor with focus peaking, not a colour cast: a line drawn on the surfaces
-that lie at the focus distance (and a highlight where a surface faces the lens at that distance),
-thinner lines where the near and far limits of sharpness cross the scene, and nothing on the sky.
+Like a focus puller's monitor with focus peaking, not a colour cast: a green line drawn on the
+surfaces that lie at the focus distance (and a light tint where a surface faces the lens at that
+distance), the outlines of what lies in the sharp zone (focus peaking), blue lines where the near
+and far limits of sharpness cross the scene, and nothing on the sky.
 The lines come from the viewport's depth buffer in a GPU shader, so they follow every surface, as
 Blender's camera *Limits* display cannot (it draws the limits on the camera's axis only).
 
@@ -26,7 +27,8 @@ _text_handle = None
 #: them to prove the overlay obeys its toggle and the Overlays switch.
 draw_counts = {"lines": 0, "text": 0}
 
-FOCUS_COLOR = (1.0, 0.62, 0.08, 1.0)
+#: Green, as focus peaking often is: Blender's own outlines are orange (the selection).
+FOCUS_COLOR = (0.45, 1.0, 0.25, 1.0)
 LIMIT_COLOR = (0.35, 0.82, 1.0, 0.85)
 #: Blender's own viewport text: white on a dark backing.
 TEXT_COLOR = (1.0, 1.0, 1.0, 1.0)
@@ -105,6 +107,14 @@ bool crosses(float z, ivec2 p, float at) {
   if (n <= 0.0 || abs(n - z) > 0.05 * z) { return false; }
   return (z - at) * (n - at) <= 0.0 && z != n;
 }
+bool outline(float z, ivec2 p, ivec2 step) {
+  float n = dist(p + step);
+  return n <= 0.0 || n - z > 0.05 * z;  /* the nearer side of a depth jump, or the sky */
+}
+bool on_edge(float z, ivec2 p) {
+  return outline(z, p, ivec2(1, 0)) || outline(z, p, ivec2(-1, 0))
+      || outline(z, p, ivec2(0, 1)) || outline(z, p, ivec2(0, -1));
+}
 bool on_line(float z, ivec2 p, float at) {
   return crosses(z, p + ivec2(1, 0), at) || crosses(z, p - ivec2(1, 0), at)
       || crosses(z, p + ivec2(0, 1), at) || crosses(z, p - ivec2(0, 1), at);
@@ -120,6 +130,9 @@ void main() {
     FragColor = vec4(focus_color.rgb, 0.35);
   } else if (on_line(z, p, near) || (far > 0.0 && on_line(z, p, far))) {
     FragColor = limit_color;
+  } else if (z >= near && (far <= 0.0 || z <= far) && on_edge(z, p)) {
+    /* focus peaking: the outline of what lies in the sharp zone */
+    FragColor = vec4(focus_color.rgb, 0.8);
   } else {
     discard;
   }

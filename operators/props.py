@@ -172,8 +172,9 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     # -- viewport ---------------------------------------------------------------------------
     show_overlay: BoolProperty(name="Focus Plane", default=True,
                                description="Through the camera, draw where the focus distance "
-                                           "meets the scene (orange) and the near and far "
-                                           "limits of sharpness (blue), with the focus readout; "
+                                           "meets the scene and the outlines of what is "
+                                           "sharp (green), the near and far limits of "
+                                           "sharpness (blue), with the focus readout; "
                                            "hidden with the viewport's Overlays")
 
 

@@ -555,10 +555,17 @@ def refused_dialog():
         bpy.ops.rackfocus.import_plate("INVOKE_DEFAULT")
 
 
+def docs_frame():
+    """The panel.png moment: mid-rack, focus near the middle subject, a fresh readout."""
+    bpy.context.scene.frame_set(29)
+
+
 STEPS = []
 for _name, _fn in FLOW:
     STEPS += [_step(_name, _fn), _shot(_name)]
-STEPS += [lambda: bpy.context.scene.frame_set(13), screenshot, material_preview,
+    if _name == "05a_stale_readout":
+        STEPS += [docs_frame, screenshot]
+STEPS += [lambda: bpy.context.scene.frame_set(13), material_preview,
           *[lambda: None] * 12, _shot("11_material_preview"),
           refused_dialog, _shot("12_refused_dialog_reopened")]
 
