@@ -97,7 +97,7 @@ _VERTEX = "void main() { gl_Position = vec4(pos, 0.0, 1.0); }"
 # (a depth jump of more than 5 % is an edge between two surfaces, not a crossing).
 _FRAGMENT = """
 float dist(ivec2 p) {
-  float d = texelFetch(depth_tx, p, 0).r;
+  float d = texelFetch(depth_tx, clamp(p, ivec2(0), size - 1), 0).r;
   if (d >= 1.0) { return -1.0; }
   float ndc = d * 2.0 - 1.0;
   return persp > 0.5 ? p23 / (ndc + p22) : (p23 - ndc) / p22;
@@ -154,7 +154,7 @@ def _line_shader():
         for kind, name in (("VEC4", "focus_color"), ("VEC4", "limit_color"),
                            ("FLOAT", "focus"), ("FLOAT", "near"), ("FLOAT", "far"),
                            ("FLOAT", "p22"), ("FLOAT", "p23"), ("FLOAT", "persp"),
-                           ("IVEC2", "offset")):
+                           ("IVEC2", "offset"), ("IVEC2", "size")):
             info.push_constant(kind, name)
         info.vertex_source(_VERTEX)
         info.fragment_source(_FRAGMENT)
@@ -191,11 +191,15 @@ def _draw() -> None:
     vx, vy, width, height = fb.viewport_get()
     if width < 4 or height < 4:
         return
-    # The scene's depth as the viewport drew it (the overlay has no other way to reach it).
-    depth = fb.read_depth(vx, vy, width, height)
-    depth.dimensions = width * height
-    texture = gpu.types.GPUTexture((width, height), format="R32F", data=depth)
     x0, y0, x1, y1 = _frame_rect(context, camera, focus, width, height)
+    w, h = x1 - x0, y1 - y0
+    if w < 2 or h < 2:
+        return
+    # The scene's depth inside the camera frame as the viewport drew it (the overlay has no
+    # other way to reach it); only the frame, so a big monitor reads back no more than needed.
+    depth = fb.read_depth(vx + x0, vy + y0, w, h)
+    depth.dimensions = w * h
+    texture = gpu.types.GPUTexture((w, h), format="R32F", data=depth)
     corners = [((x + 0.0) / width * 2.0 - 1.0, (y + 0.0) / height * 2.0 - 1.0)
                for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
     shader = _line_shader()
@@ -211,7 +215,8 @@ def _draw() -> None:
     shader.uniform_float("p22", proj[2][2])
     shader.uniform_float("p23", proj[2][3])
     shader.uniform_float("persp", 1.0 if context.region_data.is_perspective else 0.0)
-    shader.uniform_int("offset", (vx, vy))
+    shader.uniform_int("offset", (vx + x0, vy + y0))
+    shader.uniform_int("size", (w, h))
     gpu.state.blend_set("ALPHA")
     gpu.state.depth_test_set("NONE")
     batch.draw(shader)
