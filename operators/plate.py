@@ -398,8 +398,8 @@ class RACKFOCUS_OT_add_pixel_mark(bpy.types.Operator):
             depth = subject.reader.depth_at(scene.frame_current, self.x, self.y)
             insert_mark(scene, scene.rackfocus, scene.frame_current, kind="PIXEL",
                         pixel=(self.x, self.y), depth_m=depth)
-            self.report({"INFO"}, f"Marked the footage at pixel ({self.x}, {self.y}), "
-                                  f"{depth:.2f} m away, frame {scene.frame_current}")
+            self.report({"INFO"}, f"Focus mark on the footage at {self.x},{self.y} "
+                                  f"({depth:.2f} m away) on frame {scene.frame_current}")
 
         return run_reported(self, work)
 
