@@ -3,6 +3,7 @@
 import bpy
 
 from . import plate
+from .common import text_width, wrapped
 from .from_panel import readout_is_stale
 from .pull import is_previewing
 
@@ -38,7 +39,7 @@ class RACKFOCUS_UL_marks(bpy.types.UIList):
         names, icon_name = mark_names(item)
         # The list less its side column of buttons, the name's share less its icon.
         room = (_width(context) - 44 * _scale(context)) * NAME_SHARE - 30 * _scale(context)
-        text = next((n for n in names if _text_width(n) <= room), names[-1])
+        text = next((n for n in names if text_width(n) <= room), names[-1])
         split.label(text=text, icon=icon_name)
         if item.marker:
             split.label(text=item.marker)
@@ -54,44 +55,6 @@ class _Base:
     @classmethod
     def poll(cls, context):
         return getattr(context.scene, "rackfocus", None) is not None
-
-
-def wrapped(layout, text: str, width_px: float, icon: str = "NONE") -> None:
-    """``text`` as labels broken at words to fit ``width_px`` (labels do not wrap themselves).
-
-    Measured with the UI font where one is loaded (a window), else by a typical glyph width.
-    """
-    # Split at plain spaces only: a number and its unit are joined by a no-break space.
-    words, line, first = text.split(" "), "", True
-    scale = bpy.context.preferences.system.ui_scale
-    # The icon, the label's margins and a box's border come off the width.
-    room = max(width_px - (50 if icon != "NONE" else 30) * scale, 60)
-    for word in words:
-        candidate = f"{line} {word}".strip()
-        if line and _text_width(candidate) > room:
-            layout.label(text=line, icon=icon if first else _continued(icon))
-            line, first = word, False
-        else:
-            line = candidate
-    if line:
-        layout.label(text=line, icon=icon if first else _continued(icon))
-
-
-def _continued(icon: str) -> str:
-    """A wrapped text's later lines: a blank the icon's width under an icon, else nothing (a
-    blank there would indent every line after the first)."""
-    return "BLANK1" if icon != "NONE" else "NONE"
-
-
-def _text_width(text: str) -> float:
-    """Pixels ``text`` takes in the UI font at the current interface scale."""
-    scale = bpy.context.preferences.system.ui_scale
-    if bpy.app.background:
-        return len(text) * 6.5 * scale
-    import blf
-
-    blf.size(0, 11 * scale)
-    return blf.dimensions(0, text)[0]
 
 
 #: The width (pixels) the layout check draws the panels at, instead of the sidebar's; None in
@@ -184,7 +147,7 @@ class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
 
         row = layout.row(align=True)
         preset = settings.preset or "Presets"
-        if is_narrow(context) and _text_width(preset) > _width(context) - 90 * _scale(context):
+        if is_narrow(context) and text_width(preset) > _width(context) - 90 * _scale(context):
             # The menu button would cut a long preset name: the name goes above it, whole.
             wrapped(layout.column(align=True), preset, _width(context), "PRESET")
             preset = "Presets"

@@ -20,7 +20,7 @@ from ..rackfocus_addon.depth import (
 from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.marks import SubjectRef
 from ..rackfocus_addon.plate_mesh import DEFAULT_TEAR
-from .common import ViewportPick, run_reported, ui_progress
+from .common import ViewportPick, run_reported, ui_progress, wrapped
 from .from_panel import insert_mark
 from .prefs import preferred_model
 
@@ -157,8 +157,6 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         if self.estimate:
             problem = _estimation_problem()
             if problem:
-                from .panel import wrapped  # the panel imports this module
-
                 wrapped(layout.column(align=True), runtime_help(problem),
                         400 * context.preferences.system.ui_scale, "ERROR")
             layout.prop(self, "model")
