@@ -245,6 +245,16 @@ def step_overlay():
     _win, area = view3d()
     space = area.spaces.active
     counts = overlay.draw_counts
+    # The toggle is in the viewport's Overlays popover, beside Blender's own overlays.
+    assert overlay.draw_overlay_toggle in bpy.types.VIEW3D_PT_overlay._dyn_ui_initialize()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import layout_check
+
+    root = layout_check.Node("column")
+    with ui_override():
+        overlay.draw_overlay_toggle(type("P", (), {"layout": layout_check.Recorder(root)})(),
+                                    bpy.context)
+    assert "Focus Plane" in layout_check.texts(root), layout_check.texts(root)
     shown = viewport_pixels()
     assert counts["lines"] > 0 and counts["text"] > 0, f"the focus display never drew: {counts}"
     settings.show_overlay = False
