@@ -148,7 +148,7 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     cache = tmp_path / "cache"
     first = plate.build_plate(scene, color, depth, cache_dir=str(cache))
     before = snapshot(cache)
-    assert len(before) == 6, before  # depth and fill for 3 frames
+    assert len(before) == 9, before  # depth, fill and mesh for 3 frames
     # Re-importing the same inputs fails half-way through writing (the disk fills up after
     # frame 1): the existing cache is kept as it was and the partial one goes.
     real_write, written = plate.write_cache_exr, []
@@ -162,7 +162,7 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     monkeypatch.setattr(plate, "write_cache_exr", full_disk)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(RackFocusError, match=f"disk full: 1 MB needed in {cache}$"):
         plate.build_plate(scene, color, depth, cache_dir=str(cache))
     assert len(written) == 2 and not any(os.path.exists(p) for p in written)
     assert snapshot(cache) == before
@@ -320,15 +320,22 @@ def test_cli_settings_out_of_range_fail_before_reading_a_file(tmp_path, capsys, 
 
 
 def test_import_plate_operator_refuses_out_of_range_settings(addon, tmp_path):
+    from rack_focus.operators import plate as plate_ops
+
     color, depth = make_shot(str(tmp_path / "shot"))
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "op.blend"))
     for props, label in (({"focal": float("inf")}, "Focal Length"),
-                         ({"sensor": 0.0}, "Sensor Width"), ({"fill_px": -5}, "Fill Radius"),
+                         ({"sensor": 0.0}, "Sensor Width"), ({"fill_px": -5}, "Fill Behind"),
                          ({"density": 100.0}, "Grid Density"), ({"fps": -1.0}, "Frame Rate"),
                          ({"near": 5.0, "far": 2.0}, "Near must be nearer than Far")):
         with pytest.raises(RuntimeError, match=label):
             bpy.ops.rackfocus.import_plate(footage=color, depth=depth, **props)
         assert not plate.plates()
+        # A refused dialog comes back as typed (Blender keeps only a finished one's values).
+        assert plate_ops._typed["footage"] == color and plate_ops._typed["depth"] == depth
+        for name, value in props.items():
+            if np.isfinite(value):  # Blender stores infinity as the largest float
+                assert plate_ops._typed[name] == value
     assert not (tmp_path / "rackfocus_cache").exists()
 
 
