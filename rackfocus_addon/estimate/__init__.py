@@ -7,5 +7,7 @@
   across edges (guided by the footage).
 - ``align``: relative output to metres (one robust scale and shift in inverse-depth space per
   shot segment, against anchors), frame-to-frame stabilisation, scene-cut detection.
+- ``motion``: how the picture moved between frames, and frame-to-frame fits on the pixels that
+  motion matches (the chain that keeps a moving shot in one frame's units).
 - ``temporal``: the edge-aware temporal filter and the windowed alignment of video models.
 """

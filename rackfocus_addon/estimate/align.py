@@ -5,9 +5,10 @@ scale and shift, and the two drift from frame to frame. Three steps make a clip 
 flicker:
 
 1. **Stabilise**: each frame is mapped into the units of the first frame of its shot segment by
-   a robust least-squares scale and shift against the previous (already mapped) frame
-   (:func:`frame_to_reference`): most pixels see the same surface in consecutive frames, and the
-   robust weights ignore the ones that do not (moving objects, parallax at edges).
+   a robust scale and shift against the previous (already mapped) frame, on the pixels the
+   picture's motion matches (:func:`.motion.chain`). :func:`stabilise` pairs the same pixel
+   positions instead: exact only for a locked-off camera (on a moving one it drifts, 0.04-0.2 %
+   a frame on a pan), kept as the baseline the tests and the bench compare against.
 2. **Align**: one scale and shift per shot segment maps those units to metric inverse depth,
    ``1/z = scale * v + shift`` (:func:`fit_alignment`), fitted against anchors (pixels of known
    distance, on any frame of the segment), or near and far distances, or an object of known size.
@@ -149,7 +150,8 @@ def frame_to_reference(reference: np.ndarray, frame: np.ndarray,
 
 def stabilise(frames) -> list[Transform]:
     """Transforms mapping each frame of one shot segment into the first frame's units: each
-    frame is fitted to the previous one after that one's own transform (a chain). ``frames`` is
+    frame is fitted to the previous one after that one's own transform (a chain), at the same
+    pixel positions (a locked-off camera; see :func:`.motion.chain` for a moving one). ``frames`` is
     an iterable of same-shaped relative inverse depth maps (read lazily, one at a time)."""
     out: list[Transform] = []
     prev = None
