@@ -78,7 +78,8 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
     far: bpy.props.FloatProperty(name="Far", default=0.0, soft_min=0.0, unit="LENGTH",
                                  description="Distance of the farthest value (0: unused)")
     anchors: bpy.props.StringProperty(
-        name="Anchors", description="Known distances: X,Y=M separated by ';' (pixel from top-left)")
+        name="Anchors", description="Known distances: X,Y=M or X,Y=M@F (on frame F, 0-based) "
+        "separated by ';' (pixel from top-left); a moving shot: anchors on several frames")
     # No hard limits below: Blender would clamp a wrong value silently; the one set of ranges
     # (depth.validate_plate_settings) refuses it with a message instead.
     sensor: bpy.props.FloatProperty(name="Sensor Width", default=36.0,

@@ -404,7 +404,8 @@ _HINT = {
     "soft_blur": f"a fraction of the frame width {_span('soft_blur')}, e.g. 0.04",
     "min_blur": f"pixels {_span('min_blur')}, e.g. 4",
     "depth_m": f"metres {_span('depth_m')}, e.g. 1.5",
-    "anchors": "a list of \"X,Y=METRES\" (pixel, distance), e.g. [\"640,360=2.4\"]",
+    "anchors": "a list of \"X,Y=METRES[@FRAME]\" (pixel, distance, 0-based frame), e.g. "
+               "[\"640,360=2.4\", \"700,300=1.9@47\"]",
     "sensor": f"millimetres {_span('sensor')}, e.g. 36",
     "focal": f"millimetres {_span('focal')}, e.g. 50",
     "density": f"vertices per pixel {_span('density')}, e.g. 1",

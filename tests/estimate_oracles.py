@@ -163,8 +163,9 @@ def _window(img: np.ndarray, x0: float, y0: float, zoom: float, width: int, heig
 def camera_path(kind: str, frames: int, seed: int = 0) -> list[tuple[float, float, float]]:
     """(x0, y0, zoom) of the window on each frame, in still pixels: 'pan' 2 px a frame and a
     1 px tilt every 4th frame, 'purepan' 2.5 px a frame, 'tilt' 2 px a frame down, 'fastpan'
-    8 px, 'whip' 40 px, 'dolly' a push in of 0.5 % a frame about the centre, 'shake' hand-held
-    jitter (+-6 px, +-0.3 % zoom), 'still' and 'object' (a locked-off camera; the object moves)."""
+    8 px, 'whip' 12 still frames, 4 at 80 px a frame, then still, 'dolly' a push in of 0.5 %
+    a frame about the centre, 'shake' hand-held jitter (+-6 px, +-0.3 % zoom), 'still' and
+    'object' (a locked-off camera; the object moves)."""
     rng = np.random.default_rng(seed)
     path = []
     for k in range(frames):
@@ -176,8 +177,8 @@ def camera_path(kind: str, frames: int, seed: int = 0) -> list[tuple[float, floa
             path.append((20.0 + 2.5 * k, 100.0, 1.0))
         elif kind == "fastpan":
             path.append((10.0 + 8 * k, 100.0, 1.0))
-        elif kind == "whip":
-            path.append((10.0 + 40 * (k % 10), 100.0, 1.0))
+        elif kind == "whip":  # still, then 80 px (a quarter of the frame) for 4 frames
+            path.append((10.0 + 80 * min(max(k - 12, 0), 4), 100.0, 1.0))
         elif kind == "dolly":
             zoom = 1.005 ** k
             path.append((200.0 + 160.0 * (1 - 1 / zoom), 150.0 + 120.0 * (1 - 1 / zoom), zoom))

@@ -7,7 +7,7 @@ import estimate_oracles as eo
 import numpy as np
 import pytest
 
-from rackfocus_addon.estimate import align, motion
+from rackfocus_addon.estimate import align, motion, preprocess
 
 FRAMES = 48
 
@@ -47,9 +47,9 @@ def test_motion_is_measured_for_pan_push_in_and_shake():
     expected = np.array([[z0 / z1, 0.0, (x1 - x0) * z0], [0.0, z0 / z1, (y1 - y0) * z0]])
     corners = np.array([[0, 0, 1], [319, 0, 1], [0, 239, 1], [319, 239, 1]]).T
     assert np.abs((m - expected) @ corners).max() < 0.05  # pixels
-    _truths, lumas = eo.moving_shot("whip", 3)
-    m = motion.estimate_motion(lumas[0], lumas[1])
-    assert m.ok and m.array[0, 2] == pytest.approx(40.0, abs=0.05)
+    _truths, lumas = eo.moving_shot("whip", 14)
+    m = motion.estimate_motion(lumas[12], lumas[13])
+    assert m.ok and m.array[0, 2] == pytest.approx(80.0, abs=0.05)
     rng = np.random.default_rng(0)
     assert not motion.estimate_motion(rng.random((60, 80)), rng.random((60, 80))).ok
 
@@ -90,3 +90,25 @@ def test_matched_pixels_and_unmeasured_motion():
     assert still.sigma >= motion.UNMATCHED_UNCERTAINTY and link.sigma < 1e-4
     with pytest.raises(ValueError, match="different sizes"):
         motion.follow(prev, cur[:, :40], shifted)
+
+
+def test_a_fast_pan_or_a_whip_is_not_a_scene_cut_but_a_cut_is():
+    def thumbs(lumas):  # sRGB with three times the contrast (a sunny exterior)
+        return [align.thumbnail(np.clip(3.0 * preprocess.linear_to_srgb(
+            np.repeat(g[..., None], 3, axis=2)) - 1.0, 0.0, 1.0)) for g in lumas]
+
+    def diffs(lumas, compare=align.frame_difference):
+        t = thumbs(lumas)
+        return [0.0] + [compare(a, b) for a, b in zip(t, t[1:])]
+
+    _t, fast = eo.moving_shot("fastpan", 30)
+    _t, whip = eo.moving_shot("whip", 30)
+    _t, other = eo.moving_shot("still", 10, seed=5)
+    assert align.detect_cuts(diffs(fast)) == align.detect_cuts(diffs(whip)) == []
+    # The same pixels compared: the whip's differences jump far above the still frames' (a cut).
+    same_pixels = diffs(whip, lambda a, b: float(np.mean(np.abs(a - b))))
+    assert align.detect_cuts(same_pixels) != []
+    # Another shot (a different picture) differs after any shift.
+    d = diffs(whip[:20] + [np.flipud(g) for g in other])
+    print(f"\nwhip: largest difference after the shift {max(d[:20]):.4f}, at the cut {d[20]:.4f}")
+    assert d[20] > 20 * max(d[:20])
