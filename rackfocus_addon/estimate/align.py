@@ -62,6 +62,9 @@ CUT_HISTORY = 8
 #: With fewer than three earlier differences, a cut must exceed this many times CUT_MIN_DIFF.
 CUT_UNKNOWN_FACTOR = 3.0
 THUMB_PX = 64
+#: A shift explains the change between two frames (a pan, not a cut) when the frames then
+#: differ by less than this share of the picture's contrast (mean absolute deviation).
+CUT_MATCH = 0.25
 
 
 @dataclass(frozen=True)
@@ -613,21 +616,26 @@ def phase_correlation(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float
 
 
 def frame_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference of two thumbnails (sRGB luminance 0..1) after the shift that
-    best matches them (phase correlation, whole pixels, up to a third of the width), over the
-    part they share: a pan, however fast, moves the picture and is not a difference; a cut
-    changes it."""
+    """Mean absolute difference of two thumbnails (sRGB luminance 0..1), after the shift that
+    best matches them where it matches them well: a pan, however fast, moves the picture and is
+    not a difference; a cut changes it. The shift (phase correlation, whole pixels, up to a
+    third of the frame) is used only when the shared part then differs by less than
+    :data:`CUT_MATCH` of the picture's own contrast (a real pan measured under 1 %; another
+    picture can always be shifted to look a little alike, never that much)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    plain = float(np.mean(np.abs(a - b)))
     dx, dy, _peak = phase_correlation(a, b)
     h, w = a.shape
     sx, sy = int(round(dx)), int(round(dy))
-    if abs(sx) > w // 3 or abs(sy) > h // 3:
-        sx = sy = 0
+    if abs(sx) > w // 3 or abs(sy) > h // 3 or (sx == 0 and sy == 0):
+        return plain
     # b(x) ~ a(x + sx, y + sy): compare the overlap.
     bb = b[max(0, -sy):h - max(0, sy), max(0, -sx):w - max(0, sx)]
     aa = a[max(0, sy):h - max(0, -sy), max(0, sx):w - max(0, -sx)]
-    return float(np.mean(np.abs(aa - bb)))
+    shifted = float(np.mean(np.abs(aa - bb)))
+    contrast = 0.5 * (float(np.mean(np.abs(a - a.mean()))) + float(np.mean(np.abs(b - b.mean()))))
+    return min(plain, shifted) if shifted < CUT_MATCH * contrast else plain
 
 
 def detect_cuts(differences: Sequence[float], min_diff: float = CUT_MIN_DIFF,
