@@ -49,6 +49,13 @@ from .. import depth as depth_maths
 from ..depth import Anchor
 from ..errors import RackFocusError
 from ..estimate import align, motion, preprocess, registry, temporal, upsample
+from ..limits import (
+    check_free_space,
+    disk_full_error,
+    has_room,
+    is_disk_full,
+    usable_threads,
+)
 from . import footage as footage_io
 from .files import user_dir
 
@@ -346,8 +353,8 @@ def load_model(choice: ModelChoice, threads: int = 0) -> LoadedModel:
         sha = file_sha256(path)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = int(threads)
+    if threads:  # never more than the cores: 100000 threads crashed ONNX Runtime
+        options.intra_op_num_threads = usable_threads(int(threads))[0]
     try:
         session = onnxruntime.InferenceSession(path, sess_options=options,
                                                providers=["CPUExecutionProvider"])
@@ -387,8 +394,10 @@ class EstimateRequest:
     download: bool = False
 
     def check(self) -> None:
-        if not (self.sensor_mm > 0 and self.focal_mm > 0):
+        if not (0 < self.sensor_mm < math.inf and 0 < self.focal_mm < math.inf):
             raise RackFocusError("Sensor width and focal length must be positive millimetres")
+        if self.threads < 0:
+            raise RackFocusError(f"Threads must be 0 (all cores) or more (got {self.threads})")
         if (self.near_m is None) != (self.far_m is None):
             raise RackFocusError("Give both --near and --far (or neither)")
         if self.near_m is not None and not (0 < self.near_m < self.far_m < math.inf):
@@ -561,6 +570,7 @@ class Estimation:
         req.check()
         out = self._out
         clip = footage_io.find_clip(req.footage)
+        depth_maths.check_footage_size(clip.width, clip.height)
         self._clip = clip
         n = clip.frames
         align.check_anchors(req.anchors, clip.width, clip.height, n)
@@ -591,6 +601,8 @@ class Estimation:
             model = load_model(choice, req.threads)
             self.model = model
         model_w, model_h = model.input_size(clip.width, clip.height, req.short_side_px)
+        preprocess.check_input_memory(model_w, model_h, model.window_frames,
+                                      fixed=bool(model.signature.width))
         entry = model.entry
         focal_model_px = registry.focal_px(req.focal_mm, req.sensor_mm, clip.width, clip.height,
                                            req.sensor_fit) * model_w / clip.width
@@ -599,6 +611,7 @@ class Estimation:
         early = self._early_anchor_check(model, clip, model_w, model_h, focal_model_px,
                                          _fingerprint(dict(raw_key, segments=None)))
 
+        self._check_space(clip, model_w, model_h)
         # Writing starts here (the folder, the movie's frames, the cache).
         self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
         if clip.kind == "movie":
@@ -926,18 +939,30 @@ class Estimation:
                 self._written += 1
                 yield ("writing metric depth", i + 1, n)
 
+    def _check_space(self, clip: footage_io.Clip, model_w: int, model_h: int) -> None:
+        """Refuse before writing when what is left to write will not fit on the disk: metric
+        EXRs (float RGBA, 16 bytes a pixel), network outputs (float32) and a movie's frames."""
+        n = clip.frames
+        exrs = sum(not os.path.isfile(self._depth_file(i + 1)) for i in range(n))
+        raws = sum(not os.path.isfile(self._raw_file(i)) for i in range(n))
+        frames = n if clip.kind == "movie" else 0
+        check_free_space(clip.width * clip.height * (16 * exrs + 3 * frames)
+                         + 4 * model_w * model_h * raws, self._out)
+
     def _write_guard(self, write) -> None:
         """Run a write; an OSError (full disk, permissions) becomes one clear error that says
         what was kept."""
         try:
             write()
         except OSError as err:
-            reason = "the disk is full" if err.errno == errno.ENOSPC else (
-                err.strerror or str(err))
-            raise RackFocusError(
-                f"Could not write to {self._out} ({reason}): stopped; {self._written + self._kept}"
-                " finished depth frame(s) and the cached estimates are kept, run again to "
-                "resume") from None
+            kept = (f"stopped; {self._written + self._kept} finished depth frame(s) and the "
+                    "cached estimates are kept, run again to resume")
+            clip = self._clip  # float RGBA EXRs for the frames left
+            left = 16 * (clip.frames - self._written - self._kept) * clip.width * clip.height
+            if is_disk_full(err, self._out) or not has_room(left, self._out):
+                raise RackFocusError(f"{disk_full_error(left, self._out)}: {kept}") from None
+            raise RackFocusError(f"Could not write to {self._out} "
+                                 f"({err.strerror or err}): {kept}") from None
 
 
 def metric_depth(inverse: np.ndarray, index: int = 0) -> tuple[np.ndarray, int]:

@@ -391,7 +391,8 @@ def test_a_full_disk_mid_clip_keeps_the_finished_frames(work, da2, monkeypatch):
         real(path, depth_m)
 
     monkeypatch.setattr(estimation, "write_depth_exr", fills_up)
-    with pytest.raises(RackFocusError, match=r"the disk is full.*2 finished depth frame"):
+    with pytest.raises(RackFocusError, match=rf"^disk full: 1 MB needed in {out}: stopped; 2 "
+                                             "finished depth frame"):
         estimation.estimate_depth(request(clip, out, da2))
     assert [f for f in outputs(out) if f.endswith(".exr")] == ["depth_0001.exr",
                                                                "depth_0002.exr"]

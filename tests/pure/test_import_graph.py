@@ -13,10 +13,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 #: The shipped extension: the root package, the operators and the engine.
 PACKAGES = ("operators", "rackfocus_addon")
 #: Engine modules that must import neither bpy nor the bpy layer (tested in plain Python).
-PURE = ("depth", "describe", "easing", "errors", "frames", "marks", "optics", "plan",
+PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "optics", "plan",
         "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
-        "estimate.motion", "estimate.temporal", "estimate.upsample")
+        "estimate.motion", "estimate.temporal", "estimate.upsample",
+        "depth_fill",
+        "shot_schema",
+        "validate",
+        )
 
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:
