@@ -223,6 +223,8 @@ def estimate_motion(prev: np.ndarray, cur: np.ndarray) -> Motion:
     cur = np.asarray(cur, dtype=np.float64)
     if prev.shape != cur.shape or prev.ndim != 2:
         raise ValueError(f"Two same-shaped 2-D images are needed ({prev.shape}, {cur.shape})")
+    if min(int(np.isfinite(prev).sum()), int(np.isfinite(cur).sum())) < 16:
+        return Motion(match=0.0, ok=False)  # nothing to see (an unmeasured frame)
     halvings = 0
     while prev.shape[1] > MOTION_WIDTH and min(prev.shape) >= 64:
         prev, cur, halvings = _downsample(prev), _downsample(cur), halvings + 1
@@ -360,7 +362,10 @@ def follow(prev_units: np.ndarray, cur: np.ndarray, motion: Motion,
         return Link(Transform(), motion, 0.0, UNMATCHED_UNCERTAINTY)
     h, w_px = cur.shape
     quadrant = ((ys.ravel() >= h / 2).astype(int) * 2 + (xs.ravel() >= w_px / 2))[ok]
-    sigma = _scale_sigma(x_cur[ok], y_prev[ok], w, scale, quadrant)
+    flat = np.ptp(x_cur[ok]) <= 1e-9 * max(float(np.abs(x_cur[ok]).max()), 1e-30)
+    # A frame of one value fixes its shift, never its scale.
+    sigma = UNMATCHED_UNCERTAINTY if flat else _scale_sigma(x_cur[ok], y_prev[ok], w, scale,
+                                                             quadrant)
     floor = LINK_FLOOR if motion.ok else UNMATCHED_UNCERTAINTY
     used = float((w > 0).sum()) / x_cur.size
     return Link(Transform(scale, shift), motion, used, math.hypot(sigma, floor))

@@ -90,6 +90,10 @@ def test_matched_pixels_and_unmeasured_motion():
     assert still.sigma >= motion.UNMATCHED_UNCERTAINTY and link.sigma < 1e-4
     with pytest.raises(ValueError, match="different sizes"):
         motion.follow(prev, cur[:, :40], shifted)
+    # An unmeasured frame has no motion; a flat one fixes no scale: both marked uncertain.
+    assert not motion.estimate_motion(np.full((27, 48), np.nan), prev[:27, :48]).ok
+    flat = motion.follow(np.ones((20, 20)), np.full((20, 20), 3.0), motion.Motion())
+    assert flat.transform.shift == pytest.approx(-2.0) and flat.sigma >= 0.005
 
 
 def test_a_fast_pan_or_a_whip_is_not_a_scene_cut_but_a_cut_is():
