@@ -4,7 +4,8 @@ A relative depth network gives every frame its own unknown scale and shift. A cl
 one frame's units by a chain of fits, each frame against its predecessor. When the camera moves,
 fitting the two frames *at the same pixel positions* pairs different surfaces: the robust line
 through those pairs is biased (its slope shrinks: regression dilution) and the chain compounds
-the bias (measured: +0.04 % a frame on a 2-pixel-a-frame pan, +0.19 % at 8 pixels). So:
+the bias (measured on real-like pans and tilts: 0.04-1.3 % a frame; 12 % off by frame 47 of a
+2-pixel-a-frame pan with anchors on frame 0). So:
 
 1. :func:`estimate_motion` measures the motion between the two frames' pictures (the footage,
    or the depth itself) as an affine map of pixel positions (pan, tilt, zoom or dolly, roll,
@@ -39,8 +40,8 @@ MOTION_WIDTH = 480
 #: which a level is converged.
 ITERATIONS = 10
 CONVERGED_PX = 0.002
-#: Pixels used per Gauss-Newton step (a regular subsample): 12 000 fit a global motion to about
-#: 0.01 px.
+#: Pixels used per Gauss-Newton step (a regular subsample): 12 000 fit a global motion to a few
+#: hundredths of a pixel (corners within 0.1 px on the real-like push-in and shake).
 MOTION_SAMPLES = 12_000
 #: Tukey tuning constant and smallest residual scale (share of the image's 5-95 % range).
 TUKEY_C = 4.685
