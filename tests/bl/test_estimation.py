@@ -691,3 +691,32 @@ def test_import_plate_operator_estimates_depth(addon, work, da2, monkeypatch):
         bpy.ops.rackfocus.import_plate(footage=clip, estimate=True, model="FILE",
                                        model_file=str(da2), anchors="5,13=6; 42,13=2")
     assert plate.plates(scene.camera) == [plate_obj]
+
+
+def test_solve_anchors_are_refused_clearly_without_a_solve(work, capsys):
+    """`estimate --solve FILE.blend[:CLIP]`: a file without a solved clip stops with one line and
+    leaves the open file as it was. (The solve itself needs the Movie Clip Editor, which
+    background mode has not; the geometry of solve anchors is proved in
+    tests/pure/test_estimate_solve.py.)"""
+    from rackfocus_addon.bl import solve as solve_io
+    from rackfocus_addon.cli import main
+
+    clip = write_clip(work / "shot", 2)
+    movie = bpy.data.movieclips.load(clip)
+    movie.name, movie.use_fake_user = "plate", True  # kept on save, as an editor's clip is
+    blend = str(work / "tracked.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    before = len(bpy.data.movieclips)
+    out = str(work / "out")
+    for spec, needle in ((blend, "clip 'plate' has no camera solve"),
+                         (blend + ":nope", "has no movie clip 'nope' (it has: plate)"),
+                         (str(work / "missing.blend"), "no such file")):
+        capsys.readouterr()
+        assert main(["estimate", "--footage", clip, "--solve", spec, "--out", out]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and len(err.splitlines()) == 1, err
+        assert len(bpy.data.movieclips) == before
+    assert not os.path.exists(out)
+    assert solve_io.split_spec("C:/shots/a.blend:Plate") == ("C:/shots/a.blend", "Plate")
+    assert solve_io.split_spec("C:/shots/a.blend") == ("C:/shots/a.blend", None)

@@ -1,0 +1,86 @@
+"""A camera solve read from a .blend: a movie clip's tracks with bundles and its solved cameras.
+
+The solve itself runs in Blender's Movie Clip Editor (``clip.solve_camera`` needs the editor, and
+bundles and reconstructed cameras are read-only to Python); this module only reads a saved one.
+The clip is appended from the file, read and removed again: nothing of the open file changes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+import numpy as np
+
+from ..errors import RackFocusError
+from ..estimate import solve
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``FILE.blend[:CLIP]`` -> (path, clip name or None); a Windows drive letter stays."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head.lower().endswith(".blend") and tail:
+        return head, tail
+    return spec, None
+
+
+def _clip_name(path: str, wanted: str | None) -> str:
+    with bpy.data.libraries.load(path, link=False) as (src, _dst):
+        names = list(src.movieclips)
+    if wanted is not None:
+        if wanted not in names:
+            raise RackFocusError(f"--solve: {path} has no movie clip '{wanted}' (it has: "
+                                 f"{', '.join(names) or 'none'})")
+        return wanted
+    if len(names) != 1:
+        what = "no movie clip" if not names else f"{len(names)} movie clips ({', '.join(names)})"
+        raise RackFocusError(f"--solve: {path} has {what}: name the solved one, "
+                             f"{os.path.basename(path)}:CLIP")
+    return names[0]
+
+
+def _read(clip) -> tuple[list[solve.SolvedTrack], dict[int, np.ndarray]]:
+    if clip.frame_offset:
+        raise RackFocusError(f"--solve: clip '{clip.name}' has a frame offset "
+                             f"({clip.frame_offset}); set it to 0 in the Movie Clip Editor")
+    camera = next((o for o in clip.tracking.objects if o.is_camera), None)
+    if camera is None or not camera.reconstruction.is_valid:
+        raise RackFocusError(f"--solve: clip '{clip.name}' has no camera solve: solve it in "
+                             "Blender's Movie Clip Editor (Solve Camera Motion) and save")
+    cameras = {int(c.frame): np.array(c.matrix, dtype=np.float64)
+               for c in camera.reconstruction.cameras}
+    tracks = [solve.SolvedTrack(t.name, tuple(t.bundle),
+                                tuple((int(m.frame), float(m.co[0]), float(m.co[1]))
+                                      for m in t.markers if not m.mute),
+                                float(t.average_error))
+              for t in camera.tracks if t.has_bundle]
+    return tracks, cameras
+
+
+def read_solve(spec: str) -> tuple[list[solve.SolvedTrack], dict[int, np.ndarray]]:
+    """The solved tracks and cameras (frame -> camera-to-world matrix) of ``FILE.blend[:CLIP]``
+    (frames counted from 1 at the clip's first frame)."""
+    path, wanted = split_spec(spec)
+    path = os.path.abspath(bpy.path.abspath(path))
+    if not os.path.isfile(path):
+        raise RackFocusError(f"--solve: no such file {path}")
+    name = _clip_name(path, wanted)
+    before = set(bpy.data.movieclips)
+    with bpy.data.libraries.load(path, link=False) as (_src, dst):
+        dst.movieclips = [name]
+    added = [c for c in bpy.data.movieclips if c not in before]
+    try:
+        return _read(added[0])
+    finally:
+        for clip in added:
+            bpy.data.movieclips.remove(clip)
+
+
+def solve_anchors(spec: str, width_px: int, height_px: int) -> list:
+    """Anchors from ``FILE.blend[:CLIP]``'s solve for footage ``width_px`` x ``height_px``."""
+    tracks, cameras = read_solve(spec)
+    anchors = solve.anchors_from_solve(tracks, cameras, width_px, height_px)
+    if not anchors:
+        raise RackFocusError(f"--solve: no solved track of {spec} has a marker on a solved "
+                             "frame inside the footage")
+    return anchors
