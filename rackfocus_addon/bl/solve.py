@@ -25,8 +25,13 @@ def split_spec(spec: str) -> tuple[str, str | None]:
 
 
 def _clip_name(path: str, wanted: str | None) -> str:
-    with bpy.data.libraries.load(path, link=False) as (src, _dst):
-        names = list(src.movieclips)
+    try:
+        with bpy.data.libraries.load(path, link=False) as (src, _dst):
+            names = list(src.movieclips)
+    except OSError as err:
+        raise RackFocusError(f"--solve: cannot read {path} ({str(err).strip()}): not a .blend, "
+                             f"or saved by a newer Blender than this one "
+                             f"({bpy.app.version_string})") from None
     if wanted is not None:
         if wanted not in names:
             raise RackFocusError(f"--solve: {path} has no movie clip '{wanted}' (it has: "
@@ -57,23 +62,48 @@ def _read(clip) -> tuple[list[solve.SolvedTrack], dict[int, np.ndarray]]:
     return tracks, cameras
 
 
+def _scene_scale(clip, scenes) -> float:
+    """The scale the artist gave the solve: Blender's Set Scale scales the scene's camera (or
+    its parent), not the solve's data, so scene units = solve units x that camera's scale. 1
+    when no scene of the file shows this clip."""
+    for scene in scenes:
+        if scene.active_clip == clip and scene.camera is not None:
+            # The world matrix of an object read from a file is only known after an update:
+            # compose it from the parent chain's own matrices.
+            m, ob = np.eye(4), scene.camera
+            while ob is not None:
+                m = (np.array(ob.matrix_parent_inverse) @ np.array(ob.matrix_basis) @ m
+                     if ob.parent else np.array(ob.matrix_basis) @ m)
+                ob = ob.parent
+            return float(np.cbrt(abs(np.linalg.det(m[:3, :3]))))
+    return 1.0
+
+
 def read_solve(spec: str) -> tuple[list[solve.SolvedTrack], dict[int, np.ndarray]]:
-    """The solved tracks and cameras (frame -> camera-to-world matrix) of ``FILE.blend[:CLIP]``
-    (frames counted from 1 at the clip's first frame)."""
+    """The solved tracks and cameras (frame -> camera-to-world matrix, in the scene's units as
+    the artist scaled the solve) of ``FILE.blend[:CLIP]`` (frames counted from 1 at the
+    clip's first frame). What is appended to read them is removed again."""
     path, wanted = split_spec(spec)
     path = os.path.abspath(bpy.path.abspath(path))
     if not os.path.isfile(path):
         raise RackFocusError(f"--solve: no such file {path}")
     name = _clip_name(path, wanted)
-    before = set(bpy.data.movieclips)
-    with bpy.data.libraries.load(path, link=False) as (_src, dst):
+    before = set(bpy.data.user_map())
+    with bpy.data.libraries.load(path, link=False) as (src, dst):
         dst.movieclips = [name]
-    added = [c for c in bpy.data.movieclips if c not in before]
+        dst.scenes = list(src.scenes)
+    added = [x for x in bpy.data.user_map() if x not in before]
     try:
-        return _read(added[0])
+        clip = next(c for c in added if isinstance(c, bpy.types.MovieClip))
+        tracks, cameras = _read(clip)
+        scale = _scene_scale(clip, [s for s in added if isinstance(s, bpy.types.Scene)])
     finally:
-        for clip in added:
-            bpy.data.movieclips.remove(clip)
+        bpy.data.batch_remove(added)
+    tracks = [solve.SolvedTrack(t.name, tuple(scale * v for v in t.bundle), t.markers, t.error)
+              for t in tracks]
+    for m in cameras.values():
+        m[:3, 3] *= scale
+    return tracks, cameras
 
 
 def solve_anchors(spec: str, width_px: int, height_px: int) -> list:

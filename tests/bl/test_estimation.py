@@ -720,3 +720,35 @@ def test_solve_anchors_are_refused_clearly_without_a_solve(work, capsys):
     assert not os.path.exists(out)
     assert solve_io.split_spec("C:/shots/a.blend:Plate") == ("C:/shots/a.blend", "Plate")
     assert solve_io.split_spec("C:/shots/a.blend") == ("C:/shots/a.blend", None)
+
+
+def test_anchors_from_blenders_own_camera_solve_match_the_truth(empty_scene):
+    """tests/data/solved_clip.blend: 40 known 3D points tracked through a known camera (truck
+    and pan) and solved by Blender 5.2's solver, scaled by Set Scale on two tracks
+    (tests/ui/make_solved_clip.py). Every marker on every solved frame becomes an anchor at its
+    point's true planar depth; the open file is left as it was."""
+    from rackfocus_addon.bl import solve as solve_io
+
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "solved_clip.blend")
+    scene = eo.solve_scene()
+    w, h = scene["width"], scene["height"]
+    f_px = scene["focal_mm"] / scene["sensor_mm"] * w
+    before = len(bpy.data.user_map())
+    if bpy.app.version < (4, 5, 0):  # a Blender 5 file: 4.5 reads it, 4.2 cannot
+        with pytest.raises(RackFocusError, match="newer Blender"):
+            solve_io.solve_anchors(path, w, h)
+        assert len(bpy.data.user_map()) == before
+        return
+    anchors = solve_io.solve_anchors(path, w, h)
+    assert len(bpy.data.user_map()) == before
+    assert {a.frame for a in anchors} == set(range(len(scene["cameras"])))
+    worst = 0.0
+    for a in anchors:
+        seen = [eo.project(scene["cameras"][a.frame], p, w, h, f_px) for p in scene["points"]]
+        (u, v), depth = min(seen, key=lambda s: (s[0][0] * w - 0.5 - a.x) ** 2
+                            + ((1 - s[0][1]) * h - 0.5 - a.y) ** 2)
+        assert abs(u * w - 0.5 - a.x) < 1e-3 and abs((1 - v) * h - 0.5 - a.y) < 1e-3
+        worst = max(worst, abs(a.metres / depth - 1.0))
+    print(f"\nBlender's solve: {len(anchors)} anchors on {len(scene['cameras'])} frames, worst "
+          f"depth error {worst:.1e}")
+    assert worst < 1e-4
