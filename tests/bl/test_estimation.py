@@ -752,3 +752,29 @@ def test_anchors_from_blenders_own_camera_solve_match_the_truth(empty_scene):
     print(f"\nBlender's solve: {len(anchors)} anchors on {len(scene['cameras'])} frames, worst "
           f"depth error {worst:.1e}")
     assert worst < 1e-4
+
+
+def test_plate_and_the_panel_take_a_solve_and_refuse_a_file_without_one(addon, work, da2,
+                                                                        capsys):
+    """`plate --estimate --solve` and Import Plate's *Anchors from Camera Solve* read the same
+    solve; a file without one stops before any estimate, with one line."""
+    from rackfocus_addon.cli import main
+
+    clip = write_clip(work / "shot", 1)
+    movie = bpy.data.movieclips.load(clip)
+    movie.name, movie.use_fake_user = "plate", True
+    unsolved = str(work / "unsolved.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=unsolved)
+    bpy.data.movieclips.remove(movie)
+    blend = str(work / "scene.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    capsys.readouterr()
+    base = ["plate", blend, "--footage", clip, "--out", str(work / "p.blend")]
+    assert main(base + ["--estimate", "--model", str(da2), "--solve", unsolved]) == 2
+    assert "clip 'plate' has no camera solve" in capsys.readouterr().err
+    assert main(base + ["--depth", clip, "--solve", unsolved]) == 2
+    assert "add --estimate" in capsys.readouterr().err
+    with pytest.raises(RuntimeError, match="has no camera solve"):
+        bpy.ops.rackfocus.import_plate(footage=clip, estimate=True, model="FILE",
+                                       model_file=str(da2), solve=unsolved)
+    assert not (work / "rackfocus_cache").exists()
