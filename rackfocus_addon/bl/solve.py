@@ -16,14 +16,6 @@ from ..errors import RackFocusError
 from ..estimate import solve
 
 
-def split_spec(spec: str) -> tuple[str, str | None]:
-    """``FILE.blend[:CLIP]`` -> (path, clip name or None); a Windows drive letter stays."""
-    head, sep, tail = spec.rpartition(":")
-    if sep and head.lower().endswith(".blend") and tail:
-        return head, tail
-    return spec, None
-
-
 def _clip_name(path: str, wanted: str | None) -> str:
     try:
         with bpy.data.libraries.load(path, link=False) as (src, _dst):
@@ -83,7 +75,7 @@ def read_solve(spec: str) -> tuple[list[solve.SolvedTrack], dict[int, np.ndarray
     """The solved tracks and cameras (frame -> camera-to-world matrix, in the scene's units as
     the artist scaled the solve) of ``FILE.blend[:CLIP]`` (frames counted from 1 at the
     clip's first frame). What is appended to read them is removed again."""
-    path, wanted = split_spec(spec)
+    path, wanted = solve.split_spec(spec)
     path = os.path.abspath(bpy.path.abspath(path))
     if not os.path.isfile(path):
         raise RackFocusError(f"--solve: no such file {path}")

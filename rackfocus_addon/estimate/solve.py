@@ -41,6 +41,14 @@ class SolvedTrack:
     error: float = 0.0
 
 
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``FILE.blend[:CLIP]`` -> (path, clip name or None); a Windows drive letter stays."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head.lower().endswith(".blend") and tail:
+        return head, tail
+    return spec, None
+
+
 def planar_depth(camera_matrix: np.ndarray, point: Sequence[float]) -> float:
     """Distance of ``point`` along the view axis (-Z) of a camera whose camera-to-world matrix
     (4 x 4) is ``camera_matrix``; negative behind the camera."""

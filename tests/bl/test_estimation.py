@@ -698,8 +698,8 @@ def test_solve_anchors_are_refused_clearly_without_a_solve(work, capsys):
     leaves the open file as it was. (The solve itself needs the Movie Clip Editor, which
     background mode has not; the geometry of solve anchors is proved in
     tests/pure/test_estimate_solve.py.)"""
-    from rackfocus_addon.bl import solve as solve_io
     from rackfocus_addon.cli import main
+    from rackfocus_addon.estimate.solve import split_spec as solve_split
 
     clip = write_clip(work / "shot", 2)
     movie = bpy.data.movieclips.load(clip)
@@ -718,8 +718,8 @@ def test_solve_anchors_are_refused_clearly_without_a_solve(work, capsys):
         assert needle in err and len(err.splitlines()) == 1, err
         assert len(bpy.data.movieclips) == before
     assert not os.path.exists(out)
-    assert solve_io.split_spec("C:/shots/a.blend:Plate") == ("C:/shots/a.blend", "Plate")
-    assert solve_io.split_spec("C:/shots/a.blend") == ("C:/shots/a.blend", None)
+    assert solve_split("C:/shots/a.blend:Plate") == ("C:/shots/a.blend", "Plate")
+    assert solve_split("C:/shots/a.blend") == ("C:/shots/a.blend", None)
 
 
 def test_anchors_from_blenders_own_camera_solve_match_the_truth(empty_scene):
