@@ -80,11 +80,6 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
     anchors: bpy.props.StringProperty(
         name="Anchors", description="Known distances: X,Y=M or X,Y=M@F (on frame F, 0-based) "
         "separated by ';' (pixel from top-left); a moving shot: anchors on several frames")
-    solve: bpy.props.StringProperty(
-        name="Anchors from Camera Solve", subtype="FILE_PATH",
-        description="A .blend with a movie clip solved in the Movie Clip Editor (FILE.blend or "
-        "FILE.blend:CLIP): every solved track on every solved frame becomes an anchor, in the "
-        "solve's scale (set it with Set Scale)")
     # No hard limits below: Blender would clamp a wrong value silently; the one set of ranges
     # (depth.validate_plate_settings) refuses it with a message instead.
     sensor: bpy.props.FloatProperty(name="Sensor Width", default=36.0,
@@ -157,7 +152,6 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
             else:
                 layout.prop(self, "download")
             layout.prop(self, "anchors")
-            layout.prop(self, "solve")
             col = layout.column(align=True)
             col.prop(self, "near")
             col.prop(self, "far")
@@ -216,12 +210,6 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
             return {"CANCELLED"}
         try:
             near, far, _fill, _fps, anchors = self._settings()
-            if self.solve.strip():
-                from ..rackfocus_addon.bl import footage, solve
-
-                clip = footage.find_clip(bpy.path.abspath(self.footage))
-                anchors += solve.solve_anchors(bpy.path.abspath(self.solve.strip()), clip.width,
-                                               clip.height)
             model = (self.model_file or preferred_model()) if self.model == "FILE" else self.model
             if not model:
                 raise RackFocusError("Choose a model file (or set one in the extension's "

@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from . import depth as depth_maths
 from . import validate as v
 from .easing import parse_easing
-from .estimate.solve import split_spec
 from .frames import frame_range_problem, parse_frame_list
 from .limits import folder_problem
 from .marks import parse_mark, parse_subject
@@ -82,8 +81,7 @@ _SECTION_KEYS: dict[str, dict[str, str]] = {
              "min_blur_px": "min_blur", "solve_fstop": "bool"},
     "plate": {"depth_kind": "depth_kind", "near_m": "depth_m", "far_m": "depth_m",
               "anchors": "anchors", "sensor_mm": "sensor", "focal_mm": "focal",
-              "density": "density", "tear": "tear", "fill_px": "fill_px", "fps": "fps",
-              "solve": "solve"},
+              "density": "density", "tear": "tear", "fill_px": "fill_px", "fps": "fps"},
     "render": {"engine": "engine", "samples": "samples", "resolution": "resolution",
                "frames": "frames", "format": "format", "movie": "bool",
                "contact_sheet": "bool", "plot": "bool", "denoiser": "denoiser"},
@@ -176,9 +174,6 @@ KINDS: dict[str, v.Kind] = {
     "anchors": v.Kind(v.each(_anchor), "a list of \"X,Y=METRES[@FRAME]\" (pixel, distance, "
                                        "0-based frame), e.g. [\"640,360=2.4\", "
                                        "\"700,300=1.9@47\"]"),
-    "solve": v.Kind(v.text, "a .blend with a movie clip solved in Blender, FILE.blend or "
-                            "FILE.blend:CLIP, relative to the shot list, e.g. "
-                            "\"tracking/sh010.blend:plate\""),
     "sensor": v.ranged("sensor", "millimetres", "36"),
     "focal": v.ranged("focal", "millimetres", "50"),
     "density": v.ranged("density", "vertices per pixel", "1"),
@@ -334,9 +329,6 @@ def _plate_rules(m: _Merged) -> None:
             m.err(f"key '{key}' is for footage shots only: remove it or add footage and depth")
     if m.get("footage") is None:
         return
-    if m.get("plate.solve") is not None and depth != ESTIMATE:
-        m.err("key 'plate.solve' gives anchors to an estimate: set depth = \"estimate\" or "
-              "remove it")
     near, far = m.get("plate.near_m"), m.get("plate.far_m")
     if near is not None and far is not None and near >= far:
         m.err(f"key 'plate.near_m' must be nearer than 'plate.far_m' (got {near:g} m and "
@@ -379,19 +371,6 @@ def _paths(m: _Merged, base_dir: str, output_root: str) -> dict[str, str | None]
             "depth": depth_path, "model": model, "output": output}
 
 
-def _plate_values(m: _Merged, base_dir: str) -> dict[str, object]:
-    """The plate section, its solve file resolved against the shot list's folder."""
-    plate = _section(m.values, "plate")
-    if isinstance(plate.get("solve"), str):
-        path, clip = split_spec(plate["solve"])
-        path = _resolve(base_dir, path)
-        if not os.path.isfile(path):
-            m.err(f"key 'plate.solve': no such file: {path} (paths are relative to the shot "
-                  "list's folder)")
-        plate["solve"] = path + (f":{clip}" if clip else "")
-    return plate
-
-
 def _section(values: dict[str, object], name: str) -> dict[str, object]:
     """The keys of section ``name`` ('render.samples' -> 'samples')."""
     return {k.split(".", 1)[1]: value for k, value in values.items()
@@ -407,7 +386,6 @@ def _build_shot(index: int, own: _Table, defaults: _Table, base_dir: str, output
     _pull_rules(m)
     _plate_rules(m)
     paths = _paths(m, base_dir, output_root)
-    plate = _plate_values(m, base_dir)
     if m.failed or len(errors) > before or paths["output"] is None:
         return None
     values = m.values
@@ -419,7 +397,7 @@ def _build_shot(index: int, own: _Table, defaults: _Table, base_dir: str, output
         easing=values.get("easing"), space=values.get("space"), mode=values.get("mode", "rig"),
         replace=values.get("replace", False),
         lens=tuple(sorted(_section(values, "lens").items())),
-        plate=PlateSettings(**plate),
+        plate=PlateSettings(**_section(values, "plate")),
         render=RenderSettings(**_section(values, "render")),
     )
 

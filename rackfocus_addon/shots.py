@@ -73,8 +73,7 @@ class PlateSettings:
 
     ``near_m``/``far_m`` metres at the nearest/farthest depth value, ``anchors`` ``X,Y=M``
     (pixel, metres), ``sensor_mm``/``focal_mm`` millimetres, ``density`` vertices per pixel,
-    ``tear`` a relative depth jump, ``fill_px`` pixels, ``fps`` frames per second, ``solve``
-    a ``FILE.blend[:CLIP]`` whose camera solve gives an estimate its anchors.
+    ``tear`` a relative depth jump, ``fill_px`` pixels, ``fps`` frames per second.
     """
 
     depth_kind: str = "metric"
@@ -87,7 +86,6 @@ class PlateSettings:
     tear: float = DEFAULT_TEAR
     fill_px: int | None = None
     fps: float | None = None
-    solve: str | None = None
 
 
 @dataclass(frozen=True)

@@ -214,34 +214,3 @@ def moving_shot(kind: str, frames: int = 48, width: int = 320, height: int = 240
         truths.append(z.astype(np.float32))
         lumas.append(g.astype(np.float32))
     return truths, lumas
-
-
-# --- A camera solve with known truth -------------------------------------------------------------
-
-def solve_scene(frames: int = 24, points: int = 40, seed: int = 0) -> dict:
-    """A tracked shot with known geometry (tests/ui/make_solved_clip.py solves it in Blender):
-    ``points`` 3D points 4-12 m in front of a camera that trucks right 6 cm and pans left 0.4
-    degrees a frame (camera-to-world matrices, Blender's convention, frame 1 first), a 640 x 360
-    clip, 35 mm lens on a 36 mm sensor; tracks 0 and 1 set the solve's scale."""
-    rng = np.random.default_rng(seed)
-    pts = np.stack([rng.uniform(-3, 3, points), rng.uniform(-1.5, 1.5, points),
-                    rng.uniform(-12, -4, points)], axis=1)
-    cams = []
-    for k in range(frames):
-        a = math.radians(0.4 * k)
-        m = np.eye(4)
-        m[:3, :3] = [[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]]
-        m[:3, 3] = (0.06 * k, 0.0, 0.0)
-        cams.append(m)
-    return {"points": pts, "cameras": cams, "width": 640, "height": 360, "focal_mm": 35.0,
-            "sensor_mm": 36.0, "scale_tracks": (0, 1)}
-
-
-def project(camera: np.ndarray, point, width: int, height: int, focal_px: float):
-    """(x, y) marker position as Blender stores it (share of the frame from the bottom-left)
-    and the planar depth of ``point`` seen by ``camera`` (camera-to-world)."""
-    local = np.linalg.inv(camera) @ np.append(np.asarray(point, dtype=np.float64), 1.0)
-    depth = -local[2]
-    u = focal_px * local[0] / depth + width / 2.0
-    v = focal_px * local[1] / depth + height / 2.0
-    return (u / width, v / height), depth

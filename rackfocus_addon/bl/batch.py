@@ -53,7 +53,7 @@ from ..errors import RackFocusError
 from ..frames import format_frame_list
 from ..request import PullRequest
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
-from . import compat, estimation, export, farm, render, solve
+from . import compat, estimation, export, farm, render
 from . import pull as pull_engine
 from .files import blender_stdout_silenced, save_blend
 from .footage import find_clip
@@ -496,13 +496,9 @@ def estimate_shot(shot: Shot, log: Log, stop: Callable[[], bool] = lambda: False
     folder (a re-run with the same settings keeps what is there): (first depth file, notes)."""
     p = shot.plate
     settings = {"model": shot.model} if shot.model else {}
-    anchors = [parse_anchor(a) for a in p.anchors]
-    if p.solve:
-        clip = find_clip(shot.footage)
-        anchors += solve.solve_anchors(p.solve, clip.width, clip.height)
     request = estimation.EstimateRequest(
         footage=shot.footage, out_dir=shot.estimate_dir,
-        anchors=tuple(anchors), near_m=p.near_m, far_m=p.far_m,
+        anchors=tuple(parse_anchor(a) for a in p.anchors), near_m=p.near_m, far_m=p.far_m,
         sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, **settings)
 
     def progress(label: str, done: int, total: int) -> bool:

@@ -1,8 +1,7 @@
 """CLI verb ``estimate``: metric depth for footage from a depth network (ONNX Runtime).
 
     rackfocus estimate --footage SHOT --out DIR [--model NAME|PATH] [--model-kind KEY]
-        [--anchor X,Y=M[@F] ...] [--solve FILE.blend[:CLIP]] [--size X1,Y1:X2,Y2=M[@F] ...]
-        [--near M --far M]
+        [--anchor X,Y=M[@F] ...] [--size X1,Y1:X2,Y2=M[@F] ...] [--near M --far M]
         [--sensor MM --focal MM] [--temporal] [--no-cuts] [--short-side PX] [--download]
     rackfocus estimate --models
 
@@ -45,10 +44,6 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--anchor", action="append", default=[], metavar="X,Y=M[@F]",
                    help="pixel X,Y (origin top-left) of frame F (from 0, default 0) is M metres "
                         "away; repeatable")
-    p.add_argument("--solve", metavar="FILE.blend[:CLIP]",
-                   help="anchors from a camera solve: every solved track's marker on every "
-                        "solved frame, at its bundle's depth (in the solve's units: set its "
-                        "scale in metres)")
     p.add_argument("--size", action="append", default=[], metavar="X1,Y1:X2,Y2=M[@F]",
                    help="an object M metres long, facing the camera, spans these two pixels "
                         "(e.g. a person's head to feet); repeatable")
@@ -100,11 +95,6 @@ def run_estimate(args, out) -> int:
     if capped:
         out.note(capped)
     anchors = [parse_anchor(a) for a in args.anchor]
-    if args.solve:
-        from ..bl import solve as solve_io
-
-        clip = footage_io.find_clip(args.footage)
-        anchors += solve_io.solve_anchors(args.solve, clip.width, clip.height)
     if args.size:
         clip = footage_io.find_clip(args.footage)
         focal = registry.focal_px(args.focal, args.sensor, clip.width, clip.height,

@@ -70,9 +70,6 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                         "estimate's chain); repeatable (the fit's "
                         "residual at each is reported; more than "
                         f"{100 * ANCHOR_TOLERANCE:g}%% off is refused)")
-    p.add_argument("--solve", metavar="FILE.blend[:CLIP]",
-                   help="with --estimate: anchors from a camera solve saved in FILE.blend "
-                        "(every solved track on every solved frame, in the solve's scale)")
     p.add_argument("--sensor", type=float, default=36.0,
                    help="width of the frame on the sensor in mm (default 36, full frame; "
                         f"{_span(SENSOR_RANGE_MM)}); the camera keeps its sensor fit")
@@ -116,8 +113,6 @@ def run_plate(args, out) -> int:
     if bool(args.depth) == bool(args.estimate):
         raise RackFocusError("Give the depth as --depth FILE, or --estimate to estimate it "
                              "(one of the two)")
-    if args.solve and not args.estimate:
-        raise RackFocusError("--solve gives anchors to an estimate: add --estimate")
     anchors = [parse_anchor(a) for a in args.anchor]
     scene = open_blend(args.file)
     camera = None
@@ -163,12 +158,7 @@ def _estimate(args, anchors, cache: str, out) -> str:
     A re-run with the same settings reuses what is there (no inference).
     """
     from ..bl import estimation
-    from ..bl import footage as footage_io
-    from ..bl import solve as solve_io
 
-    if args.solve:
-        clip = footage_io.find_clip(args.footage)
-        anchors = list(anchors) + solve_io.solve_anchors(args.solve, clip.width, clip.height)
     stem = os.path.splitext(os.path.basename(args.footage.rstrip(os.sep)))[0] or "footage"
     request = estimation.EstimateRequest(
         footage=args.footage, out_dir=os.path.join(cache, f"{stem}_estimated_depth"),

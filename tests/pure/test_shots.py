@@ -338,38 +338,6 @@ marks = ["px:1,1@1"]
     assert est.estimate_dir == str(folder / "renders" / "est" / "rackfocus_depth")
 
 
-def test_a_camera_solve_gives_an_estimate_its_anchors(folder):
-    """plate.solve: a FILE.blend[:CLIP] relative to the shot list, for estimated depth only."""
-    (folder / "track.blend").write_bytes(b"")
-    shot_list, errors = parse(folder, """
-[[shot]]
-name = "est"
-footage = "clip/shot_0001.png"
-depth = "estimate"
-marks = ["px:1,1@1"]
-plate.solve = "track.blend:plate"
-""")
-    assert errors == []
-    assert shot_list.shots[0].plate.solve == str(folder / "track.blend") + ":plate"
-    errors = errors_of(folder, """
-[[shot]]
-name = "given"
-footage = "clip/shot_0001.png"
-depth = "depth_0001.exr"
-marks = ["px:1,1@1"]
-plate.solve = "track.blend"
-[[shot]]
-name = "missing"
-footage = "clip/shot_0001.png"
-depth = "estimate"
-marks = ["px:1,1@1"]
-plate.solve = "nope.blend"
-""")
-    assert any("'given'" in e and "plate.solve' gives anchors to an estimate" in e
-               for e in errors)
-    assert any("'missing'" in e and "no such file" in e and "nope.blend" in e for e in errors)
-
-
 def test_the_request_puts_the_shots_own_settings_over_the_presets(folder):
     shot_list, _ = parse(folder, GOOD)
     plain, preset_shot = shot_list.shots
