@@ -184,8 +184,9 @@ KINDS: dict[str, v.Kind] = {
     "frame": v.Kind(_frame, "a whole frame number, e.g. 1"),
     "easing": v.Kind(v.parsed(parse_easing), "KIND[:in|out|in-out], e.g. \"sine:in-out\""),
     "depth_m": v.ranged("depth_m", "metres", "1.5"),
-    "anchors": v.Kind(v.each(_anchor), "a list of \"X,Y=METRES\" (pixel, distance), e.g. "
-                                       "[\"640,360=2.4\"]"),
+    "anchors": v.Kind(v.each(_anchor), "a list of \"X,Y=METRES[@FRAME]\" (pixel, distance, "
+                                       "0-based frame), e.g. [\"640,360=2.4\", "
+                                       "\"700,300=1.9@47\"]"),
     "sensor": v.ranged("sensor", "millimetres", "36"),
     "focal": v.ranged("focal", "millimetres", "50"),
     "density": v.ranged("density", "vertices per pixel", "1"),

@@ -48,7 +48,7 @@ from .. import __version__
 from .. import depth as depth_maths
 from ..depth import Anchor
 from ..errors import RackFocusError
-from ..estimate import align, preprocess, registry, temporal, upsample, video
+from ..estimate import align, motion, preprocess, registry, temporal, upsample, video
 from ..limits import (
     check_free_space,
     disk_full_error,
@@ -609,11 +609,7 @@ class Estimation:
             self.result = EstimateResult(
                 out, self._depth_file(1), self._sidecar_path(), clip, n, 0, n,
                 model=(old.get("model") or {}).get("title", model_name), model_sha256=sha,
-                segments=[align.Alignment(a["frames"][0], a["frames"][1] + 1, a["scale"],
-                                          a["shift"], a["source"],
-                                          scale_rate=a.get("scale_per_frame", 0.0),
-                                          shift_rate=a.get("shift_per_frame", 0.0))
-                          for a in old.get("alignment", [])],
+                segments=[align.Alignment.from_dict(a) for a in old.get("alignment", [])],
                 warnings=list(old.get("warnings", [])))
             return
         if model is None:
@@ -647,9 +643,9 @@ class Estimation:
 
         # Stabilise and align (no EXR written before every segment's anchors agree).
         units = self._units_function(entry, focal_model_px)
-        transforms = self._stabilise(entry, segs, n, units)
+        transforms = self._stabilise(entry, segs, n, units, clip)
         alignments = [self._align_segment(a, b, entry, transforms, units, clip) for a, b in segs]
-        warnings = []
+        warnings = [line for a in alignments for line in align.chain_warnings(a)]
         if not entry.relative and not req.anchors and req.near_m is None:
             warnings.append(f"{entry.title} gives metres: used as is (no anchors)")
         sidecar = self._sidecar(settings, fingerprint, model, sha, clip, alignments, warnings,
@@ -680,7 +676,8 @@ class Estimation:
                 [a.spec() + ("" if a.frame else "@0") for a in r.anchors],
                 "near_m": r.near_m, "far_m": r.far_m, "sensor_mm": r.sensor_mm,
                 "focal_mm": r.focal_mm, "sensor_fit": r.sensor_fit, "temporal": r.temporal,
-                "cuts": r.cuts, "short_side_px": r.short_side_px, "version": ALGORITHM_VERSION}
+                "cuts": r.cuts, "short_side_px": r.short_side_px, "version": ALGORITHM_VERSION,
+                "chain": "motion"}
 
     def _sidecar(self, settings, fingerprint, model, sha, clip, alignments, warnings,
                  complete: bool) -> dict:
@@ -865,15 +862,22 @@ class Estimation:
             raise RackFocusError(f"Cannot read the cached estimate {path}: {err}; delete the "
                                  "folder's raw/ and run again") from None
 
-    def _stabilise(self, entry, segs, n, units) -> list[align.Transform]:
-        """Per-frame map into segment units: chained robust fits for relative per-frame models,
+    def _stabilise(self, entry, segs, n, units, clip) -> list[align.Transform]:
+        """Per-frame map into segment units: robust fits chained on the pixels the footage's
+        motion matches, for relative per-frame models (the links kept in ``self._links``);
         identity otherwise (video windows are stitched already; metric output is absolute)."""
         transforms = [align.Transform()] * n
+        self._links: list[motion.Link | None] = [None] * n
         if not (entry.relative and entry.layout == "frame"):
             return transforms
         for start, end in segs:
-            transforms[start:end] = align.stabilise(units(self._load_raw(i))
-                                                    for i in range(start, end))
+            low_h, low_w = self._load_raw(start).shape
+            block, to_frame = motion.guide_block(clip.width, clip.height, low_w, low_h)
+            guides = (motion.luma_guide(self._srgb(clip, i), block) for i in range(start, end))
+            links = motion.chain((units(self._load_raw(i)) for i in range(start, end)), guides,
+                                 to_frame)
+            self._links[start:end] = links
+            transforms[start:end] = [link.transform for link in links]
         return transforms
 
     def _anchor_samples(self, anchors, raw, units, transform, clip) -> list[align.AnchorSample]:
@@ -905,7 +909,9 @@ class Estimation:
                 v = transforms[i].apply(units(self._load_raw(int(i))))
                 values.append(align.at_footage_pixels(v, clip.width, clip.height))
             samples += align.near_far_samples(np.concatenate(values), req.near_m, req.far_m)
-        return align.align_segment(start, end, samples, relative=entry.relative)
+        sigmas = [link.sigma if link else 0.0 for link in self._links[start:end]]
+        return align.align_segment(start, end, samples, relative=entry.relative,
+                                   link_sigmas=sigmas)
 
     # Pass 3.
     def _write(self, clip, segs, alignments, transforms, units):

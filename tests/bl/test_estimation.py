@@ -641,6 +641,12 @@ def test_alignment_and_stabilisation_on_a_rendered_moving_camera(tmp_path, empty
           f"{eo.tae(truths, truths, matrices, focal):.5f}")
     assert max(errors) < 0.02
     assert tae <= tae_naive / 5.0
+    # Tied at both anchored frames; the four frames between report how far the chain wandered.
+    (segment,) = result.segments
+    assert [k[0] for k in segment.knots] == [0, frames - 1]
+    assert [(st.first, st.last) for st in segment.stretches] == [(1, frames - 2)]
+    side = json.loads((tmp_path / "out" / "estimate.json").read_text())
+    assert side["alignment"][0]["stretches"][0]["wander"] == segment.stretches[0].wander
 
 
 def test_plate_estimate_imports_footage_alone_and_reuses_the_estimate(work, da2, capsys):

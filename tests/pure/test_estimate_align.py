@@ -7,7 +7,7 @@ import pytest
 
 from rackfocus_addon.depth import Anchor
 from rackfocus_addon.errors import RackFocusError
-from rackfocus_addon.estimate import align
+from rackfocus_addon.estimate import align, motion
 
 W, H = 96, 54
 FOCAL_PX = 50.0 / 36.0 * W
@@ -151,7 +151,7 @@ def test_scene_cuts_split_the_clip_but_a_pan_does_not():
 def align_clip(estimates, truths, anchor_frames):
     """The pipeline's pure part: stabilise, one alignment per segment from anchors on the given
     frames (a pixel on the wall, on the card and on the sphere), back to metres."""
-    transforms = align.stabilise(estimates)
+    transforms = [link.transform for link in motion.chain(estimates)]
     samples = []
     for k in anchor_frames:
         z = truths[k]

@@ -16,7 +16,7 @@ PACKAGES = ("operators", "rackfocus_addon")
 PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "optics", "plan",
         "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
-        "estimate.temporal", "estimate.upsample",
+        "estimate.motion", "estimate.temporal", "estimate.upsample",
         "estimate.solve",
         "estimate.video",
         "depth_fill",
