@@ -679,6 +679,36 @@ def output_problem(folder: str) -> str | None:
     return None
 
 
+_FRAME_FILE = re.compile(rf"^\.?{FRAME_PREFIX}\d+", re.IGNORECASE)
+
+
+def _input_clash(name: str, output: str, inputs: dict[str, str | None]) -> str | None:
+    """Why the shot's outputs (in ``output``) would overwrite one of its ``inputs`` (key -> path),
+    or None: its .blend and backup, frames, movie, sheet, plot, manifest, and the cache and
+    estimate folders it rebuilds."""
+    own = {f"{name}.blend": "saved shot", f"{name}.blend1": "backup of the saved shot",
+           f"{name}.mp4": "movie", "contact_sheet.png": "contact sheet",
+           "focus_plot.png": "focus plot", MANIFEST: "manifest"}
+    folder = os.path.normcase(os.path.abspath(output))
+    for key, path in inputs.items():
+        if not path:
+            continue
+        full = os.path.normcase(os.path.abspath(path))
+        parent, base = os.path.split(full)
+        what = None
+        if parent == folder:
+            what = {os.path.normcase(k): v for k, v in own.items()}.get(base)
+            if what is None and _FRAME_FILE.match(base):
+                what = "rendered frames"
+        for sub in (CACHE_DIR, ESTIMATE_DIR):
+            if full.startswith(os.path.join(folder, os.path.normcase(sub)) + os.sep):
+                what = f"{sub} folder (rebuilt when the shot changes)"
+        if what:
+            return (f"key '{key}': the shot's {what} would overwrite {path}: set 'output' to "
+                    f"another folder (or move the file out of {output})")
+    return None
+
+
 def _build_shot(index: int, own: _Table, defaults: _Table, base_dir: str, output_root: str,
                 errors: list[str]) -> Shot | None:
     """Cross-key rules for one shot (its own keys over the defaults), then the :class:`Shot`."""
@@ -771,6 +801,12 @@ def _build_shot(index: int, own: _Table, defaults: _Table, base_dir: str, output
             err(f"output folder {output} cannot be written: {problem}: choose another 'output' "
                 "(or output_root)")
     if failed or len(errors) > before or output is None:
+        return None
+    inputs = {"scene": scene_path, "footage": footage_path, "model": model,
+              "depth": None if depth_path == ESTIMATE else depth_path}
+    clash = _input_clash(name, output, inputs)
+    if clash:
+        err(clash)
         return None
 
     render = RenderSettings(**{k.split(".", 1)[1]: v for k, v in values.items()

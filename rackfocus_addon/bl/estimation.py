@@ -48,7 +48,7 @@ from .. import __version__
 from .. import depth as depth_maths
 from ..depth import Anchor
 from ..errors import RackFocusError
-from ..estimate import align, preprocess, registry, temporal, upsample
+from ..estimate import align, owned, preprocess, registry, temporal, upsample
 from . import footage as footage_io
 from .files import user_dir
 
@@ -72,6 +72,7 @@ MOVIE_DIR = "footage"
 DEPTH_NAME = "depth_{:04d}.exr"
 _DEPTH_FILE = re.compile(r"^depth_\d{4,}\.exr$")
 _RAW_FILE = re.compile(r"^(raw|pending)_\d{4,}\.npy$")
+_MOVIE_FRAME = re.compile(r"^frame_\d+\.png$")
 #: Folder for models when ``bpy.utils.extension_path_user`` has no extension to name (the bpy
 #: module, ``python -m rackfocus_addon``): this variable, else Blender's user config folder.
 MODELS_ENV = "RACKFOCUS_MODELS"
@@ -503,6 +504,14 @@ def _file_signature(path: str) -> str:
     return h.hexdigest()[:32]
 
 
+def _listed(folder: str, pattern: re.Pattern) -> list[str]:
+    """Names in ``folder`` that match ``pattern`` ([] when there is no such folder)."""
+    try:
+        return [f for f in os.listdir(folder) if pattern.match(f)]
+    except OSError:
+        return []
+
+
 def _fingerprint(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -564,6 +573,9 @@ class Estimation:
         self._clip = clip
         n = clip.frames
         align.check_anchors(req.anchors, clip.width, clip.height, n)
+        # Before anything else: files of the names this run replaces or removes that it did not
+        # write (another tool's depth, the footage itself) stop it, untouched.
+        owned.refuse_foreign(out, self._existing_names(clip))
         model = self.model
         if model is None:
             choice = resolve_model(req.model, req.model_kind, req.download)
@@ -605,6 +617,7 @@ class Estimation:
 
         # Writing starts here (the folder, the movie's frames, the cache).
         self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
+        self._write_guard(lambda: owned.claim(out, self._names(clip)))
         if clip.kind == "movie":
             clip = self._unpacked(clip, source_sig)
             self._clip = clip
@@ -626,7 +639,7 @@ class Estimation:
             warnings.append(f"{entry.title} gives metres: used as is (no anchors)")
         sidecar = self._sidecar(settings, fingerprint, model, sha, clip, alignments, warnings,
                                 complete=False)
-        if not same:
+        if not same:  # every depth file here is the tool's own (refuse_foreign above)
             for f in os.listdir(out):
                 if _DEPTH_FILE.match(f):
                     os.remove(os.path.join(out, f))
@@ -641,9 +654,34 @@ class Estimation:
             sidecar["warnings"] = warnings
         sidecar["complete"] = True
         self._write_guard(lambda: _atomic_json(self._sidecar_path(), sidecar))
+        self._write_guard(lambda: owned.settle(out, [DEPTH_NAME.format(i + 1)
+                                                     for i in range(n)]))
         self.result = EstimateResult(out, self._depth_file(1), self._sidecar_path(), clip, n,
                                      self._written, self._kept, model=entry.title,
                                      model_sha256=sha, segments=alignments, warnings=warnings)
+
+    # What the run may replace or remove (relative names, '/'-separated).
+    def _existing_names(self, clip: footage_io.Clip) -> list[str]:
+        """Every existing file this run may replace or remove."""
+        names = [SIDECAR] + _listed(self._out, _DEPTH_FILE)
+        names += [f"{RAW_DIR}/{f}" for f in [RAW_MANIFEST, CUTS_FILE]
+                  + _listed(os.path.join(self._out, RAW_DIR), _RAW_FILE)]
+        if clip.kind == "movie":
+            names += [f"{MOVIE_DIR}/{f}" for f in ["source.json"] + _listed(
+                os.path.join(self._out, MOVIE_DIR), _MOVIE_FRAME)]
+        return names
+
+    def _names(self, clip: footage_io.Clip) -> list[str]:
+        """Every file this run may write."""
+        n = clip.frames
+        names = [SIDECAR, f"{RAW_DIR}/{RAW_MANIFEST}", f"{RAW_DIR}/{CUTS_FILE}"]
+        names += [DEPTH_NAME.format(i + 1) for i in range(n)]
+        names += [f"{RAW_DIR}/{kind}_{i + 1:04d}.npy" for kind in ("raw", "pending")
+                  for i in range(n)]
+        if clip.kind == "movie":
+            names += [f"{MOVIE_DIR}/source.json"] + [f"{MOVIE_DIR}/frame_{i + 1:04d}.png"
+                                                     for i in range(n)]
+        return names
 
     # Settings and the sidecar.
     def _settings(self, sha: str) -> dict:
@@ -680,9 +718,8 @@ class Estimation:
         manifest = _read_json(path)
         if manifest is None or manifest.get("fingerprint") != raw_fp:
             folder = os.path.join(self._out, RAW_DIR)
-            for f in os.listdir(folder):
-                if _RAW_FILE.match(f):
-                    os.remove(os.path.join(folder, f))
+            for f in _listed(folder, _RAW_FILE):  # the tool's own (refuse_foreign)
+                os.remove(os.path.join(folder, f))
             manifest = {"fingerprint": raw_fp, "windows": {}}
             _atomic_json(path, manifest)
         return manifest

@@ -18,6 +18,7 @@ import argparse
 from ..depth import parse_anchor
 from ..errors import RackFocusError
 from ..estimate import align, registry
+from .common import check_output_folder
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:
@@ -80,6 +81,7 @@ def run_estimate(args, out) -> int:
         return 0
     if not args.footage or not args.out:
         raise RackFocusError("estimate needs --footage SHOT and --out DIR (or --models)")
+    check_output_folder(args.out)
     anchors = [parse_anchor(a) for a in args.anchor]
     if args.size:
         clip = footage_io.find_clip(args.footage)

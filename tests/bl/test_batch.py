@@ -651,3 +651,22 @@ frames = "1-2"
         ["depth_0001.exr", "depth_0002.exr"]
     assert any("estimate:" in note for note in entry["notes"])
     assert farm_problems(entry["blend"]) == []
+
+
+def test_a_shot_named_after_its_scene_in_the_scenes_folder_is_refused(empty_scene, tmp_path,
+                                                                      run_cli, capsys):
+    """Issue 19: name = "demo", scene = "demo.blend", output = "." would save the built shot
+    over the scene (and a second run over its .blend1): refused before anything is written."""
+    scene = demo_file(tmp_path)
+    original = open(scene, "rb").read()
+    before = sorted(os.listdir(tmp_path))
+    listing = shot_list(tmp_path, '[[shot]]\nname = "demo"\nscene = "demo.blend"\n'
+                                  'output = "."\nmarks = ["Near@1", "Far@3"]\n'
+                                  '[shot.render]\nengine = "workbench"\nresolution = "16x9"\n'
+                                  'frames = "1"\nmovie = false\ncontact_sheet = false\n'
+                                  'plot = false\n')
+    assert run_cli("batch", listing) == 2
+    err = capsys.readouterr().err
+    assert "key 'scene'" in err and "would overwrite" in err and "'output'" in err
+    assert open(scene, "rb").read() == original
+    assert sorted(os.listdir(tmp_path)) == sorted(before + ["shots.toml"])

@@ -409,3 +409,28 @@ def test_negative_frame_list_through_main(shot, tmp_path, capsys):
     assert cli.main(["render", shot, "--frames", "-3--1", "--out", str(tmp_path / "r"),
                      "--samples", "0"]) == 2  # reached --samples: the frames parsed
     assert "--samples 0 is out of range" in error_line(capsys)
+
+
+# --- issue 19: an output never lands on an input or on a .blend ------------------------------
+
+def test_a_text_output_onto_the_input_or_a_blend_is_refused(shot, tmp_path, capsys):
+    original = open(shot, "rb").read()
+    assert main(["describe", shot, "--out", shot]) == 2
+    assert "input" in error_line(capsys)
+    assert open(shot, "rb").read() == original
+    other = tmp_path / "other.blend"
+    other.write_bytes(original)
+    disguised = tmp_path / "notes.txt"
+    disguised.write_bytes(original)  # a .blend under another name
+    for target in (other, str(shot) + "1", disguised):
+        if not os.path.exists(target):
+            open(target, "wb").write(original)
+        assert main(["describe", shot, "--out", str(target)]) == 2
+        assert ".blend" in error_line(capsys)
+        assert open(target, "rb").read() == original
+    # export's CSV and JSON are checked the same way.
+    csv = tmp_path / "focus.csv"
+    csv.write_bytes(original)
+    assert main(["export", shot, "--out", str(csv)]) == 2
+    assert ".blend" in error_line(capsys)
+    assert csv.read_bytes() == original

@@ -684,3 +684,46 @@ def test_import_plate_operator_estimates_depth(addon, work, da2, monkeypatch):
         bpy.ops.rackfocus.import_plate(footage=clip, estimate=True, model="FILE",
                                        model_file=str(da2), anchors="5,13=6; 42,13=2")
     assert plate.plates(scene.camera) == [plate_obj]
+
+
+# --- issue 19: files the tool did not write are never touched ---------------------------------
+
+def test_depth_files_it_did_not_write_are_refused_and_kept(work, da2, capsys):
+    """Another tool's depth (or the footage itself) named depth_####.exr in --out: refused
+    before anything is written, every byte kept."""
+    clip = write_clip(work / "shot", 2)
+    out = work / "out"
+    out.mkdir()
+    (out / "depth_0001.exr").write_bytes(b"another tool's depth")
+    (out / "depth_0007.exr").write_bytes(b"and another")
+    with pytest.raises(RackFocusError, match=r"did not write.*depth_0001\.exr.*depth_0007\.exr"):
+        estimation.estimate_depth(request(clip, out, da2))
+    assert outputs(out) == ["depth_0001.exr", "depth_0007.exr"]
+    assert (out / "depth_0001.exr").read_bytes() == b"another tool's depth"
+    assert (out / "depth_0007.exr").read_bytes() == b"and another"
+    # The command line: exit 2 and one line.
+    from rackfocus_addon.cli import main
+    assert main(["estimate", "--footage", clip, "--out", str(out), "--model", str(da2),
+                 "--anchor", "5,13=6", "--anchor", "42,13=2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rackfocus: error: ") and "--out" in err[0]
+    assert outputs(out) == ["depth_0001.exr", "depth_0007.exr"]
+
+
+def test_new_settings_replace_only_its_own_files(work, da2):
+    """Changed settings remove and rewrite the tool's own EXRs; a file another tool put beside
+    them (or one of its own that was replaced since) stops the run, and is kept."""
+    clip = write_clip(work / "shot", 2)
+    out = work / "out"
+    estimation.estimate_depth(request(clip, out, da2))
+    (out / "depth_0009.exr").write_bytes(b"theirs")
+    with pytest.raises(RackFocusError, match=r"depth_0009\.exr"):
+        estimation.estimate_depth(request(clip, out, da2, temporal=True))
+    assert (out / "depth_0009.exr").read_bytes() == b"theirs"
+    os.remove(out / "depth_0009.exr")
+    again = estimation.estimate_depth(request(clip, out, da2, temporal=True))
+    assert again.written == 2
+    (out / "depth_0002.exr").write_bytes(b"replaced by the user")
+    with pytest.raises(RackFocusError, match=r"depth_0002\.exr"):
+        estimation.estimate_depth(request(clip, out, da2))
+    assert (out / "depth_0002.exr").read_bytes() == b"replaced by the user"

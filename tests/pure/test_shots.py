@@ -479,3 +479,28 @@ def test_marks_use_the_mark_grammar(folder):
     assert shot_list.shots[0].marks == (parse_mark('"Fox:Rig"@40'),
                                         parse_mark("point:0.5,6,1@12"),
                                         parse_mark("Rig:head@marker:line2"))
+
+
+# --- issue 19: a shot never writes onto its own inputs ----------------------------------------
+
+@pytest.mark.parametrize("shot,fix", [
+    # The shot's .blend would replace its own scene (and a second run its backup).
+    ('name = "sh010"\nscene = "sh010.blend"\noutput = "."', "key 'scene'"),
+    # Rendered frames would replace the footage.
+    ('name = "sh020"\nfootage = "frame_0001.png"\ndepth = "depth_0001.exr"\noutput = "."',
+     "key 'footage'"),
+    # The plate cache is the shot's own folder, emptied when it is rebuilt.
+    ('name = "sh030"\nfootage = "clip/shot_0001.png"\n'
+     'depth = "rackfocus_cache/depth_0001.exr"\noutput = "."', "key 'depth'"),
+])
+def test_a_shot_whose_outputs_would_overwrite_its_inputs_is_refused(folder, shot, fix):
+    for name in ("sh010.blend", "sh010.blend1", "frame_0001.png"):
+        (folder / name).write_bytes(b"mine")
+    (folder / "rackfocus_cache").mkdir()
+    (folder / "rackfocus_cache" / "depth_0001.exr").write_bytes(b"mine")
+    errors = errors_of(folder, f'[[shot]]\n{shot}\nmarks = ["px:1,1@1", "px:2,2@9"]\n'
+                       if "footage" in shot else
+                       f'[[shot]]\n{shot}\nmarks = ["Near@1", "Far@9"]\n')
+    assert len(errors) == 1, errors
+    assert fix in errors[0] and "would overwrite" in errors[0], errors
+    assert "'output'" in errors[0]  # the fix
