@@ -51,6 +51,7 @@ from .. import plot
 from ..depth import parse_anchor
 from ..errors import RackFocusError
 from ..frames import format_frame_list
+from ..image_files import image_problem
 from ..request import PullRequest
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
 from . import compat, estimation, export, farm, render
@@ -228,7 +229,7 @@ def _fail(r: ShotReport, message: str, log: Log) -> None:
 def _count_done(shot: Shot) -> int:
     manifest = read_manifest(shot)
     frames = manifest.get("frames", []) if manifest else []
-    return sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    return sum(1 for f in frames if _finished(shot.frame_path(f)))
 
 
 @contextlib.contextmanager
@@ -303,10 +304,10 @@ def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
         return manifest
     frames = manifest.get("frames") or []
     wanted = restrict_frames(frames, options.frames)
-    if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
+    if not all(_finished(shot.frame_path(f)) for f in wanted):
         return None
-    everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
-    if everything and not all(os.path.isfile(p) for p in shot.media_paths().values()):
+    everything = all(_finished(shot.frame_path(f)) for f in frames)
+    if everything and not all(_finished(p) for p in shot.media_paths().values()):
         return None
     return manifest
 
@@ -317,7 +318,7 @@ def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
     r.resumed = True
     r.blend = shot.blend_path
     r.frames_total = len(frames)
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
     r.frames_kept = len(restrict_frames(frames, options.frames))
     if options.build_only:
         r.status = BUILT
@@ -361,7 +362,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     else:
         if manifest is not None and not options.force:
             stale = [f for f in manifest.get("frames") or []
-                     if os.path.isfile(shot.frame_path(f))]
+                     if _finished(shot.frame_path(f))]
             if stale:
                 log.warn(f"shot '{shot.name}': its settings or source files changed; "
                          f"{len(stale)} frame(s) rendered before are kept (--force re-renders "
@@ -377,7 +378,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     r.build_s = time.perf_counter() - t0
     if options.build_only:
         r.status = BUILT
-        r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+        r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
         r.files = _files(shot, frames)
         return
 
@@ -395,7 +396,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
         r.render_s = time.perf_counter() - t1
     r.frames_kept = len(kept)
 
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
     if r.frames_done < len(frames):
         r.status = PARTIAL
         r.files = _files(shot, frames)
@@ -549,7 +550,8 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
     scene.render.filepath = path
     with blender_stdout_silenced():
         bpy.ops.render.render(write_still=True, scene=scene.name)
-    if os.path.isfile(path) and os.path.getsize(path) > 0:
+    problem = image_problem(path) if os.path.isfile(path) else "missing"
+    if problem is None:
         return
     folder = os.path.dirname(path)
     try:
@@ -558,7 +560,14 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
         free = None
     if free is not None and free < LOW_SPACE_BYTES:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-    raise OSError(errno.EIO, f"Blender wrote no file for frame {frame}", path)
+    raise OSError(errno.EIO, f"Blender wrote no complete file for frame {frame} ({problem})",
+                  path)
+
+
+def _finished(path: str) -> bool:
+    """Whether ``path`` is a finished file: there, and complete (a full disk may have cut a
+    file short without Blender saying so; a resume must render it again, not keep it)."""
+    return os.path.isfile(path) and image_problem(path) is None
 
 
 def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], force: bool,
@@ -573,7 +582,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     (KeyboardInterrupt).
     """
     set_frame_output(scene, shot)
-    todo = [f for f in frames if force or not os.path.isfile(shot.frame_path(f))]
+    todo = [f for f in frames if force or not _finished(shot.frame_path(f))]
     _remove_partials(shot, todo)
     pending = set(todo)
     kept = [f for f in frames if f not in pending]
@@ -660,7 +669,7 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
     asked for, and only when missing unless ``redo``); returns name -> path."""
     log = log or Log()
     wanted = shot.media_paths()
-    todo = {k: p for k, p in wanted.items() if redo or not os.path.isfile(p)}
+    todo = {k: p for k, p in wanted.items() if redo or not _finished(p)}
     frames = list(frames)
     paths = [shot.frame_path(f) for f in frames]
     if "movie" in todo:

@@ -49,6 +49,7 @@ from .. import depth as depth_maths
 from ..depth import Anchor
 from ..errors import RackFocusError
 from ..estimate import align, owned, preprocess, registry, temporal, upsample
+from ..image_files import image_problem
 from . import footage as footage_io
 from .files import user_dir
 
@@ -471,8 +472,9 @@ def write_depth_exr(path: str, depth_m: np.ndarray) -> None:
             footage_io.write_exr(part, rgba)
         except RuntimeError as err:
             raise OSError(errno.EIO, str(err).strip(), path) from None
-        if not os.path.isfile(part) or os.path.getsize(part) == 0:
-            raise OSError(errno.EIO, "Blender wrote no file", path)
+        problem = image_problem(part) if os.path.isfile(part) else "no file"
+        if problem is not None:  # a full disk may cut the file short without an error
+            raise OSError(errno.EIO, f"Blender wrote {problem}", path)
         os.replace(part, path)
     except BaseException:
         if os.path.exists(part):
@@ -502,6 +504,11 @@ def _file_signature(path: str) -> str:
             f.seek(max(size - 65536, 65536))
             h.update(f.read())
     return h.hexdigest()[:32]
+
+
+def _complete(path: str) -> bool:
+    """Whether ``path`` is a finished file (there and not cut short: kept by a resume)."""
+    return os.path.isfile(path) and image_problem(path) is None
 
 
 def _listed(folder: str, pattern: re.Pattern) -> list[str]:
@@ -591,7 +598,7 @@ class Estimation:
         old = _read_json(self._sidecar_path())
         same = old is not None and old.get("fingerprint") == fingerprint
         if same and old.get("complete") and all(
-                os.path.isfile(self._depth_file(i + 1)) for i in range(n)):
+                _complete(self._depth_file(i + 1)) for i in range(n)):
             self._kept = n
             self.result = EstimateResult(
                 out, self._depth_file(1), self._sidecar_path(), clip, n, 0, n,
@@ -937,7 +944,7 @@ class Estimation:
                 filt.reset()
             for i in range(start, end):
                 target = self._depth_file(i + 1)
-                if filt is None and os.path.isfile(target):
+                if filt is None and _complete(target):
                     self._kept += 1
                     yield ("writing metric depth", i + 1, n)
                     continue
@@ -947,7 +954,7 @@ class Estimation:
                 inv = upsample.upsample_inverse_depth(inv_low.astype(np.float32), guide)
                 if filt is not None:
                     inv = filt.apply(inv, guide)
-                if os.path.isfile(target):  # kept; the filter state is up to date
+                if _complete(target):  # kept; the filter state is up to date
                     self._kept += 1
                     yield ("writing metric depth", i + 1, n)
                     continue

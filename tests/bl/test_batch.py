@@ -670,3 +670,21 @@ def test_a_shot_named_after_its_scene_in_the_scenes_folder_is_refused(empty_scen
     assert "key 'scene'" in err and "would overwrite" in err and "'output'" in err
     assert open(scene, "rb").read() == original
     assert sorted(os.listdir(tmp_path)) == sorted(before + ["shots.toml"])
+
+
+def test_a_frame_cut_short_is_not_finished_and_a_resume_renders_it_again(empty_scene, tmp_path):
+    """Issue 19, item 4: after a full disk, a frame file cut short (half a PNG) once counted as
+    finished and the re-run said "done 4/4"; it is re-checked and rendered again."""
+    demo_file(tmp_path)
+    path = shot_list(tmp_path, TINY + '[[shot]]\nname = "a"\nscene = "demo.blend"\n'
+                                      'marks = ["Near@1", "Far@4"]\n')
+    first = batch.run_batch(load_shot_list(path), log=Recorder())
+    assert [s.status for s in first.shots] == ["done"]
+    frame = tmp_path / "renders" / "a" / "frame_0002.png"
+    whole = frame.read_bytes()
+    frame.write_bytes(whole[:len(whole) // 2])
+    again = batch.run_batch(load_shot_list(path), log=Recorder())
+    (a,) = again.shots
+    assert (a.status, a.frames_rendered, a.frames_done) == ("done", 1, 4)
+    (tmp_path / "whole.png").write_bytes(whole)
+    assert np.array_equal(pixels(str(frame)), pixels(str(tmp_path / "whole.png")))

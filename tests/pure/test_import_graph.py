@@ -16,7 +16,7 @@ PACKAGES = ("operators", "rackfocus_addon")
 PURE = ("depth", "describe", "easing", "errors", "frames", "marks", "optics", "plan",
         "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
-        "estimate.temporal", "estimate.upsample", "estimate.owned")
+        "estimate.temporal", "estimate.upsample", "estimate.owned", "image_files")
 
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:
