@@ -69,6 +69,7 @@ SIDECAR = "estimate.json"
 RAW_DIR = "raw"
 RAW_MANIFEST = "raw.json"
 CUTS_FILE = "cuts.json"
+FOOTAGE_TABLE = "footage.json"
 MOVIE_DIR = "footage"
 DEPTH_NAME = "depth_{:04d}.exr"
 _DEPTH_FILE = re.compile(r"^depth_\d{4,}\.exr$")
@@ -494,16 +495,26 @@ def _save_npy(path: str, values: np.ndarray) -> None:
         raise
 
 
-def _file_signature(path: str) -> str:
-    """Size and the sha256 of the first and last 64 KiB: cheap, survives copies."""
-    size = os.path.getsize(path)
-    h = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as f:
-        h.update(f.read(65536))
-        if size > 65536:
-            f.seek(max(size - 65536, 65536))
-            h.update(f.read())
-    return h.hexdigest()[:32]
+def _footage_signature(files: list[str], table_path: str) -> tuple[str, dict]:
+    """A signature of every frame's content, and the table that makes it cheap next time.
+
+    The table (``raw/footage.json``) holds each file's size, modification time (ns) and
+    sha256; a file whose size and time are the recorded ones keeps its recorded hash, any
+    other is hashed again (a copied or touched frame with the same content changes nothing;
+    an edited frame anywhere in the clip does). Returns (signature, new table)."""
+    known = (_read_json(table_path) or {}).get("files", {})
+    table, hashes = {}, []
+    for path in files:
+        st = os.stat(path)
+        seen = known.get(path)
+        if isinstance(seen, list) and len(seen) == 3 and seen[:2] == [st.st_size,
+                                                                      st.st_mtime_ns]:
+            sha = seen[2]
+        else:
+            sha = file_sha256(path)
+        table[path] = [st.st_size, st.st_mtime_ns, sha]
+        hashes.append(sha)
+    return _fingerprint(hashes), {"files": table}
 
 
 def _complete(path: str) -> bool:
@@ -592,7 +603,8 @@ class Estimation:
             model_name = choice.entry.title if choice.entry else os.path.basename(choice.path)
         else:
             sha, model_name = model.sha256, model.entry.title
-        source_sig = _fingerprint([_file_signature(f) for f in clip.files])
+        source_sig, footage_table = _footage_signature(
+            clip.files, os.path.join(out, RAW_DIR, FOOTAGE_TABLE))
         settings = self._settings(sha)
         fingerprint = _fingerprint({"settings": settings, "footage": source_sig})
         old = _read_json(self._sidecar_path())
@@ -625,6 +637,8 @@ class Estimation:
         # Writing starts here (the folder, the movie's frames, the cache).
         self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
         self._write_guard(lambda: owned.claim(out, self._names(clip)))
+        self._write_guard(lambda: _atomic_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
+                                               footage_table))
         if clip.kind == "movie":
             clip = self._unpacked(clip, source_sig)
             self._clip = clip
@@ -671,7 +685,7 @@ class Estimation:
     def _existing_names(self, clip: footage_io.Clip) -> list[str]:
         """Every existing file this run may replace or remove."""
         names = [SIDECAR] + _listed(self._out, _DEPTH_FILE)
-        names += [f"{RAW_DIR}/{f}" for f in [RAW_MANIFEST, CUTS_FILE]
+        names += [f"{RAW_DIR}/{f}" for f in [RAW_MANIFEST, CUTS_FILE, FOOTAGE_TABLE]
                   + _listed(os.path.join(self._out, RAW_DIR), _RAW_FILE)]
         if clip.kind == "movie":
             names += [f"{MOVIE_DIR}/{f}" for f in ["source.json"] + _listed(
@@ -681,7 +695,7 @@ class Estimation:
     def _names(self, clip: footage_io.Clip) -> list[str]:
         """Every file this run may write."""
         n = clip.frames
-        names = [SIDECAR, f"{RAW_DIR}/{RAW_MANIFEST}", f"{RAW_DIR}/{CUTS_FILE}"]
+        names = [SIDECAR] + [f"{RAW_DIR}/{f}" for f in (RAW_MANIFEST, CUTS_FILE, FOOTAGE_TABLE)]
         names += [DEPTH_NAME.format(i + 1) for i in range(n)]
         names += [f"{RAW_DIR}/{kind}_{i + 1:04d}.npy" for kind in ("raw", "pending")
                   for i in range(n)]

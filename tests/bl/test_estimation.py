@@ -727,3 +727,44 @@ def test_new_settings_replace_only_its_own_files(work, da2):
     with pytest.raises(RackFocusError, match=r"depth_0002\.exr"):
         estimation.estimate_depth(request(clip, out, da2))
     assert (out / "depth_0002.exr").read_bytes() == b"replaced by the user"
+
+
+def padded_png(path, rgb, pad=100_000):
+    """An 8-bit RGB PNG whose pixels sit in the middle of the file, between two comments of
+    ``pad`` bytes, stored (zlib level 0) so its size does not depend on the pixels."""
+    data = np.clip(np.rint(np.asarray(rgb) * 255), 0, 255).astype(np.uint8)
+    raw = b"".join(b"\x00" + data[r].tobytes() for r in range(data.shape[0]))
+
+    def chunk(tag, body):
+        return (struct.pack(">I", len(body)) + tag + body
+                + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
+
+    comment = chunk(b"tEXt", b"Comment\x00" + b"x" * pad)
+    header = struct.pack(">IIBBBBB", data.shape[1], data.shape[0], 8, 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + comment
+                + chunk(b"IDAT", zlib.compress(raw, 0)) + comment + chunk(b"IEND", b""))
+
+
+def test_a_changed_frame_in_the_middle_of_the_clip_is_estimated_again(work, da2):
+    """Issue 19, item 5: frame 2 replaced by another of the same size (its pixels in the middle
+    of the file) is estimated again; the signature used to read each file's first and last
+    64 KiB only. A frame copied over with the same content changes nothing."""
+    folder = work / "shot"
+    folder.mkdir()
+    for i in range(3):
+        padded_png(folder / f"shot_{i + 1:04d}.png", three_band_frame())
+    clip = folder / "shot_0001.png"
+    out = work / "out"
+    estimation.estimate_depth(request(clip, out, da2))
+    middle = read_depth(str(out / "depth_0002.exr"))[:, 18:30].mean()
+    frame2 = folder / "shot_0002.png"
+    size = os.path.getsize(frame2)
+    padded_png(frame2, three_band_frame(middle=0.65))
+    assert os.path.getsize(frame2) == size
+    again = estimation.estimate_depth(request(clip, out, da2))
+    assert again.written == 3
+    assert read_depth(str(out / "depth_0002.exr"))[:, 18:30].mean() != pytest.approx(middle)
+    # Touched, same content: nothing to do.
+    os.utime(frame2)
+    assert estimation.estimate_depth(request(clip, out, da2)).written == 0

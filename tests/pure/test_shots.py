@@ -504,3 +504,26 @@ def test_a_shot_whose_outputs_would_overwrite_its_inputs_is_refused(folder, shot
     assert len(errors) == 1, errors
     assert fix in errors[0] and "would overwrite" in errors[0], errors
     assert "'output'" in errors[0]  # the fix
+
+
+def test_the_fingerprint_reads_every_frame_of_a_sequence(folder):
+    """Issue 19, item 5: replacing frame 3 of the footage (or of the depth) rebuilds the shot;
+    it used to read the first file only."""
+    for i in (2, 3):
+        (folder / "clip" / f"shot_{i:04d}.png").write_bytes(b"")
+        (folder / f"depth_{i:04d}.exr").write_bytes(b"")
+    shot_list, errors = parse(folder, GOOD)
+    assert errors == []
+    shot = shot_list.shots[1]
+    before = shot.fingerprint()
+    assert shot.fingerprint() == before
+    (folder / "clip" / "shot_0003.png").write_bytes(b"another frame 3")
+    after_footage = shot.fingerprint()
+    assert after_footage != before
+    (folder / "depth_0002.exr").write_bytes(b"another depth 2")
+    assert shot.fingerprint() != after_footage
+    # Same size, new modification time: a frame copied over another of the same size.
+    stamp = os.stat(folder / "clip" / "shot_0002.png").st_mtime_ns
+    before = shot.fingerprint()
+    os.utime(folder / "clip" / "shot_0002.png", ns=(stamp + 10**9, stamp + 10**9))
+    assert shot.fingerprint() != before
