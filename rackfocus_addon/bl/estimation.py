@@ -336,6 +336,14 @@ class LoadedModel:
         frames = tensor.shape[1] if sig.layout == "video" else 1
         if out.ndim < 2 or out.size % frames:
             raise RackFocusError(f"The model returned an output of shape {list(out.shape)}")
+        # NaN marks masked pixels; a frame with nothing else is no estimate at all.
+        for frame in out.reshape(frames, -1):
+            if not np.isfinite(frame).any():
+                bad = "NaN" if np.isnan(frame).any() else "infinite values"
+                raise RackFocusError(
+                    f"The model returned {bad} for every pixel of a {tensor.shape[-1]}x"
+                    f"{tensor.shape[-2]} input: it is not a depth model Rack Focus can use (or "
+                    "not in this precision): try another --model")
         return out.reshape(frames, out.shape[-2], out.shape[-1])
 
 
@@ -559,6 +567,7 @@ class Estimation:
         self._written = 0
         self._kept = 0
         self._filled = 0
+        self._undo: Callable[[], None] | None = None
         self._clip: footage_io.Clip | None = None
         self._out = os.path.abspath(bpy.path.abspath(request.out_dir)) if request.out_dir else ""
 
@@ -584,6 +593,48 @@ class Estimation:
         return os.path.join(self._out, RAW_DIR, f"{prefix}_{index + 1:04d}.npy")
 
     def steps(self) -> Iterator[tuple[str, int, int]]:
+        """The run, step by step. A refusal after the first write and before the first EXR
+        (anchors that disagree, a model whose output cannot be aligned) removes every file
+        and folder this run made; files that were there before are left as they were."""
+        try:
+            yield from self._steps()
+        except RackFocusError:
+            if self._undo is not None:
+                self._undo()
+            raise
+
+    def _undo_run(self, clip: footage_io.Clip, before: set[str], made: str | None) -> None:
+        """Remove what this run wrote (``before``: the names that existed; ``made``: the
+        topmost folder it created, removed when empty)."""
+        out = self._out
+        for name in set(self._names(clip) + [owned.RECORD]) - before:
+            path = os.path.join(out, *name.split("/"))
+            for stale in (path, path + ".part"):
+                if os.path.isfile(stale):
+                    os.remove(stale)
+        folders = [os.path.join(out, MOVIE_DIR), os.path.join(out, RAW_DIR)]
+        if made:
+            folder = out
+            while len(folder) >= len(made):
+                folders.append(folder)
+                folder = os.path.dirname(folder)
+        for folder in folders:
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty, or not there
+                pass
+
+    def _need_anchors(self, entry: registry.ModelEntry, segs) -> None:
+        """A relative model needs an anchor in every shot segment (or --near/--far): checked
+        before the network runs, naming the frames."""
+        req = self.request
+        if not entry.relative or req.near_m is not None:
+            return
+        for start, end in segs:
+            if not any(start <= a.frame < end for a in req.anchors):
+                align.align_segment(start, end, [], relative=True)  # raises
+
+    def _steps(self) -> Iterator[tuple[str, int, int]]:
         req = self.request
         req.check()
         out = self._out
@@ -594,6 +645,12 @@ class Estimation:
         # Before anything else: files of the names this run replaces or removes that it did not
         # write (another tool's depth, the footage itself) stop it, untouched.
         owned.refuse_foreign(out, self._existing_names(clip))
+        before = set(self._existing_names(clip) + [owned.RECORD])
+        before = {b for b in before if os.path.lexists(os.path.join(out, *b.split("/")))}
+        made = out
+        while not os.path.exists(os.path.dirname(made)) and os.path.dirname(made) != made:
+            made = os.path.dirname(made)
+        made = None if os.path.exists(made) else made
         model = self.model
         if model is None:
             choice = resolve_model(req.model, req.model_kind, req.download)
@@ -631,10 +688,14 @@ class Estimation:
                                            req.sensor_fit) * model_w / clip.width
         raw_key = {"model": sha, "rules": entry.key, "size": [model_w, model_h],
                    "footage": source_sig, "version": ALGORITHM_VERSION}
+        self._need_anchors(entry, [(0, n)])
         early = self._early_anchor_check(model, clip, model_w, model_h, focal_model_px,
                                          _fingerprint(dict(raw_key, segments=None)))
 
-        # Writing starts here (the folder, the movie's frames, the cache).
+        # Writing starts here (the folder, the movie's frames, the cache); a refusal from here
+        # to the first EXR removes what the run made (steps()).
+        source_clip = clip
+        self._undo = lambda: self._undo_run(source_clip, before, made)
         self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
         self._write_guard(lambda: owned.claim(out, self._names(clip)))
         self._write_guard(lambda: _atomic_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
@@ -644,6 +705,7 @@ class Estimation:
             self._clip = clip
         cut_list = yield from self._cuts(clip, source_sig)
         segs = align.segments(n, cut_list) if req.cuts else [(0, n)]
+        self._need_anchors(entry, segs)
         raw_fp = _fingerprint(dict(raw_key, segments=segs if entry.layout == "video" else None))
         manifest = self._raw_manifest(raw_fp)
         if entry.layout == "video":
@@ -666,6 +728,7 @@ class Estimation:
                     os.remove(os.path.join(out, f))
         self._write_guard(lambda: _atomic_json(self._sidecar_path(), sidecar))
 
+        self._undo = None  # EXRs from here on: a stop keeps every finished one
         yield from self._write(clip, segs, alignments, transforms, units)
         if self._filled:
             warnings.append(
@@ -986,6 +1049,7 @@ class Estimation:
         except OSError as err:
             reason = "the disk is full" if err.errno == errno.ENOSPC else (
                 err.strerror or str(err))
+            self._undo = None  # the message says what is kept, for the next run
             raise RackFocusError(
                 f"Could not write to {self._out} ({reason}): stopped; {self._written + self._kept}"
                 " finished depth frame(s) and the cached estimates are kept, run again to "

@@ -768,3 +768,61 @@ def test_a_changed_frame_in_the_middle_of_the_clip_is_estimated_again(work, da2)
     # Touched, same content: nothing to do.
     os.utime(frame2)
     assert estimation.estimate_depth(request(clip, out, da2)).written == 0
+
+
+# --- issue 19, item 15: a refused estimation leaves nothing behind -----------------------------
+
+def test_a_relative_model_without_anchors_is_refused_before_the_network(work, da2):
+    clip = write_clip(work / "shot", 2)
+    calls = []
+    model = estimation.load_model(estimation.resolve_model(da2))
+    model.session = _CountingSession(model.session, calls)
+    with pytest.raises(RackFocusError, match=r"No anchor for frames 0-1.*--near and --far"):
+        estimation.estimate_depth(request(clip, work / "out", da2, anchors=()), model=model)
+    assert calls == [] and not (work / "out").exists()
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda path: tiny_model(path, b=float("nan")), "NaN"),
+    (lambda path: tiny_model(path, a=0.0), "contradict|flat|one depth"),  # a constant
+])
+def test_a_model_that_gives_no_usable_depth_leaves_nothing(work, make, needle):
+    clip = write_clip(work / "shot", 3)
+    out = work / "cache" / "out"
+    with pytest.raises(RackFocusError, match=needle):
+        estimation.estimate_depth(request(clip, out, make(work / "bad.onnx")))
+    assert not (work / "cache").exists()
+
+
+def test_anchors_that_disagree_across_frames_leave_nothing(work, da2):
+    """Found after the network ran: the run's cache, manifest, cuts and folder all go; a
+    previous run's files in the folder stay as they were."""
+    clip = write_clip(work / "shot", 3)
+    out = work / "out"
+    # Each frame's pair agrees with itself; frame 1 says everything is half as far.
+    anchors = (Anchor(5, 13, 6.0, 0), Anchor(42, 13, 2.0, 0), Anchor(5, 13, 3.0, 1),
+               Anchor(42, 13, 1.0, 1), Anchor(5, 13, 6.0, 2), Anchor(42, 13, 2.0, 2))
+    with pytest.raises(RackFocusError, match="contradict"):
+        estimation.estimate_depth(request(clip, out, da2, anchors=anchors))
+    assert not out.exists()
+    estimation.estimate_depth(request(clip, out, da2))
+    kept = {f: (out / f).read_bytes() for f in outputs(out) if f != "raw"}
+    with pytest.raises(RackFocusError, match="contradict"):
+        estimation.estimate_depth(request(clip, out, da2, anchors=anchors))
+    assert {f: (out / f).read_bytes() for f in outputs(out) if f != "raw"} == kept
+
+
+def test_plate_estimate_refused_leaves_no_cache_folder(work, capsys):
+    from rackfocus_addon.cli import main
+
+    clip = write_clip(work / "shot", 2)
+    blend = str(work / "scene.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    capsys.readouterr()
+    bad = tiny_model(work / "bad.onnx", b=float("nan"))
+    assert main(["plate", blend, "--footage", clip, "--estimate", "--model", str(bad),
+                 "--anchor", "5,13=6", "--anchor", "42,13=2", "--out",
+                 str(work / "plate.blend")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NaN" in err[0], err
+    assert not (work / "rackfocus_cache").exists() and not (work / "plate.blend").exists()
