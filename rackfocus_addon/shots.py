@@ -56,7 +56,7 @@ from .easing import Easing, parse_easing
 from .errors import RackFocusError
 from .frames import format_frame_list, frame_range_problem, parse_frame_list
 from .marks import Mark, SubjectRef, parse_mark, parse_subject
-from .plan import MODES, SPACES
+from .plan import MODES, SPACES, make_plan
 from .plate_mesh import DEFAULT_TEAR
 from .request import (
     BREATHING_RANGE,
@@ -791,6 +791,11 @@ def _build_shot(index: int, own: _Table, defaults: _Table, base_dir: str, output
             "subjects = [\"Near\", \"Far\"]")
     if given("start") and not given("subjects"):
         err("key 'start' times a preset's subjects: remove it, or use a preset with subjects")
+    if marks and all(m.marker is None for m in marks):
+        try:  # two marks on a frame, marks out of order: found here, not at build
+            make_plan([(m.subject, m.frame) for m in marks])
+        except RackFocusError as error:
+            err(f"key 'marks': {error}")
     if footage is None and marks:
         pixels = [i + 1 for i, m in enumerate(marks) if m.subject.kind == "pixel"]
         if pixels and scene is None:

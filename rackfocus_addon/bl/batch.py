@@ -52,6 +52,7 @@ from ..depth import parse_anchor
 from ..errors import RackFocusError
 from ..frames import format_frame_list
 from ..image_files import image_problem
+from ..plan import make_plan
 from ..request import PullRequest
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
 from . import compat, estimation, export, farm, render
@@ -720,10 +721,7 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
             if problem:
                 err(shot, "depth", problem)
             else:
-                try:
-                    estimation.resolve_model(shot.model)
-                except RackFocusError as error:
-                    err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+                _check_model(shot, err)
         if shot.preset:
             try:
                 find_preset(shot.preset)
@@ -749,6 +747,21 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
             _check_in_scene(shot, err)
     if errors:
         raise ShotListError(errors)
+
+
+def _check_model(shot: Shot, err) -> None:
+    """The shot's model loads (an .onnx ONNX Runtime cannot open fails here, not at build),
+    and a relative one has anchors or near/far to make it metric."""
+    try:
+        model = estimation.load_model(estimation.resolve_model(shot.model))
+    except RackFocusError as error:
+        err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+        return
+    p = shot.plate
+    if model.entry.relative and not p.anchors and p.near_m is None:
+        err(shot, "plate.anchors", f"{model.entry.title} gives relative depth, which needs "
+                                   "anchors to be metres: add plate.anchors = [\"X,Y=METRES\"] "
+                                   "or plate.near_m and plate.far_m")
 
 
 def _check_footage(shot: Shot, err) -> None:
@@ -807,6 +820,16 @@ def _check_in_scene(shot: Shot, err) -> None:
                 marker_frame(scene, marker)
             except RackFocusError as error:
                 err(shot, key, error)
+    if any(m.marker is not None for m in shot.marks):  # numbered marks: checked in shots.py
+        try:
+            frames = [m.frame if m.marker is None else marker_frame(scene, m.marker)
+                      for m in shot.marks]
+        except RackFocusError:
+            return  # a missing marker, reported above
+        try:
+            make_plan([(m.subject, f) for m, f in zip(shot.marks, frames)])
+        except RackFocusError as error:
+            err(shot, "marks", error)
 
 
 def _has_oidn() -> bool:

@@ -688,3 +688,50 @@ def test_a_frame_cut_short_is_not_finished_and_a_resume_renders_it_again(empty_s
     assert (a.status, a.frames_rendered, a.frames_done) == ("done", 1, 4)
     (tmp_path / "whole.png").write_bytes(whole)
     assert np.array_equal(pixels(str(frame)), pixels(str(tmp_path / "whole.png")))
+
+
+def _tiny_da2(path) -> str:
+    """A tiny network with Depth Anything V2's signature (disparity = mean of the input + 3)."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, "h", "w"])
+    y = helper.make_tensor_value_info("predicted_depth", TensorProto.FLOAT, [1, "h", "w"])
+    nodes = [helper.make_node("ReduceMean", ["pixel_values"], ["m"], axes=[1], keepdims=0),
+             helper.make_node("Add", ["m", "b"], ["predicted_depth"])]
+    graph = helper.make_graph(nodes, "tiny", [x], [y],
+                              [helper.make_tensor("b", TensorProto.FLOAT, [], [3.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("model,plate,needle", [
+    ("broken.onnx", 'near_m = 2.0\nfar_m = 8.0', "key 'model': broken.onnx is not an ONNX model"),
+    ("tiny.onnx", 'focal_mm = 35', "key 'plate.anchors'"),
+])
+def test_estimate_shots_are_checked_before_any_folder_is_made(empty_scene, tmp_path, run_cli,
+                                                              capsys, model, plate, needle):
+    """Issue 19, item 16: an .onnx that does not load and a relative estimate without anchors
+    or near/far passed validation and failed at build after making the shot's folder."""
+    _tiny_da2(tmp_path / "tiny.onnx")
+    (tmp_path / "broken.onnx").write_bytes(b"not a network")
+    demo_plate.build_cg_scene(empty_scene, 32, 18, frames=2)
+    colors, _depths = demo_plate.render_footage(empty_scene, str(tmp_path / "footage"),
+                                                samples=1)
+    path = shot_list(tmp_path, TINY + f"""
+[[shot]]
+name = "est"
+footage = "{os.path.relpath(colors[0], tmp_path)}"
+depth = "estimate"
+model = "{model}"
+marks = ["px:9,11@1", "px:2,3@2"]
+[shot.plate]
+{plate}
+""")
+    assert run_cli("batch", path) == 2
+    err = capsys.readouterr().err
+    assert needle in err, err
+    assert not (tmp_path / "renders").exists()

@@ -527,3 +527,14 @@ def test_the_fingerprint_reads_every_frame_of_a_sequence(folder):
     before = shot.fingerprint()
     os.utime(folder / "clip" / "shot_0002.png", ns=(stamp + 10**9, stamp + 10**9))
     assert shot.fingerprint() != before
+
+
+@pytest.mark.parametrize("marks,needle", [
+    ('["Far@12", "Near@1"]', "Marks out of order: 'Near' at frame 1 comes after 'Far' at frame 12"),
+    ('["Far@12", "Near@12"]', "Two marks on frame 12"),
+])
+def test_marks_out_of_order_are_found_at_validation(folder, marks, needle):
+    """Issue 19, item 16: they passed validation and failed at build, after the shot's folder
+    was made."""
+    errors = errors_of(folder, f'[[shot]]\nname = "a"\nscene = "shot.blend"\nmarks = {marks}\n')
+    assert len(errors) == 1 and "key 'marks'" in errors[0] and needle in errors[0], errors
