@@ -735,3 +735,39 @@ marks = ["px:9,11@1", "px:2,3@2"]
     err = capsys.readouterr().err
     assert needle in err, err
     assert not (tmp_path / "renders").exists()
+
+
+def test_the_exit_status_counts_the_failed_shots(empty_scene, tmp_path, run_cli, capsys,
+                                                 monkeypatch):
+    """Two shots fail (the disk is full): exit status 2, the number of failed shots."""
+    demo_file(tmp_path)
+    path = shot_list(tmp_path, TWO_SHOTS.replace('frames = "1-4"', 'frames = "1"'))
+
+    def full_disk(scene, frame, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
+
+    monkeypatch.setattr(batch, "write_frame", full_disk)
+    assert run_cli("batch", path, "--json") == 2
+    data = json.loads(capsys.readouterr().out)
+    assert [s["status"] for s in data["shots"]] == ["failed", "failed"]
+    report = batch.BatchReport("s.toml", [batch.ShotReport(f"s{i}", "", status=batch.FAILED)
+                                      for i in range(200)])
+    assert report.exit_code() == 125
+
+
+def test_a_pixel_mark_at_x_equal_to_the_width_is_refused_at_validation(empty_scene, tmp_path,
+                                                                       run_cli, capsys):
+    demo_plate.build_cg_scene(empty_scene, 32, 18, frames=1)
+    colors, depths = demo_plate.render_footage(empty_scene, str(tmp_path / "footage"),
+                                               samples=1)
+    body = (TINY + '[[shot]]\nname = "p"\n'
+            f'footage = "{os.path.relpath(colors[0], tmp_path)}"\n'
+            f'depth = "{os.path.relpath(depths[0], tmp_path)}"\n')
+    path = shot_list(tmp_path, body + 'marks = ["px:32,5@1", "px:31,17@2"]\n')
+    assert run_cli("batch", path, "--check") == 2
+    err = capsys.readouterr().err
+    assert "key 'marks[1]': pixel (32, 5) is outside the 32x18 footage" in err, err
+    assert "marks[2]" not in err
+    path = shot_list(tmp_path, body + 'marks = ["px:5,18@1", "px:31,17@2"]\n')
+    assert run_cli("batch", path, "--check") == 2
+    assert "pixel (5, 18) is outside" in capsys.readouterr().err

@@ -538,3 +538,28 @@ def test_marks_out_of_order_are_found_at_validation(folder, marks, needle):
     was made."""
     errors = errors_of(folder, f'[[shot]]\nname = "a"\nscene = "shot.blend"\nmarks = {marks}\n')
     assert len(errors) == 1 and "key 'marks'" in errors[0] and needle in errors[0], errors
+
+
+def test_reordering_shots_keeps_each_shots_fingerprint(folder):
+    """A shot's fingerprint decides whether its saved build is reused: moving it in the list
+    must not rebuild it."""
+    first, _ = parse(folder, GOOD)
+    head, _sep, rest = GOOD.partition("[[shot]]")
+    sh010, _sep, sh020 = rest.partition("[[shot]]")
+    swapped, errors = parse(folder, head + "[[shot]]" + sh020 + "[[shot]]" + sh010)
+    assert errors == [] and [s.name for s in swapped.shots] == ["sh020", "sh010"]
+    assert [s.index for s in swapped.shots] == [1, 2]
+    by_name = {s.name: s.fingerprint() for s in swapped.shots}
+    assert by_name == {s.name: s.fingerprint() for s in first.shots}
+
+
+@pytest.mark.parametrize("samples,ok", [(0, False), (-1, False), (1, True),
+                                        (shots.MAX_SAMPLES, True), (shots.MAX_SAMPLES + 1, False)])
+def test_samples_run_from_one(folder, samples, ok):
+    text = GOOD.replace("samples = 16", f"samples = {samples}")
+    shot_list, errors = parse(folder, text)
+    if ok:
+        assert errors == [] and shot_list.shots[0].render.samples == samples
+    else:
+        assert len(errors) == 1 and "key 'render.samples'" in errors[0] \
+            and f"is {samples}, out of range" in errors[0], errors
