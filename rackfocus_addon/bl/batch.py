@@ -193,12 +193,14 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
     pending = [s for s in shots if options.force or _finished_state(s, options) is None]
     check_shots(pending, shot_list.path)
     report = BatchReport(shot_list.path, reports)
+    # A subject keeps one colour in every plot of the list (also when a farm runs one shot).
+    colors = plot.subject_colors(shot_list.subject_names())
     with _ctrl_c(log) as stop:
         for i, (shot, r) in enumerate(zip(shots, reports)):
             started = time.perf_counter()
             try:
                 if shot in pending:
-                    _run_shot(shot, options, r, log, stop)
+                    _run_shot(shot, options, r, log, stop, colors)
                 else:
                     _report_finished(shot, options, r)
             except KeyboardInterrupt:
@@ -308,9 +310,18 @@ def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
     if not all(_finished(shot.frame_path(f)) for f in wanted):
         return None
     everything = all(_finished(shot.frame_path(f)) for f in frames)
-    if everything and not all(_finished(p) for p in shot.media_paths().values()):
+    if everything and _stale_media(shot, frames, shot.media_paths()):
         return None
     return manifest
+
+
+def _stale_media(shot: Shot, frames: Sequence[int], media: dict[str, str]) -> dict[str, str]:
+    """The files of ``media`` (name -> path) that are missing or older than a frame of
+    ``frames`` (a frame rendered after them, e.g. by a farm's chunk: they show old pictures)."""
+    stamps = [os.path.getmtime(p) for p in map(shot.frame_path, frames) if os.path.isfile(p)]
+    newest = max(stamps, default=0.0)
+    return {k: p for k, p in media.items()
+            if not _finished(p) or os.path.getmtime(p) < newest}
 
 
 def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
@@ -341,7 +352,7 @@ def _files(shot: Shot, frames: Sequence[int]) -> dict[str, str]:
 # --- one shot --------------------------------------------------------------------------------
 
 def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
-              stop: Callable[[], bool]) -> None:
+              stop: Callable[[], bool], colors: dict | None = None) -> None:
     t0 = time.perf_counter()
     try:
         os.makedirs(shot.output, exist_ok=True)
@@ -403,7 +414,8 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
         r.files = _files(shot, frames)
         return
     t2 = time.perf_counter()
-    finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log)
+    finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log,
+                 colors=colors)
     r.media_s = time.perf_counter() - t2
     write_manifest(shot, fingerprint, frames, complete=True)
     r.status = DONE
@@ -453,12 +465,13 @@ def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = la
         scene.frame_end = last
         scene.frame_start = first
         scene.frame_end = last
+    # The render settings first: readability is judged in pixels of the shot's own resolution.
+    configure_render(scene, shot)
     request = shot_request(scene, camera, shot)
     result = pull_engine.write_pull(scene, camera, request, log.progress)
     notes += list(result.notes) + list(result.report.warnings if result.report else [])
     frames = (list(shot.render.frames) if shot.render.frames
               else list(range(scene.frame_start, scene.frame_end + 1)))
-    configure_render(scene, shot)
     save_blend(shot.blend_path)
     problems = farm.problems(scene)
     if problems:
@@ -664,15 +677,18 @@ def _atomic(path: str, write: Callable[[str], object]) -> str:
 # --- media -----------------------------------------------------------------------------------
 
 def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
-                 frames: Sequence[int], redo: bool = True, log: Log | None = None
-                 ) -> dict[str, str]:
+                 frames: Sequence[int], redo: bool = True, log: Log | None = None,
+                 colors: dict | None = None) -> dict[str, str]:
     """The shot's movie, contact sheet and focus plot from its finished frames (each only when
-    asked for, and only when missing unless ``redo``); returns name -> path."""
+    asked for, and only when missing or older than a frame, unless ``redo``); returns
+    name -> path. (On a farm the run that finishes renders nothing itself: a frame newer than
+    the movie means the movie is stale.) ``colors`` maps subjects to their plot colours
+    (:func:`~..plot.subject_colors` of the whole shot list)."""
     log = log or Log()
     wanted = shot.media_paths()
-    todo = {k: p for k, p in wanted.items() if redo or not _finished(p)}
     frames = list(frames)
     paths = [shot.frame_path(f) for f in frames]
+    todo = dict(wanted) if redo else _stale_media(shot, frames, wanted)
     if "movie" in todo:
         log.note(f"shot '{shot.name}': encoding {os.path.basename(todo['movie'])}")
         with blender_stdout_silenced():
@@ -691,14 +707,14 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
                     px = px.copy()
                     px[..., :3] = plot.linear_to_srgb(px[..., :3])
                 tiles.append(px)
-            labels = [f"f{f}  {focus[f]:.2f} m" for f in picks]
+            labels = [plot.frame_label(f, focus[f]) for f in picks]
             sheet = plot.labelled_sheet(tiles, labels)
             _atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
         if "plot" in todo:
             blur = {name: [row["blur_px"][name] for row in data["frames"]]
                     for name in data["subjects"]}
             image = plot.focus_plot(frames, [focus[f] for f in frames], blur, marks,
-                                    title=f"{shot.name}: focus and blur")
+                                    title=f"{shot.name}: focus and blur", colors=colors)
             _atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
     return wanted
 

@@ -61,6 +61,7 @@ import numpy as np
 from .. import depth as depth_maths
 from .. import exr, plate_mesh
 from ..errors import RackFocusError
+from ..limits import check_free_space, disk_full_error, is_disk_full
 from . import compat, records
 from . import footage as footage_io
 
@@ -146,6 +147,8 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
     key = cache_key(clip, dclip, kind, near_m, far_m, anchors, sensor_mm, focal_mm, density,
                     tear, radius, fps, name)
+    needed = _cache_bytes(clip)
+    check_free_space(needed, cache_root)  # a full disk is refused before any file is written
     staged = _StagedFolder(cache_root, f"{bpy.path.clean_name(name)}_{key}")
     warnings: list[str] = []
     try:
@@ -174,6 +177,11 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         _write_cache(staged.temp, clip, depth_frames(), converter, radius, tear, progress)
         report = converter.finish()
         staged.commit()
+    except OSError as err:
+        staged.abort()
+        if is_disk_full(err):  # filled up meanwhile: what was there is kept (staged folder)
+            raise disk_full_error(needed, cache_root) from None
+        raise
     except BaseException:
         staged.abort()
         raise
@@ -529,6 +537,13 @@ class _CacheWriter:
 #: than they need in half (the fill is seen only through defocus), which writes 37 % less.
 DEPTH_TYPES = ("f", "f", "h", "h")
 FILL_TYPES = ("h", "h", "h", "h")
+
+
+def _cache_bytes(clip: footage_io.Clip) -> int:
+    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), a
+    movie's decoded PNG frames (3 at most) and a header per file."""
+    per_px = 20 + (3 if clip.kind == "movie" else 0)
+    return clip.frames * (clip.width * clip.height * per_px + 2 * 4096)
 
 
 def write_cache_exr(path: str, planes, types=("f", "f", "f", "f")) -> None:

@@ -13,10 +13,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 #: The shipped extension: the root package, the operators and the engine.
 PACKAGES = ("operators", "rackfocus_addon")
 #: Engine modules that must import neither bpy nor the bpy layer (tested in plain Python).
-PURE = ("depth", "describe", "easing", "errors", "frames", "marks", "optics", "plan",
+PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "optics", "plan",
         "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
-        "estimate.temporal", "estimate.upsample", "estimate.owned", "image_files")
+        "estimate.temporal", "estimate.upsample",
+        "estimate.video",
+        "depth_fill",
+        "shot_schema",
+        "validate",
+        "estimate.owned",
+        "image_files",
+        )
 
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:
