@@ -221,10 +221,7 @@ def check_output_file(path: str, suffix: str | None = None,
         raise RackFocusError(f"Cannot write {path}: it is a folder")
     if os.path.exists(full) and not os.access(full, os.W_OK):
         raise RackFocusError(f"Cannot write {path}: the file is read-only")
-    for given in inputs:
-        if given and _same_file(full, given):
-            raise RackFocusError(f"Cannot write {path}: it is this command's input {given}, "
-                                 "which would be lost: choose another --out")
+    refuse_inputs([path], inputs)
     if suffix != ".blend" and is_blend_file(full):
         raise RackFocusError(f"Cannot write {path}: it is a .blend file and this output is "
                              "text, which would replace it: choose another --out, e.g. "
@@ -233,12 +230,16 @@ def check_output_file(path: str, suffix: str | None = None,
     return full
 
 
-def _same_file(a: str, b: str) -> bool:
-    """Whether paths ``a`` and ``b`` name one file (links and case-insensitive disks too)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # either is missing: the same only by name
-        return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+def refuse_inputs(outputs: Iterable[str], inputs: Iterable[str | None]) -> None:
+    """Raise when one of ``outputs`` (files the verb writes) is one of ``inputs`` (files it
+    reads: the .blend's footage, a plate's depth...): the one check every verb's --out uses.
+    Symbolic links are followed; case-insensitive disks compare names without case."""
+    given = {os.path.normcase(os.path.realpath(p)): p for p in inputs if p}
+    for path in outputs:
+        hit = given.get(os.path.normcase(os.path.realpath(path)))
+        if hit:
+            raise RackFocusError(f"Cannot write {path}: it is this command's input {hit}, "
+                                 "which would be lost: choose another --out")
 
 
 def is_blend_file(path: str) -> bool:
