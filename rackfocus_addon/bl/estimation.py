@@ -667,24 +667,9 @@ class Estimation:
         self._clip = clip
         n = clip.frames
         align.check_anchors(req.anchors, clip.width, clip.height, n)
-        # Before anything else: files of the names this run replaces or removes that it did not
-        # write (another tool's depth, the footage itself) stop it, untouched.
-        owned.refuse_foreign(out, self._existing_names(clip))
-        before = set(self._existing_names(clip) + [owned.RECORD])
-        before = {b for b in before if os.path.lexists(os.path.join(out, *b.split("/")))}
-        made = out
-        while not os.path.exists(os.path.dirname(made)) and os.path.dirname(made) != made:
-            made = os.path.dirname(made)
-        made = None if os.path.exists(made) else made
+        before, made = self._guard_folder(clip)
         model = self.model
-        if model is None:
-            choice = resolve_model(req.model, req.model_kind, req.download)
-            sha = choice.sha256
-            if sha is None:
-                sha = model_sha256(choice.path)
-            model_name = choice.entry.title if choice.entry else os.path.basename(choice.path)
-        else:
-            sha, model_name = model.sha256, model.entry.title
+        choice, sha, model_name = self._model_identity()
         source_sig, footage_table = _footage_signature(
             clip.files, os.path.join(out, RAW_DIR, FOOTAGE_TABLE))
         settings = self._settings(sha)
@@ -693,16 +678,7 @@ class Estimation:
         same = old is not None and old.get("fingerprint") == fingerprint
         if same and old.get("complete") and all(
                 _complete(self._depth_file(i + 1)) for i in range(n)):
-            self._kept = n
-            self.result = EstimateResult(
-                out, self._depth_file(1), self._sidecar_path(), clip, n, 0, n,
-                model=(old.get("model") or {}).get("title", model_name), model_sha256=sha,
-                segments=[align.Alignment(a["frames"][0], a["frames"][1] + 1, a["scale"],
-                                          a["shift"], a["source"],
-                                          scale_rate=a.get("scale_per_frame", 0.0),
-                                          shift_rate=a.get("shift_per_frame", 0.0))
-                          for a in old.get("alignment", [])],
-                warnings=list(old.get("warnings", [])))
+            self.result = self._all_kept(old, clip, sha, model_name)
             return
         if model is None:
             model = load_model(choice, req.threads)
@@ -724,10 +700,7 @@ class Estimation:
         # to the first EXR removes what the run made (steps()).
         source_clip = clip
         self._undo = lambda: self._undo_run(source_clip, before, made)
-        self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
-        self._write_guard(lambda: owned.claim(out, self._names(clip)))
-        self._write_guard(lambda: _atomic_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
-                                               footage_table))
+        self._start_writing(clip, footage_table)
         if clip.kind == "movie":
             clip = self._unpacked(clip, source_sig)
             self._clip = clip
@@ -750,14 +723,54 @@ class Estimation:
             warnings.append(f"{entry.title} gives metres: used as is (no anchors)")
         sidecar = self._sidecar(settings, fingerprint, model, sha, clip, alignments, warnings,
                                 complete=False)
-        if not same:  # every depth file here is the tool's own (refuse_foreign above)
-            for f in os.listdir(out):
-                if _DEPTH_FILE.match(f):
-                    os.remove(os.path.join(out, f))
+        if not same:  # every depth file here is the tool's own (_guard_folder)
+            for f in _listed(out, _DEPTH_FILE):
+                os.remove(os.path.join(out, f))
         self._write_guard(lambda: _atomic_json(self._sidecar_path(), sidecar))
 
         self._undo = None  # EXRs from here on: a stop keeps every finished one
         yield from self._write(clip, segs, alignments, transforms, units)
+        self._finish(sidecar, warnings, clip)
+        self.result = EstimateResult(out, self._depth_file(1), self._sidecar_path(), clip, n,
+                                     self._written, self._kept, model=entry.title,
+                                     model_sha256=sha, segments=alignments, warnings=warnings)
+
+    def _model_identity(self) -> tuple[ModelChoice | None, str, str]:
+        """(the file to load (None: a model was given), its sha256, its name), loading nothing
+        (a re-run with nothing to do never opens the network)."""
+        if self.model is not None:
+            return None, self.model.sha256, self.model.entry.title
+        req = self.request
+        choice = resolve_model(req.model, req.model_kind, req.download)
+        sha = choice.sha256 or model_sha256(choice.path)
+        name = choice.entry.title if choice.entry else os.path.basename(choice.path)
+        return choice, sha, name
+
+    def _guard_folder(self, clip: footage_io.Clip) -> tuple[set[str], str | None]:
+        """Before anything else: files of the names this run replaces or removes that it did
+        not write (another tool's depth, the footage itself) stop it, untouched. Returns what
+        a refused run must leave: the names there now, and the topmost folder of --out the run
+        would create (None: --out exists)."""
+        out = self._out
+        names = self._existing_names(clip)
+        owned.refuse_foreign(out, names)
+        before = {b for b in names + [owned.RECORD]
+                  if os.path.lexists(os.path.join(out, *b.split("/")))}
+        made = out
+        while not os.path.exists(os.path.dirname(made)) and os.path.dirname(made) != made:
+            made = os.path.dirname(made)
+        return before, None if os.path.exists(made) else made
+
+    def _start_writing(self, clip: footage_io.Clip, footage_table: dict) -> None:
+        """The folder, the claim on every name the run may write, the footage's signatures."""
+        out = self._out
+        self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
+        self._write_guard(lambda: owned.claim(out, self._names(clip)))
+        self._write_guard(lambda: _atomic_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
+                                               footage_table))
+
+    def _finish(self, sidecar: dict, warnings: list[str], clip: footage_io.Clip) -> None:
+        """The sidecar marked complete, with the fill warning; each EXR's size recorded."""
         if self._filled:
             warnings.append(
                 f"{self._filled} pixel(s) in {self._written} written frame(s) had no valid depth "
@@ -766,11 +779,22 @@ class Estimation:
             sidecar["warnings"] = warnings
         sidecar["complete"] = True
         self._write_guard(lambda: _atomic_json(self._sidecar_path(), sidecar))
-        self._write_guard(lambda: owned.settle(out, [DEPTH_NAME.format(i + 1)
-                                                     for i in range(n)]))
-        self.result = EstimateResult(out, self._depth_file(1), self._sidecar_path(), clip, n,
-                                     self._written, self._kept, model=entry.title,
-                                     model_sha256=sha, segments=alignments, warnings=warnings)
+        self._write_guard(lambda: owned.settle(self._out, [DEPTH_NAME.format(i + 1)
+                                                           for i in range(clip.frames)]))
+
+    def _all_kept(self, old: dict, clip: footage_io.Clip, sha: str,
+                  model_name: str) -> EstimateResult:
+        """The result of a re-run that finds every frame done with the same settings."""
+        n = self._kept = clip.frames
+        return EstimateResult(
+            self._out, self._depth_file(1), self._sidecar_path(), clip, n, 0, n,
+            model=(old.get("model") or {}).get("title", model_name), model_sha256=sha,
+            segments=[align.Alignment(a["frames"][0], a["frames"][1] + 1, a["scale"],
+                                      a["shift"], a["source"],
+                                      scale_rate=a.get("scale_per_frame", 0.0),
+                                      shift_rate=a.get("shift_per_frame", 0.0))
+                      for a in old.get("alignment", [])],
+            warnings=list(old.get("warnings", [])))
 
     # What the run may replace or remove (relative names, '/'-separated).
     def _existing_names(self, clip: footage_io.Clip) -> list[str]:
