@@ -60,6 +60,7 @@ from . import pull as pull_engine
 from .files import blender_stdout_silenced, save_blend
 from .footage import find_clip
 from .plate import build_plate
+from .solve_anchors import read_solve
 from .subjects import marker_frame, resolve_camera, resolve_subject
 from .user_presets import apply_preset, find_preset
 
@@ -451,8 +452,10 @@ def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = la
             depth, estimated = estimate_shot(shot, log, stop)
             notes += estimated
             kind, near, far, anchors = "metric", None, None, ()
+        anchors = [parse_anchor(a) for a in anchors] + (
+            [] if shot.estimates else solve_anchors(shot))
         result = build_plate(
-            scene, shot.footage, depth, kind, near, far, [parse_anchor(a) for a in anchors],
+            scene, shot.footage, depth, kind, near, far, anchors,
             sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, density=p.density, tear=p.tear,
             fill_px=p.fill_px, cache_dir=shot.cache_dir, camera=target, fps=p.fps,
             progress=log.progress)
@@ -492,6 +495,13 @@ def shot_request(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot) -
     return shot.configure(request)
 
 
+def solve_anchors(shot: Shot) -> list:
+    """The anchors of the shot's camera solve on its footage (none without one)."""
+    if not shot.solve:
+        return []
+    return list(read_solve(shot.solve, find_clip(shot.footage)).anchors)
+
+
 def estimate_shot(shot: Shot, log: Log, stop: Callable[[], bool] = lambda: False
                   ) -> tuple[str, list[str]]:
     """Estimate metric depth for the whole of ``shot``'s footage into its ``rackfocus_depth``
@@ -500,7 +510,8 @@ def estimate_shot(shot: Shot, log: Log, stop: Callable[[], bool] = lambda: False
     settings = {"model": shot.model} if shot.model else {}
     request = estimation.EstimateRequest(
         footage=shot.footage, out_dir=shot.estimate_dir,
-        anchors=tuple(parse_anchor(a) for a in p.anchors), near_m=p.near_m, far_m=p.far_m,
+        anchors=tuple(parse_anchor(a) for a in p.anchors) + tuple(solve_anchors(shot)),
+        near_m=p.near_m, far_m=p.far_m,
         sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, **settings)
 
     def progress(label: str, done: int, total: int) -> bool:

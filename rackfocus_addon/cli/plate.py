@@ -29,6 +29,7 @@ from ..depth import (
 from ..errors import RackFocusError
 from ..estimate import registry
 from ..plate_mesh import DEFAULT_TEAR
+from . import solve
 from .common import check_output_file, open_blend, save_blend
 
 
@@ -54,6 +55,7 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                    help=f"registry model (default {registry.DEFAULT_MODEL}) or an .onnx path")
     e.add_argument("--model-kind", choices=[m.key for m in registry.MODELS],
                    help="registry entry whose rules a model file follows")
+    solve.add_option(e)
     e.add_argument("--temporal", action="store_true", help="edge-aware temporal filter")
     e.add_argument("--no-cuts", dest="cuts", action="store_false",
                    help="one shot: do not split the clip at detected scene cuts")
@@ -112,6 +114,7 @@ def run_plate(args, out) -> int:
         raise RackFocusError("Give the depth as --depth FILE, or --estimate to estimate it "
                              "(one of the two)")
     anchors = [parse_anchor(a) for a in args.anchor]
+    anchors += solve.solve_anchors(args.solve, args.footage, out)
     scene = open_blend(args.file)
     camera = None
     if args.camera:

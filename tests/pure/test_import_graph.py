@@ -17,6 +17,7 @@ PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "o
         "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
         "estimate.temporal", "estimate.upsample",
+        "estimate.solve",
         "estimate.video",
         "depth_fill",
         "shot_schema",
