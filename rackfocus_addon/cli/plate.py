@@ -106,7 +106,7 @@ def run_plate(args, out) -> int:
 
     from ..bl import plate
 
-    target = check_output_file(args.out, ".blend")
+    target = check_output_file(args.out, ".blend", inputs=[args.footage, args.depth])
     # Every setting is checked before any file is read or written.
     problems = validate_plate_settings(args.sensor, args.focal, args.density, args.tear,
                                        args.fill_px, args.fps, args.near, args.far)

@@ -22,6 +22,8 @@ PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "o
         "depth_fill",
         "shot_schema",
         "validate",
+        "estimate.owned",
+        "image_files",
         )
 
 
