@@ -51,6 +51,8 @@ from .. import plot
 from ..depth import parse_anchor
 from ..errors import RackFocusError
 from ..frames import format_frame_list
+from ..image_files import image_problem
+from ..plan import make_plan
 from ..request import PullRequest
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
 from . import compat, estimation, export, farm, render
@@ -231,7 +233,7 @@ def _fail(r: ShotReport, message: str, log: Log) -> None:
 def _count_done(shot: Shot) -> int:
     manifest = read_manifest(shot)
     frames = manifest.get("frames", []) if manifest else []
-    return sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    return sum(1 for f in frames if _finished(shot.frame_path(f)))
 
 
 @contextlib.contextmanager
@@ -306,9 +308,9 @@ def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
         return manifest
     frames = manifest.get("frames") or []
     wanted = restrict_frames(frames, options.frames)
-    if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
+    if not all(_finished(shot.frame_path(f)) for f in wanted):
         return None
-    everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
+    everything = all(_finished(shot.frame_path(f)) for f in frames)
     if everything and _stale_media(shot, frames, shot.media_paths()):
         return None
     return manifest
@@ -320,7 +322,7 @@ def _stale_media(shot: Shot, frames: Sequence[int], media: dict[str, str]) -> di
     stamps = [os.path.getmtime(p) for p in map(shot.frame_path, frames) if os.path.isfile(p)]
     newest = max(stamps, default=0.0)
     return {k: p for k, p in media.items()
-            if not os.path.isfile(p) or os.path.getmtime(p) < newest}
+            if not _finished(p) or os.path.getmtime(p) < newest}
 
 
 def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
@@ -329,7 +331,7 @@ def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
     r.resumed = True
     r.blend = shot.blend_path
     r.frames_total = len(frames)
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
     r.frames_kept = len(restrict_frames(frames, options.frames))
     if options.build_only:
         r.status = BUILT
@@ -373,7 +375,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     else:
         if manifest is not None and not options.force:
             stale = [f for f in manifest.get("frames") or []
-                     if os.path.isfile(shot.frame_path(f))]
+                     if _finished(shot.frame_path(f))]
             if stale:
                 log.warn(f"shot '{shot.name}': its settings or source files changed; "
                          f"{len(stale)} frame(s) rendered before are kept (--force re-renders "
@@ -389,7 +391,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     r.build_s = time.perf_counter() - t0
     if options.build_only:
         r.status = BUILT
-        r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+        r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
         r.files = _files(shot, frames)
         return
 
@@ -407,7 +409,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
         r.render_s = time.perf_counter() - t1
     r.frames_kept = len(kept)
 
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
     if r.frames_done < len(frames):
         r.status = PARTIAL
         r.files = _files(shot, frames)
@@ -573,7 +575,8 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
     scene.render.filepath = path
     with blender_stdout_silenced():
         bpy.ops.render.render(write_still=True, scene=scene.name)
-    if os.path.isfile(path) and os.path.getsize(path) > 0:
+    problem = image_problem(path) if os.path.isfile(path) else "missing"
+    if problem is None:
         return
     folder = os.path.dirname(path)
     try:
@@ -582,7 +585,14 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
         free = None
     if free is not None and free < LOW_SPACE_BYTES:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-    raise OSError(errno.EIO, f"Blender wrote no file for frame {frame}", path)
+    raise OSError(errno.EIO, f"Blender wrote no complete file for frame {frame} ({problem})",
+                  path)
+
+
+def _finished(path: str) -> bool:
+    """Whether ``path`` is a finished file: there, and complete (a full disk may have cut a
+    file short without Blender saying so; a resume must render it again, not keep it)."""
+    return os.path.isfile(path) and image_problem(path) is None
 
 
 def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], force: bool,
@@ -597,7 +607,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     (KeyboardInterrupt).
     """
     set_frame_output(scene, shot)
-    todo = [f for f in frames if force or not os.path.isfile(shot.frame_path(f))]
+    todo = [f for f in frames if force or not _finished(shot.frame_path(f))]
     _remove_partials(shot, todo)
     pending = set(todo)
     kept = [f for f in frames if f not in pending]
@@ -738,10 +748,7 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
             if problem:
                 err(shot, "depth", problem)
             else:
-                try:
-                    estimation.resolve_model(shot.model)
-                except RackFocusError as error:
-                    err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+                _check_model(shot, err)
         if shot.preset:
             try:
                 find_preset(shot.preset)
@@ -767,6 +774,21 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
             _check_in_scene(shot, err)
     if errors:
         raise ShotListError(errors)
+
+
+def _check_model(shot: Shot, err) -> None:
+    """The shot's model loads (an .onnx ONNX Runtime cannot open fails here, not at build),
+    and a relative one has anchors or near/far to make it metric."""
+    try:
+        model = estimation.load_model(estimation.resolve_model(shot.model))
+    except RackFocusError as error:
+        err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+        return
+    p = shot.plate
+    if model.entry.relative and not p.anchors and p.near_m is None:
+        err(shot, "plate.anchors", f"{model.entry.title} gives relative depth, which needs "
+                                   "anchors to be metres: add plate.anchors = [\"X,Y=METRES\"] "
+                                   "or plate.near_m and plate.far_m")
 
 
 def _check_footage(shot: Shot, err) -> None:
@@ -825,6 +847,16 @@ def _check_in_scene(shot: Shot, err) -> None:
                 marker_frame(scene, marker)
             except RackFocusError as error:
                 err(shot, key, error)
+    if any(m.marker is not None for m in shot.marks):  # numbered marks: checked in shots.py
+        try:
+            frames = [m.frame if m.marker is None else marker_frame(scene, m.marker)
+                      for m in shot.marks]
+        except RackFocusError:
+            return  # a missing marker, reported above
+        try:
+            make_plan([(m.subject, f) for m, f in zip(shot.marks, frames)])
+        except RackFocusError as error:
+            err(shot, "marks", error)
 
 
 def _has_oidn() -> bool:

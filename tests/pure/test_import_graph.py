@@ -16,12 +16,14 @@ PACKAGES = ("operators", "rackfocus_addon")
 PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "optics", "plan",
         "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
         "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
-        "estimate.temporal", "estimate.upsample",
+        "estimate.motion", "estimate.temporal", "estimate.upsample",
         "estimate.solve",
         "estimate.video",
         "depth_fill",
         "shot_schema",
         "validate",
+        "estimate.owned",
+        "image_files",
         )
 
 
