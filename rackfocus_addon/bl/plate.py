@@ -59,10 +59,10 @@ import bpy
 import numpy as np
 
 from .. import depth as depth_maths
-from .. import exr, plate_mesh
+from .. import exr, plate_lod, plate_mesh
 from ..errors import RackFocusError
 from ..limits import check_free_space, disk_full_error, is_disk_full
-from . import compat, records
+from . import compat, plate_nodes, plate_render, records
 from . import footage as footage_io
 
 RECORD = "rackfocus_plate"
@@ -205,17 +205,20 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         remove_plates(camera)
         depth_img = _cache_image(folder, "depth", nfiles, f"{name} Depth")
         fill_img = _cache_image(folder, "fill", nfiles, f"{name} Fill")
+        mesh_img = _cache_image(folder, "mesh", nfiles, f"{name} Mesh")
         color_img = footage_io.load_image(clip, f"{name} Footage")
         group = ensure_node_group()
         common = {"width": clip.width, "height": clip.height, "density": density,
                   "sensor": sensor_mm, "focal": focal_mm, "offset": 1 - scene.frame_start,
-                  "tear": tear, "depth": depth_img, "margin": radius}
+                  "tear": tear, "depth": depth_img, "margin": radius, "mesh": mesh_img,
+                  "adaptive": density == DEFAULT_DENSITY}
         plate = _plate_object(scene, camera, name, group, common, fill=False,
                               material=_material(f"{name} Plate", color_img, clip, scene,
                                                  clip.first_number - 1))
         fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
                              material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
         configure_render(scene)
+        scene_changes += plate_render.apply(scene, [plate, fill])
         record = {
             "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
             "sensor_mm": sensor_mm, "focal_mm": focal_mm, "frames": nfiles,
@@ -404,6 +407,8 @@ def _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress,
         del color, z, measured
         writer.put(os.path.join(folder, f"depth_{i + 1:04d}.exr"), depth, DEPTH_TYPES)
         writer.put(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fill, FILL_TYPES)
+        writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
+                   plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
         del depth, fill
         _tick(progress, "writing depth and background fill", i + 1, clip.frames)
     writer.wait()  # then the memory kept for the frames is given back
@@ -540,10 +545,13 @@ FILL_TYPES = ("h", "h", "h", "h")
 
 
 def _cache_bytes(clip: footage_io.Clip) -> int:
-    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), a
-    movie's decoded PNG frames (3 at most) and a header per file."""
+    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
+    light plate's mesh image (12, on a frame padded to whole 32 px blocks), a movie's decoded
+    PNG frames (3 at most) and a header per file."""
+    wp, hp = plate_lod.padded_size(clip.width, clip.height)
     per_px = 20 + (3 if clip.kind == "movie" else 0)
-    return clip.frames * (clip.width * clip.height * per_px + 2 * 4096)
+    mesh = 12 * (wp + 1) * (hp + 1)
+    return clip.frames * (clip.width * clip.height * per_px + mesh + 3 * 4096)
 
 
 def write_cache_exr(path: str, planes, types=("f", "f", "f", "f")) -> None:
@@ -562,7 +570,8 @@ def _cache_image(folder: str, prefix: str, frames: int, name: str) -> bpy.types.
     img.name = name
     if frames > 1:
         img.source = "SEQUENCE"
-    img.colorspace_settings.name = "Non-Color" if prefix == "depth" else _linear_space()
+    img.colorspace_settings.name = ("Non-Color" if prefix in ("depth", "mesh")
+                                    else _linear_space())
     img.alpha_mode = "CHANNEL_PACKED"
     return img
 
@@ -662,16 +671,18 @@ _INPUTS = (
     ("Margin", "NodeSocketInt", 0),
     ("Viewport Density", "NodeSocketFloat", DEFAULT_VIEWPORT_DENSITY),
     ("Material", "NodeSocketMaterial", None),
+    ("Mesh", "NodeSocketImage", None),
+    ("Adaptive", "NodeSocketBool", False),
 )
 
 
 def ensure_node_group() -> bpy.types.NodeTree:
     """The shared plate node group (built once per file)."""
     group = bpy.data.node_groups.get(GROUP_NAME)
-    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 6:
+    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 7:
         return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
-    group["rf_version"] = 6
+    group["rf_version"] = 7
     _build_group(group)
     return group
 
@@ -789,7 +800,12 @@ def _build_group(group) -> None:
     setpos = b.node("GeometryNodeSetPosition", split.outputs[0], None, new_pos.outputs[0])
     # The same UVs as a UV map (2D, on face corners): the Solid view's Texture colour shows the
     # footage through it, so the plate is the shot there too instead of a grey wall.
-    uv_map = b.node("GeometryNodeStoreNamedAttribute", setpos.outputs[0], None,
+    # The light plate (plate_nodes) where the cache has its mesh image.
+    which = b.node("GeometryNodeSwitch", input_type="GEOMETRY")
+    b.set(which.inputs[0], inp["Adaptive"])
+    b.set(which.inputs[1], setpos.outputs[0])
+    b.set(which.inputs[2], plate_nodes.adaptive_plate(b, inp, frame))
+    uv_map = b.node("GeometryNodeStoreNamedAttribute", which.outputs[0], None,
                     data_type="FLOAT2", domain="CORNER")
     uv_map.inputs["Name"].default_value = UV_MAP
     b.set(uv_map.inputs["Value"], uv.outputs["Attribute"])
@@ -831,7 +847,8 @@ def _plate_object(scene, camera, name: str, group, values: dict, fill: bool, mat
                         ("Tear", float(values["tear"])), ("Margin", int(values["margin"])),
                         ("Viewport Density", float(values.get("viewport_density",
                                                               DEFAULT_VIEWPORT_DENSITY))),
-                        ("Material", material)):
+                        ("Material", material), ("Mesh", values.get("mesh")),
+                        ("Adaptive", bool(values.get("adaptive", False)))):
         compat.set_modifier_input(mod, ids[name], value)
     for flag in ("visible_diffuse", "visible_glossy", "visible_transmission",
                  "visible_volume_scatter", "visible_shadow"):
