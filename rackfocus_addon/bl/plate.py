@@ -147,7 +147,8 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
     key = cache_key(clip, dclip, kind, near_m, far_m, anchors, sensor_mm, focal_mm, density,
                     tear, radius, fps, name)
-    needed = _cache_bytes(clip)
+    light = density == DEFAULT_DENSITY  # the light plate: the only density with a mesh image
+    needed = _cache_bytes(clip, light)
     check_free_space(needed, cache_root)  # a full disk is refused before any file is written
     staged = _StagedFolder(cache_root, f"{bpy.path.clean_name(name)}_{key}")
     warnings: list[str] = []
@@ -174,7 +175,8 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
                 yield depth_maths.resize_nearest(z, clip.width, clip.height)
 
         converter.fit(depth_frames, dclip.frames)
-        _write_cache(staged.temp, clip, depth_frames(), converter, radius, tear, progress)
+        _write_cache(staged.temp, clip, depth_frames(), converter, radius, tear, progress,
+                     light)
         report = converter.finish()
         staged.commit()
     except OSError as err:
@@ -205,13 +207,13 @@ def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind
         remove_plates(camera)
         depth_img = _cache_image(folder, "depth", nfiles, f"{name} Depth")
         fill_img = _cache_image(folder, "fill", nfiles, f"{name} Fill")
-        mesh_img = _cache_image(folder, "mesh", nfiles, f"{name} Mesh")
+        mesh_img = _cache_image(folder, "mesh", nfiles, f"{name} Mesh") if light else None
         color_img = footage_io.load_image(clip, f"{name} Footage")
         group = ensure_node_group()
         common = {"width": clip.width, "height": clip.height, "density": density,
                   "sensor": sensor_mm, "focal": focal_mm, "offset": 1 - scene.frame_start,
                   "tear": tear, "depth": depth_img, "margin": radius, "mesh": mesh_img,
-                  "adaptive": density == DEFAULT_DENSITY}
+                  "adaptive": light}
         plate = _plate_object(scene, camera, name, group, common, fill=False,
                               material=_material(f"{name} Plate", color_img, clip, scene,
                                                  clip.first_number - 1))
@@ -378,23 +380,26 @@ def _plate_name(clip: footage_io.Clip) -> str:
 
 
 def _write_cache(folder: str, clip: footage_io.Clip, depth_frames, converter, radius: int,
-                 tear: float, progress: Progress | None) -> None:
+                 tear: float, progress: Progress | None, light: bool = True) -> None:
     """Depth and fill EXRs for every frame, into ``folder`` (a staged, empty folder): one frame
     in memory at a time (:func:`plate_mesh.cache_frame`); its two files are written on a thread
     while the next frame is read.
 
     depth: R metric depth, G fill-layer depth (0: none), B 1 where the depth was not measured
-    (filled from neighbours), A 1. fill: RGB fill colour.
+    (filled from neighbours), A 1. fill: RGB fill colour. mesh (``light`` only: no other
+    density reads it): the light plate's block levels and corner depths.
     """
     writer = _CacheWriter()
     try:
         with _freed_memory_kept(), _small_pages():
-            _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer)
+            _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer,
+                          light)
     finally:
         writer.close()  # every write finished (or failed) before the caller cleans up
 
 
-def _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer) -> None:
+def _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer,
+                  light) -> None:
     for (i, path), raw in zip(enumerate(clip.files), depth_frames):
         color = footage_io.read_planes(clip, path, "Footage", 3)  # channel planes
         # The previous frame's files were written while this one was read; wait for them
@@ -407,8 +412,9 @@ def _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress,
         del color, z, measured
         writer.put(os.path.join(folder, f"depth_{i + 1:04d}.exr"), depth, DEPTH_TYPES)
         writer.put(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fill, FILL_TYPES)
-        writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
-                   plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
+        if light:
+            writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
+                       plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
         del depth, fill
         _tick(progress, "writing depth and background fill", i + 1, clip.frames)
     writer.wait()  # then the memory kept for the frames is given back
@@ -544,13 +550,13 @@ DEPTH_TYPES = ("f", "f", "h", "h")
 FILL_TYPES = ("h", "h", "h", "h")
 
 
-def _cache_bytes(clip: footage_io.Clip) -> int:
+def _cache_bytes(clip: footage_io.Clip, light: bool = True) -> int:
     """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
     light plate's mesh image (12, on a frame padded to whole 32 px blocks), a movie's decoded
     PNG frames (3 at most) and a header per file."""
     wp, hp = plate_lod.padded_size(clip.width, clip.height)
     per_px = 20 + (3 if clip.kind == "movie" else 0)
-    mesh = 12 * (wp + 1) * (hp + 1)
+    mesh = 12 * (wp + 1) * (hp + 1) if light else 0
     return clip.frames * (clip.width * clip.height * per_px + mesh + 3 * 4096)
 
 
@@ -679,10 +685,10 @@ _INPUTS = (
 def ensure_node_group() -> bpy.types.NodeTree:
     """The shared plate node group (built once per file)."""
     group = bpy.data.node_groups.get(GROUP_NAME)
-    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 7:
+    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 8:
         return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
-    group["rf_version"] = 7
+    group["rf_version"] = 8
     _build_group(group)
     return group
 
@@ -849,7 +855,8 @@ def _plate_object(scene, camera, name: str, group, values: dict, fill: bool, mat
                                                               DEFAULT_VIEWPORT_DENSITY))),
                         ("Material", material), ("Mesh", values.get("mesh")),
                         ("Adaptive", bool(values.get("adaptive", False)))):
-        compat.set_modifier_input(mod, ids[name], value)
+        if value is not None:  # no mesh image away from the light plate's density
+            compat.set_modifier_input(mod, ids[name], value)
     for flag in ("visible_diffuse", "visible_glossy", "visible_transmission",
                  "visible_volume_scatter", "visible_shadow"):
         if hasattr(obj, flag):

@@ -4,11 +4,14 @@ grid), and torn at depth edges."""
 
 from __future__ import annotations
 
+import os
+
 import bpy
 import numpy as np
 import oracles
 import pytest
 
+from rackfocus_addon import plate_mesh
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
 
 W, H = 96, 54
@@ -132,3 +135,19 @@ def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, s
     size = np.ptp(uv[faces][:, :, 0], axis=1) * W
     area = size ** 2
     assert size.max() > 7.9 and area[size > 1.5].sum() > 0.6 * area.sum()
+
+
+def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_path):
+    """The mesh image is cached (and computed) only at the light plate's density: a uniform
+    grid never reads it, and the plate there still has every face of its grid."""
+    scene = empty_scene
+    light = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path / "light"))
+    assert sorted(os.listdir(light.cache_dir)).count("mesh_0001.exr") == 1
+    uniform = plate.build_plate(scene, shot[0], shot[1], density=0.5,
+                                cache_dir=str(tmp_path / "uniform"))
+    files = os.listdir(uniform.cache_dir)
+    assert "depth_0001.exr" in files and not [f for f in files if f.startswith("mesh_")]
+    bpy.context.view_layer.update()
+    margin = plate_mesh.default_fill_px(W)  # the grid spans the frame and this margin
+    want = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 0.5)["faces"]
+    assert len(_mesh(scene.objects[uniform.plate])[2]) == want
