@@ -58,6 +58,7 @@ from .frames import format_frame_list, frame_range_problem, parse_frame_list
 from .marks import Mark, SubjectRef, parse_mark, parse_subject
 from .plan import MODES, SPACES
 from .plate_mesh import DEFAULT_TEAR
+from .plate_request import cache_root, estimate_dir
 from .request import (
     BREATHING_RANGE,
     CLOSE_FOCUS_RANGE,
@@ -84,10 +85,6 @@ RESOLUTION_RANGE = (4, 65536)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: The file in a shot's output folder that records what was built (for resume).
 MANIFEST = "rackfocus_shot.json"
-#: Where a depth plate's cache goes, inside the shot's output folder.
-CACHE_DIR = "rackfocus_cache"
-#: Where estimated depth goes, inside the shot's output folder.
-ESTIMATE_DIR = "rackfocus_depth"
 #: Frame files: ``frame_0001.png``; Blender's ``//frame_####`` names the same files.
 FRAME_PREFIX = "frame_"
 PARTIAL = ".partial"
@@ -111,7 +108,7 @@ class ShotListError(RackFocusError):
 
 @dataclass(frozen=True)
 class PlateSettings:
-    """How a footage shot becomes a depth plate (see ``bl.plate.build_plate``).
+    """How a footage shot becomes a depth plate (see ``plate_request.PlateRequest``).
 
     ``near_m``/``far_m`` metres at the nearest/farthest depth value, ``anchors`` ``X,Y=M``
     (pixel, metres), ``sensor_mm``/``focal_mm`` millimetres, ``density`` vertices per pixel,
@@ -248,12 +245,12 @@ class Shot:
 
     @property
     def cache_dir(self) -> str:
-        return os.path.join(self.output, CACHE_DIR)
+        return cache_root(self.output)
 
     @property
     def estimate_dir(self) -> str:
         """Where estimated depth goes (``depth = "estimate"``): EXRs and their sidecar."""
-        return os.path.join(self.output, ESTIMATE_DIR)
+        return estimate_dir(self.cache_dir, self.footage)
 
     def frame_path(self, frame: int) -> str:
         """The finished file of ``frame``: ``frame_0012.png`` (what ``//frame_####`` writes)."""

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import re
 import shutil
@@ -43,136 +42,51 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 import bpy
 
 from .. import plot
+from ..atomic import process_tag, remove_quietly, write_atomic
+from ..batch_report import (
+    BUILT,
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    NOT_RUN,
+    PARTIAL,
+    BatchOptions,
+    BatchReport,
+    Log,
+    ShotReport,
+)
 from ..depth import parse_anchor
 from ..errors import RackFocusError
+from ..estimate.model import runtime_problem
 from ..frames import format_frame_list
+from ..plate_request import EstimateSettings, PlateRequest
 from ..request import PullRequest
+from ..resume import (
+    count_done,
+    finished_state,
+    read_manifest,
+    report_finished,
+    shot_files,
+    write_manifest,
+)
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
 from . import compat, estimation, export, farm, render
 from . import pull as pull_engine
 from .files import blender_stdout_silenced, save_blend
 from .footage import find_clip
-from .plate import build_plate
+from .plate import EstimationStopped, import_plate
 from .subjects import marker_frame, resolve_camera, resolve_subject
 from .user_presets import apply_preset, find_preset
 
 #: Free space (bytes) below which a frame that Blender failed to write counts as a full disk.
 LOW_SPACE_BYTES = 1 << 20
-#: Statuses a shot ends with.
-DONE, BUILT, PARTIAL, FAILED, INTERRUPTED, NOT_RUN = (
-    "done", "built", "partial", "failed", "interrupted", "not run")
-
-
 class ShotFailure(RuntimeError):
     """A shot that could not finish (a frame that could not be written); the message says what
     was kept and what to do."""
-
-
-class Log:
-    """Where the batch reports: the CLI's ``Output`` has the same methods. This one is silent."""
-
-    def progress(self, label: str, done: int, total: int) -> None:
-        """``label`` reached ``done`` of ``total`` (frames, samples)."""
-
-    def note(self, text: str) -> None:
-        """Something the user should know."""
-
-    def warn(self, text: str) -> None:
-        """Something that may be wrong."""
-
-    def error(self, text: str) -> None:
-        """A shot failed."""
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """``force``: rebuild every shot and re-render frames that exist; ``frames``: render only
-    these frames of each shot (a chunk; None: all); ``build_only``: build and save, no render."""
-
-    force: bool = False
-    frames: tuple[int, ...] | None = None
-    build_only: bool = False
-
-
-@dataclass
-class ShotReport:
-    """How one shot went. Times are seconds (wall clock); frames are counts."""
-
-    name: str
-    output: str
-    status: str = NOT_RUN
-    blend: str = ""
-    frames_total: int = 0
-    frames_done: int = 0
-    frames_rendered: int = 0
-    frames_kept: int = 0
-    resumed: bool = False
-    build_s: float = 0.0
-    render_s: float = 0.0
-    media_s: float = 0.0
-    time_s: float = 0.0
-    files: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "shot": self.name, "status": self.status, "output": self.output,
-            "blend": self.blend or None, "frames": self.frames_total,
-            "frames_done": self.frames_done, "frames_rendered": self.frames_rendered,
-            "frames_kept": self.frames_kept, "resumed": self.resumed,
-            "build_s": round(self.build_s, 4), "render_s": round(self.render_s, 4),
-            "media_s": round(self.media_s, 4), "time_s": round(self.time_s, 4),
-            "files": dict(self.files), "notes": list(self.notes), "error": self.error,
-        }
-
-
-@dataclass
-class BatchReport:
-    """Every shot's report, in order; ``interrupted`` when Ctrl-C stopped the batch."""
-
-    source: str
-    shots: list[ShotReport]
-    interrupted: bool = False
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for s in self.shots if s.status == FAILED)
-
-    def exit_code(self) -> int:
-        """130 when interrupted, else the number of failed shots (at most 125)."""
-        return 130 if self.interrupted else min(self.failed, 125)
-
-    def table(self) -> list[str]:
-        """The summary table: shot, status, frames (done/total, +rendered now), time."""
-        rows = [("shot", "status", "frames", "time")]
-        for s in self.shots:
-            frames = f"{s.frames_done}/{s.frames_total}" if s.frames_total else "-"
-            if s.frames_rendered:
-                frames += f" (+{s.frames_rendered})"
-            rows.append((s.name, s.status, frames, f"{s.time_s:.2f} s"))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = ["  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
-                            r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip()
-                 for r in rows]
-        for s in self.shots:
-            if s.error:
-                lines.append(f"{s.name}: {s.error}")
-        done = sum(1 for s in self.shots if s.status in (DONE, BUILT))
-        tail = f"{done} of {len(self.shots)} shot(s) done, {self.failed} failed"
-        if self.interrupted:
-            tail += "; interrupted: run the batch again to continue"
-        return lines + [tail]
-
-    def to_dict(self) -> dict:
-        return {"shot_list": self.source, "shots": [s.to_dict() for s in self.shots],
-                "failed": self.failed, "interrupted": self.interrupted,
-                "exit_code": self.exit_code()}
 
 
 # --- the batch -------------------------------------------------------------------------------
@@ -188,7 +102,7 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
     log = log or Log()
     shots = shot_list.select(only)
     reports = [ShotReport(s.name, s.output) for s in shots]
-    pending = [s for s in shots if options.force or _finished_state(s, options) is None]
+    pending = [s for s in shots if options.force or finished_state(s, options) is None]
     check_shots(pending, shot_list.path)
     report = BatchReport(shot_list.path, reports)
     with _ctrl_c(log) as stop:
@@ -198,7 +112,7 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
                 if shot in pending:
                     _run_shot(shot, options, r, log, stop)
                 else:
-                    _report_finished(shot, options, r)
+                    report_finished(shot, options, r)
             except KeyboardInterrupt:
                 r.status = INTERRUPTED
                 r.error = "interrupted: finished frames are kept; run the batch again to continue"
@@ -215,7 +129,7 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
             finally:
                 r.time_s = time.perf_counter() - started
                 if r.status in (FAILED, INTERRUPTED):
-                    r.frames_done = _count_done(shot)
+                    r.frames_done = count_done(shot)
     return report
 
 
@@ -223,12 +137,6 @@ def _fail(r: ShotReport, message: str, log: Log) -> None:
     r.status = FAILED
     r.error = message
     log.error(f"shot '{r.name}' failed: {message}")
-
-
-def _count_done(shot: Shot) -> int:
-    manifest = read_manifest(shot)
-    frames = manifest.get("frames", []) if manifest else []
-    return sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
 
 
 @contextlib.contextmanager
@@ -263,79 +171,6 @@ def _ctrl_c(log: Log) -> Iterator[Callable[[], bool]]:
         restore()
 
 
-# --- resume ----------------------------------------------------------------------------------
-
-def read_manifest(shot: Shot) -> dict | None:
-    """What the last run recorded in the shot's folder, or None."""
-    try:
-        with open(shot.manifest_path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def write_manifest(shot: Shot, fingerprint: str, frames: Sequence[int], complete: bool) -> None:
-    """Record the shot's fingerprint, frames and state (written whole, then renamed)."""
-    data = {"version": 1, "shot": shot.name, "fingerprint": fingerprint,
-            "blend": os.path.basename(shot.blend_path), "frames": list(frames),
-            "frame_list": format_frame_list(frames), "format": shot.render.format,
-            "complete": complete}
-    _atomic(shot.manifest_path,
-            lambda tmp: _write_text(tmp, json.dumps(data, indent=1) + "\n"))
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
-    """The manifest when this run has nothing to do for ``shot`` (checked without Blender):
-    same fingerprint, the .blend saved, and every frame (and media, once all frames are there)
-    this run would make already on disk."""
-    manifest = read_manifest(shot)
-    if not manifest or manifest.get("fingerprint") != shot.fingerprint():
-        return None
-    if not os.path.isfile(shot.blend_path):
-        return None
-    if options.build_only:
-        return manifest
-    frames = manifest.get("frames") or []
-    wanted = restrict_frames(frames, options.frames)
-    if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
-        return None
-    everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
-    if everything and not all(os.path.isfile(p) for p in shot.media_paths().values()):
-        return None
-    return manifest
-
-
-def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
-    manifest = _finished_state(shot, options) or {}
-    frames = manifest.get("frames") or []
-    r.resumed = True
-    r.blend = shot.blend_path
-    r.frames_total = len(frames)
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
-    r.frames_kept = len(restrict_frames(frames, options.frames))
-    if options.build_only:
-        r.status = BUILT
-    else:
-        r.status = DONE if r.frames_done == r.frames_total else PARTIAL
-    r.files = _files(shot, frames)
-
-
-def _files(shot: Shot, frames: Sequence[int]) -> dict[str, str]:
-    files = {"blend": shot.blend_path, "frames": shot.output}
-    for key, path in shot.media_paths().items():
-        if os.path.isfile(path):
-            files[key] = path
-    if os.path.isfile(shot.manifest_path):
-        files["manifest"] = shot.manifest_path
-    return files
-
-
 # --- one shot --------------------------------------------------------------------------------
 
 def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
@@ -366,7 +201,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
                 log.warn(f"shot '{shot.name}': its settings or source files changed; "
                          f"{len(stale)} frame(s) rendered before are kept (--force re-renders "
                          "them)")
-        _remove(shot.manifest_path)
+        remove_quietly(shot.manifest_path)
         scene, camera, frames, notes = build_shot(shot, log, stop)
         for text in notes:
             log.note(f"shot '{shot.name}': {text}")
@@ -378,7 +213,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     if options.build_only:
         r.status = BUILT
         r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
-        r.files = _files(shot, frames)
+        r.files = shot_files(shot, frames)
         return
 
     t1 = time.perf_counter()
@@ -398,14 +233,14 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
     if r.frames_done < len(frames):
         r.status = PARTIAL
-        r.files = _files(shot, frames)
+        r.files = shot_files(shot, frames)
         return
     t2 = time.perf_counter()
     finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log)
     r.media_s = time.perf_counter() - t2
     write_manifest(shot, fingerprint, frames, complete=True)
     r.status = DONE
-    r.files = _files(shot, frames)
+    r.files = shot_files(shot, frames)
 
 
 def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = lambda: False
@@ -426,22 +261,9 @@ def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = la
     notes: list[str] = []
     camera_name = shot.camera
     if shot.footage:
-        p = shot.plate
-        target = None
-        if shot.camera:
-            target = scene.objects.get(shot.camera)
-            if target is None:
-                raise RackFocusError(f"No camera named '{shot.camera}' in scene '{scene.name}'")
-        depth, kind, near, far, anchors = shot.depth, p.depth_kind, p.near_m, p.far_m, p.anchors
-        if shot.estimates:
-            depth, estimated = estimate_shot(shot, log, stop)
-            notes += estimated
-            kind, near, far, anchors = "metric", None, None, ()
-        result = build_plate(
-            scene, shot.footage, depth, kind, near, far, [parse_anchor(a) for a in anchors],
-            sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, density=p.density, tear=p.tear,
-            fill_px=p.fill_px, cache_dir=shot.cache_dir, camera=target, fps=p.fps,
-            progress=log.progress)
+        result = _import_shot_plate(scene, shot, log, stop)
+        if result.estimate is not None:
+            notes += [f"estimate: {result.estimate.summary()}"] + list(result.estimate.warnings)
         notes += list(result.warnings) + list(result.report.notes)
         camera_name = result.camera
     camera = resolve_camera(scene, camera_name)
@@ -477,25 +299,32 @@ def shot_request(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot) -
     return shot.configure(request)
 
 
-def estimate_shot(shot: Shot, log: Log, stop: Callable[[], bool] = lambda: False
-                  ) -> tuple[str, list[str]]:
-    """Estimate metric depth for the whole of ``shot``'s footage into its ``rackfocus_depth``
-    folder (a re-run with the same settings keeps what is there): (first depth file, notes)."""
+def shot_plate_request(shot: Shot) -> PlateRequest:
+    """The plate of a footage shot: its depth file, or its depth estimated over the whole clip
+    at once (one metric alignment for the clip; never cut into chunks)."""
     p = shot.plate
-    settings = {"model": shot.model} if shot.model else {}
-    request = estimation.EstimateRequest(
-        footage=shot.footage, out_dir=shot.estimate_dir,
-        anchors=tuple(parse_anchor(a) for a in p.anchors), near_m=p.near_m, far_m=p.far_m,
-        sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, **settings)
+    estimate = None
+    if shot.estimates:
+        estimate = EstimateSettings(model=shot.model) if shot.model else EstimateSettings()
+    return PlateRequest(
+        footage=shot.footage, depth=None if shot.estimates else shot.depth, kind=p.depth_kind,
+        near_m=p.near_m, far_m=p.far_m, anchors=tuple(parse_anchor(a) for a in p.anchors),
+        estimate=estimate, camera=shot.camera or None, sensor_mm=p.sensor_mm,
+        focal_mm=p.focal_mm, density=p.density, tear=p.tear, fill_px=p.fill_px, fps=p.fps,
+        cache_dir=shot.cache_dir)
 
+
+def _import_shot_plate(scene: bpy.types.Scene, shot: Shot, log: Log, stop: Callable[[], bool]):
+    """The shot's plate in ``scene``; KeyboardInterrupt when ``stop()`` asked to stop during the
+    estimation (its finished frames are kept)."""
     def progress(label: str, done: int, total: int) -> bool:
         log.progress(f"shot '{shot.name}': {label}", done, total)
         return stop()
 
-    result = estimation.estimate_depth(request, progress)
-    if result.cancelled:
-        raise KeyboardInterrupt
-    return result.depth_path, [f"estimate: {result.summary()}"] + list(result.warnings)
+    try:
+        return import_plate(scene, shot_plate_request(shot), progress)
+    except EstimationStopped:
+        raise KeyboardInterrupt from None
 
 
 def configure_render(scene: bpy.types.Scene, shot: Shot) -> None:
@@ -585,15 +414,15 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     for frame in todo:
         if stop():
             raise KeyboardInterrupt
-        temp, final = shot.partial_path(frame, _tag()), shot.frame_path(frame)
+        temp, final = shot.partial_path(frame, process_tag()), shot.frame_path(frame)
         try:
             write_frame(scene, frame, temp)
             os.replace(temp, final)
         except OSError as err:
-            _remove(temp)
+            remove_quietly(temp)
             raise _frame_error(shot, frame, err, len(kept) + len(rendered)) from None
         except BaseException:
-            _remove(temp)
+            remove_quietly(temp)
             raise
         rendered.append(frame)
         log.progress(label, len(rendered), len(todo))
@@ -621,34 +450,10 @@ def _remove_partials(shot: Shot, frames: Sequence[int]) -> None:
         match = _PARTIAL_FRAME.match(name)
         if match and int(match.group(1)) in wanted and shot.is_partial_of(name,
                                                                            int(match.group(1))):
-            _remove(os.path.join(shot.output, name))
+            remove_quietly(os.path.join(shot.output, name))
 
 
 _PARTIAL_FRAME = re.compile(r"\.frame_(-?\d+)\.partial")
-
-
-def _tag() -> str:
-    """This process's mark on its temporary files."""
-    return str(os.getpid())
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-
-
-def _atomic(path: str, write: Callable[[str], object]) -> str:
-    """Write ``path`` through ``write(temporary path)`` and rename it into place."""
-    folder, name = os.path.split(path)
-    stem, ext = os.path.splitext(name)
-    temp = os.path.join(folder, f".{stem}.partial-{_tag()}{ext}")
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        _remove(temp)
-        raise
-    return path
 
 
 # --- media -----------------------------------------------------------------------------------
@@ -666,7 +471,7 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
     if "movie" in todo:
         log.note(f"shot '{shot.name}': encoding {os.path.basename(todo['movie'])}")
         with blender_stdout_silenced():
-            _atomic(todo["movie"], lambda tmp: render.make_movie(paths, tmp, scene.render.fps))
+            write_atomic(todo["movie"], lambda tmp: render.make_movie(paths, tmp, scene.render.fps))
     if "contact_sheet" in todo or "plot" in todo:
         data = export.collect(scene, camera, frames)
         focus = {row["frame"]: row["focus_m"] for row in data["frames"]}
@@ -683,13 +488,13 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
                 tiles.append(px)
             labels = [f"f{f}  {focus[f]:.2f} m" for f in picks]
             sheet = plot.labelled_sheet(tiles, labels)
-            _atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
+            write_atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
         if "plot" in todo:
             blur = {name: [row["blur_px"][name] for row in data["frames"]]
                     for name in data["subjects"]}
             image = plot.focus_plot(frames, [focus[f] for f in frames], blur, marks,
                                     title=f"{shot.name}: focus and blur")
-            _atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
+            write_atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
     return wanted
 
 
@@ -707,7 +512,7 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
 
     for shot in shots:
         if shot.estimates:
-            problem = estimation.runtime_problem()
+            problem = runtime_problem()
             if problem:
                 err(shot, "depth", problem)
             else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import bpy
 
@@ -19,13 +19,12 @@ from ..errors import RackFocusError
 from ..marks import SubjectRef, parse_subject
 from ..optics import coc_px
 from ..plan import PullPlan
+from ..progress import Progress
 from . import pull as pull_engine
 from .evaluate import ScopedEvaluation, evaluated
 from .realism import lens_setup
 from .scene_eval import current_focus_m, sample_distances
 from .subjects import plan_for, resolve_subjects
-
-Progress = Callable[[str, int, int], None]
 
 
 def pull_plan(scene: bpy.types.Scene, camera: bpy.types.Object) -> PullPlan:

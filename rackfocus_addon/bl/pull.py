@@ -8,7 +8,6 @@ replaces only what the previous pull created; clearing restores the original sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import bpy
@@ -19,6 +18,7 @@ from ..errors import RackFocusError
 from ..marks import parse_mark
 from ..optics import blend_focus
 from ..plan import Key, PullPlan, Span, fit_keys, influence_for
+from ..progress import Progress
 from ..readability import Report
 from ..request import PullRequest
 from . import compat, keys, records
@@ -38,7 +38,6 @@ POINT_PROP = "rackfocus_point_of"
 FOCUS_PATH = "dof.focus_distance"
 CONSTRAINT_PREFIX = "RackFocus"
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import bpy
 import numpy as np
 
 from ..errors import RackFocusError
+from ..progress import Progress
 from . import compat
-
-Progress = Callable[[str, int, int], None]
 
 
 def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | None = None,

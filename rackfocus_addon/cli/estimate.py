@@ -18,6 +18,7 @@ import argparse
 from ..depth import parse_anchor
 from ..errors import RackFocusError
 from ..estimate import align, registry
+from ..estimate.request import EstimateRequest
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:
@@ -86,7 +87,7 @@ def run_estimate(args, out) -> int:
         focal = registry.focal_px(args.focal, args.sensor, clip.width, clip.height,
                                   "HORIZONTAL")
         anchors += [align.parse_size(s, focal) for s in args.size]
-    request = estimation.EstimateRequest(
+    request = EstimateRequest(
         footage=args.footage, out_dir=args.out, model=args.model, model_kind=args.model_kind,
         anchors=tuple(anchors), near_m=args.near, far_m=args.far, sensor_mm=args.sensor,
         focal_mm=args.focal, temporal=args.temporal, cuts=args.cuts,
