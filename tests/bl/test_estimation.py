@@ -20,6 +20,7 @@ import bpy
 import estimate_oracles as eo
 import numpy as np
 import pytest
+from tiny_models import expected_output, need_onnx, tiny_model
 
 from rackfocus_addon import depth as depth_maths
 from rackfocus_addon.bl import demo_plate, estimation, footage, plate
@@ -32,89 +33,8 @@ from rackfocus_addon.estimate import preprocess, registry
 from rackfocus_addon.estimate.request import EstimateRequest
 from rackfocus_addon.plate_request import PlateRequest
 
-try:  # Building the tiny models needs the onnx package, running them ONNX Runtime.
-    import onnx
-    from onnx import TensorProto, helper
-except ImportError:
-    onnx = None
-#: CI sets this: a missing package must fail the stage, not skip the tests.
-REQUIRED = bool(os.environ.get("RACKFOCUS_REQUIRE_ONNX"))
-MISSING = ", ".join(name for name, mod in (("onnx", onnx), ("onnxruntime",
-                                                            estimate_model.runtime()))
-                    if mod is None)
-
 W, H = 48, 27
-A, B = 0.5, 2.0
 DARK, MID, BRIGHT = 0.2, 0.5, 0.8
-
-
-# --- tiny models --------------------------------------------------------------------------------
-
-def need_onnx():
-    """Skip (or, with RACKFOCUS_REQUIRE_ONNX, fail) a test that builds or runs a model."""
-    if MISSING:
-        message = f"needs {MISSING} (pip install onnx onnxruntime)"
-        if REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def save_model(path, nodes, inputs, outputs, inits=()):
-    need_onnx()
-    graph = helper.make_graph(nodes, "tiny", inputs, outputs, list(inits))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return str(path)
-
-
-def tiny_model(path, entry=None, a=A, b=B, static_hw=None, frames=None, op=None, channels=3,
-               out_rank=None):
-    """A model with ``entry``'s names: input [1, 3, H, W] (or [1, T, 3, H, W]), output the mean
-    over channels times ``a`` plus ``b`` ([1, H, W] or [1, T, H, W]). ``op`` adds a unary op
-    (e.g. 'Sqrt': NaN where the mean is negative)."""
-    need_onnx()
-    entry = entry or registry.find_entry("da2-small")
-    hw = list(static_hw) if static_hw else ["height", "width"]
-    video = entry.layout == "video"
-    in_shape = [1, frames or "frames", channels] + hw if video else [1, channels] + hw
-    axis = 2 if video else 1
-    out_shape = ([1, frames or "frames"] + hw) if video else [1] + hw
-    if out_rank == 2:
-        out_shape = [1, "n"]
-    x = helper.make_tensor_value_info(entry.input_name, TensorProto.FLOAT, in_shape)
-    y = helper.make_tensor_value_info(entry.output_name, TensorProto.FLOAT, out_shape)
-    nodes = [helper.make_node("ReduceMean", [entry.input_name], ["m"], axes=[axis],
-                              keepdims=0),
-             helper.make_node("Mul", ["m", "a"], ["ma"]),
-             helper.make_node("Add", ["ma", "b"], ["s" if op or out_rank == 2 else
-                                                   entry.output_name])]
-    if op:
-        nodes.append(helper.make_node(op, ["s"], [entry.output_name]))
-    if out_rank == 2:
-        nodes.append(helper.make_node("ReduceMean", ["s"], [entry.output_name], axes=[2],
-                                      keepdims=0))
-    inits = [helper.make_tensor("a", TensorProto.FLOAT, [], [a]),
-             helper.make_tensor("b", TensorProto.FLOAT, [], [b])]
-    return save_model(path, nodes, [x], [y], inits)
-
-
-def two_input_model(path):
-    need_onnx()
-    x1 = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, "h", "w"])
-    x2 = helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 3, "h", "w"])
-    y = helper.make_tensor_value_info("predicted_depth", TensorProto.FLOAT, [1, 3, "h", "w"])
-    return save_model(path, [helper.make_node("Add", ["pixel_values", "mask"],
-                                              ["predicted_depth"])], [x1, x2], [y])
-
-
-def expected_output(grey, a=A, b=B, stored=True):
-    """The tiny model's output for a uniform sRGB grey (``stored``: as an 8-bit file holds it)."""
-    grey = round(grey * 255) / 255 if stored else grey
-    mean = np.array(registry.IMAGENET_MEAN)
-    std = np.array(registry.IMAGENET_STD)
-    return a * float(np.mean((grey - mean) / std)) + b
 
 
 # --- footage ------------------------------------------------------------------------------------
@@ -178,28 +98,6 @@ def request(footage_path, out, model, **kw):
 
 # --- loading and running ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("entry", registry.MODELS, ids=lambda e: e.key)
-def test_every_registry_signature_loads_and_runs(work, entry):
-    path = tiny_model(work / f"{entry.key}.onnx", entry, frames=32 if entry.layout == "video"
-                      else None)
-    model = estimate_model.load_model(estimate_model.ModelChoice(path, entry))
-    sig = model.signature
-    assert (sig.input_name, sig.output_name, sig.layout) == (entry.input_name,
-                                                             entry.output_name, entry.layout)
-    assert model.sha256 == estimate_model.file_sha256(path)
-    w, h = model.input_size(1920, 1080)
-    assert (w, h) == (924, 518)
-    # Dynamic height and width: two sizes through the same session.
-    for w, h in ((56, 28), (42, 70)):
-        grey = np.full((h, w, 3), MID, dtype=np.float32)
-        tensor = preprocess.to_tensor(grey, w, h)
-        if entry.layout == "video":
-            tensor = np.repeat(tensor[:, None], 32, axis=1)
-        out = model.predict(tensor)
-        assert out.shape == ((32 if entry.layout == "video" else 1), h, w)
-        assert np.allclose(out, expected_output(MID, stored=False), atol=1e-5)
-
-
 def test_a_path_model_takes_its_rules_from_its_signature(work):
     video = tiny_model(work / "v.onnx", registry.find_entry("vda-small"), frames=32)
     choice = estimation.resolve_model(video)
@@ -217,17 +115,6 @@ def test_a_file_that_is_not_onnx_is_refused(work):
         estimate_model.load_model(estimation.resolve_model(str(bad)))
     with pytest.raises(RackFocusError, match="No such model file"):
         estimation.resolve_model(str(work / "missing.onnx"))
-
-
-@pytest.mark.parametrize("make", [
-    lambda p: tiny_model(p, out_rank=2),        # a classifier-like output [1, N]
-    lambda p: tiny_model(p, channels=4),        # four input channels
-    two_input_model,                            # two inputs
-])
-def test_the_wrong_signature_is_refused(work, make):
-    path = make(work / "wrong.onnx")
-    with pytest.raises(RackFocusError, match="does not have the Depth Anything signature"):
-        estimate_model.load_model(estimation.resolve_model(path))
 
 
 def test_a_registry_file_with_the_wrong_checksum_is_deleted(work, monkeypatch, da2):
@@ -288,7 +175,7 @@ def test_estimate_writes_metric_exrs_and_a_sidecar(work, da2):
     assert side["footage"] == "../shot/shot_0001.png"
     assert side["model"]["sha256"] == estimate_model.file_sha256(da2)
     assert side["model"]["key"] == "da2-small" and side["model"]["licence_weights"] == "Apache-2.0"
-    assert side["onnxruntime"] == estimation.runtime_version() != ""
+    assert side["onnxruntime"] == estimate_model.runtime_version() != ""
     assert side["addon_version"] and side["settings"]["anchors"] == ["5,13=6@0", "42,13=2@0"]
     fit = side["alignment"][0]
     assert fit["source"] == "anchors" and len(fit["anchors"]) == 2

@@ -575,7 +575,7 @@ def test_cache_exr_writer_round_trips_through_blender(tmp_path):
     planes[0][1, 2], planes[1][3, 4] = np.nan, np.inf
     planes[2] = planes[2] > 10.0  # a flag plane
     planes[3] = np.broadcast_to(np.float32(1.0), (7, 11))
-    for types in (("f", "f", "f", "f"), plate.DEPTH_TYPES, plate.FILL_TYPES):
+    for types in (("f", "f", "f", "f"), plate_cache.DEPTH_TYPES, plate_cache.FILL_TYPES):
         path = str(tmp_path / f"{''.join(types)}.exr")
         plate_cache.write_cache_exr(path, planes, types)
         back = footage.read_pixels(path, data=True)[0]
@@ -585,7 +585,7 @@ def test_cache_exr_writer_round_trips_through_blender(tmp_path):
 
 
 def test_cache_is_the_pure_cache_frame_of_the_inputs(empty_scene, shot, tmp_path):
-    """What build_plate caches is plate_mesh.cache_frame of the footage and converted depth."""
+    """What import_plate caches is plate_mesh.cache_frame of the footage and converted depth."""
     result = plate.import_plate(empty_scene, PlateRequest(shot["color"], shot["depth"],
                                                           cache_dir=str(tmp_path)))
     color = footage.read_pixels(shot["color"])[0]
