@@ -17,7 +17,7 @@ Real-like: the plate cache (depth conversion, background fill, EXRs) of footage 
 gives it (``tests/oracles.py`` ``real_like_frame``: many depth edges, fences, foliage, spokes,
 wires, 7 % unmeasured depth in clumps and speckle, textured colour; 8-bit PNG footage, float EXR
 depth) at 1080p (1920x1296) and 4K (3840x2591), and a 48-frame 1080p clip. Each case runs in a
-fresh process (``build_plate`` as the CLI runs it), which reports the time per frame and its peak
+fresh process (``import_plate`` as the CLI runs it), which reports the time per frame and its peak
 memory (VmHWM, Blender included); printed beside the targets, with the clip's peak against one
 frame's. ``--code DIR`` measures another checkout's ``rackfocus_addon`` (e.g. the code before).
 """
@@ -95,7 +95,7 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
     t0 = time.perf_counter()
     plate.import_plate(scene, PlateRequest(colors[0], depths[0], cache_dir=os.path.join(out,
                                            "cache"),
-                      density=density))
+                                           density=density))
     build_s = time.perf_counter() - t0
     cycles(scene, samples)
     cam = scene.camera
@@ -170,7 +170,7 @@ def hd_cost(out: str, densities: list[float], samples: int) -> None:
         t0 = time.perf_counter()
         result = plate.import_plate(scene, PlateRequest(colors[0], depths[0],
                                    cache_dir=os.path.join(out, f"cache_{density:g}"),
-                                   density=density))
+                                                        density=density))
         cache_s = time.perf_counter() - t0
         plate.set_plate_input(scene.objects[result.plate], "Viewport Density", density)
         t0 = time.perf_counter()

@@ -414,16 +414,11 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     for frame in todo:
         if stop():
             raise KeyboardInterrupt
-        temp, final = shot.partial_path(frame, process_tag()), shot.frame_path(frame)
         try:
-            write_frame(scene, frame, temp)
-            os.replace(temp, final)
+            write_atomic(shot.frame_path(frame), lambda temp, f=frame: write_frame(scene, f, temp),
+                         temp=shot.partial_path(frame, process_tag()))
         except OSError as err:
-            remove_quietly(temp)
             raise _frame_error(shot, frame, err, len(kept) + len(rendered)) from None
-        except BaseException:
-            remove_quietly(temp)
-            raise
         rendered.append(frame)
         log.progress(label, len(rendered), len(todo))
     return rendered, kept

@@ -188,7 +188,7 @@ def test_a_plate_imports_the_estimate(work, da2):
     result = estimation.estimate_depth(request(clip, work / "out", da2))
     scene = bpy.context.scene
     built = plate.import_plate(scene, PlateRequest(clip, result.depth_path, "metric",
-                              cache_dir=str(work / "cache")))
+                                                   cache_dir=str(work / "cache")))
     assert built.report.min_m == pytest.approx(2.0, rel=1e-3)
     assert built.report.max_m == pytest.approx(6.0, rel=1e-3)
 

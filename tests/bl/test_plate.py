@@ -238,7 +238,7 @@ def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"],
                                                     cache_dir=str(tmp_path),
-                               fill_px=3, density=2.0))
+                                                    fill_px=3, density=2.0))
     bpy.context.view_layer.update()
     obj = scene.objects[result.plate]
     # The viewport shows a lighter grid (0.5 vertices per pixel); renders use the full density.
@@ -276,7 +276,7 @@ def test_sequence_follows_the_footage_frame_by_frame(empty_scene, shot, tmp_path
     scene = empty_scene
     scene.frame_start = 101
     plate.import_plate(scene, PlateRequest(shot["seq_color"][0], shot["seq_depth"][0],
-                      cache_dir=str(tmp_path), fps=25))
+                                           cache_dir=str(tmp_path), fps=25))
     assert (scene.frame_start, scene.frame_end) == (101, 103)
     assert scene.render.fps == 25 and (scene.render.resolution_x, scene.render.resolution_y) == (
         64, 36)
@@ -356,7 +356,7 @@ def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot
     """Rig mode: the pixel's empty rides on the camera and its depth is keyed per frame."""
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot["seq_color"][0], shot["seq_depth"][0],
-                               cache_dir=str(tmp_path)))
+                                                    cache_dir=str(tmp_path)))
     cam = scene.objects[result.camera]
     for frame, y in ((scene.frame_start, -1.0), (scene.frame_end, 1.5)):
         cam.location = (0.3, y, 0.2)
@@ -412,7 +412,7 @@ def test_bad_input_is_refused_with_nothing_imported(empty_scene, shot, tmp_path)
         plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"]))
     with pytest.raises(RackFocusError, match="--near"):
         plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"], "normalized",
-                          cache_dir=str(tmp_path)))
+                                               cache_dir=str(tmp_path)))
     _nothing_imported(scene, before)
 
 
@@ -424,7 +424,7 @@ def test_invalid_depth_is_masked_and_8bit_depth_warns(empty_scene, shot, tmp_pat
     z[21, 21, 0] = 0.0
     footage.write_exr(str(tmp_path / "holes.exr"), z)
     result = plate.import_plate(scene, PlateRequest(shot["color"], str(tmp_path / "holes.exr"),
-                               cache_dir=str(tmp_path / "c1")))
+                                                    cache_dir=str(tmp_path / "c1")))
     assert result.report.invalid == 18
     assert any("masked" in w for w in result.warnings)
     cached = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
@@ -440,8 +440,8 @@ def test_invalid_depth_is_masked_and_8bit_depth_warns(empty_scene, shot, tmp_pat
     img.save()
     bpy.data.images.remove(img)
     result = plate.import_plate(scene, PlateRequest(shot["color"], str(tmp_path / "d8.png"),
-                                                    "normalized",
-                               near_m=1.5, far_m=8.5, cache_dir=str(tmp_path / "c2")))
+                                                    "normalized", near_m=1.5, far_m=8.5,
+                                                    cache_dir=str(tmp_path / "c2")))
     assert any("banding" in w for w in result.warnings)
     assert result.report.max_m == pytest.approx(8.0, abs=0.05)
 
@@ -454,8 +454,8 @@ def test_inverse_16bit_png_aligned_by_anchors(empty_scene, shot, tmp_path):
     box_px, wall_px, sphere_px = (int(W * 0.30), int(H * 0.60)), (5, 5), (int(W * 0.72), 24)
     anchors = [Anchor(*p, float(z[p[1], p[0]])) for p in (box_px, wall_px, sphere_px)]
     result = plate.import_plate(scene, PlateRequest(shot["color"], str(tmp_path / "inv.png"),
-                                                    "inverse",
-                               anchors=anchors, cache_dir=str(tmp_path)))
+                                                    "inverse", anchors=anchors,
+                                                    cache_dir=str(tmp_path)))
     cached = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
     # 16 bits of inverse depth: within a few millimetres per metre of the true depth.
     np.testing.assert_allclose(cached[..., 0], z, rtol=3e-3)

@@ -251,7 +251,7 @@ def test_sequence_gaps_other_sizes_and_tiny_footage_are_refused(empty_scene, tmp
     write_depth(str(tiny / "t.exr"), np.full((3, 3), 2.0, np.float32))
     with pytest.raises(RackFocusError, match="3x3 pixels: Blender renders at least 4x4"):
         plate.import_plate(scene, PlateRequest(str(tiny / "t.png"), str(tiny / "t.exr"),
-                          cache_dir=str(cache)))
+                                               cache_dir=str(cache)))
     nothing_imported(scene)
     assert not cache.exists()
 
@@ -271,19 +271,19 @@ def test_contradictory_anchors_are_refused_and_residuals_reported(empty_scene, t
     with pytest.raises(RackFocusError, match=r"worst is anchor 5,5=2: fitted 3 m, residual "
                                              r"\+1 m \(\+50 %\), beyond the 10 % tolerance"):
         plate.import_plate(scene, PlateRequest(color, inv, "inverse",
-                          anchors=[Anchor(5, 5, 2.0), Anchor(5, 5, 6.0)],
-                          cache_dir=str(tmp_path / "cache")))
+                                               anchors=[Anchor(5, 5, 2.0), Anchor(5, 5, 6.0)],
+                                               cache_dir=str(tmp_path / "cache")))
     with pytest.raises(RackFocusError, match=r"Anchor 60,5=8: pixel \(60, 5\) is outside"):
         plate.import_plate(scene, PlateRequest(color, inv, "inverse", anchors=[Anchor(60, 5, 8.0)],
-                          cache_dir=str(tmp_path / "cache")))
+                                               cache_dir=str(tmp_path / "cache")))
     holes = 2.0 / box_depth()
     holes[5, 5] = np.nan
     write_depth(str(tmp_path / "shot" / "holes.exr"), holes)
     with pytest.raises(RackFocusError, match=r"Anchor 5,5=8 lies on an unmeasured depth pixel"):
         plate.import_plate(scene, PlateRequest(color, str(tmp_path / "shot" / "holes.exr"),
                                                "inverse",
-                          anchors=[Anchor(5, 5, 8.0), Anchor(*BOX_PX, 2.0)],
-                          cache_dir=str(tmp_path / "cache")))
+                                               anchors=[Anchor(5, 5, 8.0), Anchor(*BOX_PX, 2.0)],
+                                               cache_dir=str(tmp_path / "cache")))
     nothing_imported(scene)
     assert not (tmp_path / "cache").exists()
     # Consistent anchors: each one's residual is reported (the CLI's notes and --json).
