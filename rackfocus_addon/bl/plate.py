@@ -46,8 +46,13 @@ from .. import plate_mesh
 from ..errors import RackFocusError
 from ..estimate.request import EstimateResult
 from ..plate_cache import StagedFolder, write_cache
-from ..plate_request import DEFAULT_DENSITY, DEFAULT_FOCAL_MM, DEFAULT_SENSOR_MM, PlateRequest
-from ..plate_request import cache_root as cache_root_in
+from ..plate_request import (
+    DEFAULT_DENSITY,
+    DEFAULT_FOCAL_MM,
+    DEFAULT_SENSOR_MM,
+    PlateRequest,
+    cache_root,
+)
 from ..progress import Progress, tick
 from . import compat, estimation, records
 from . import footage as footage_io
@@ -61,7 +66,6 @@ UV_MAP = "UVMap"
 #: again). Cycles reads ``scene.cycles.filter_width`` (not ``render.filter_size``); at 0.01 px its
 #: filter table let a few samples stray into neighbouring pixels (57 dB), at 0.1 px none did.
 PLATE_FILTER_PX = 0.1
-MAX_DENSITY = depth_maths.DENSITY_RANGE[1]
 #: Grid density in the viewport (renders use the full density): a 1080p plate at 2 vertices per
 #: pixel is 9 M faces, too heavy to orbit around; 0.5 is 0.6 M.
 DEFAULT_VIEWPORT_DENSITY = 0.5
@@ -349,7 +353,7 @@ def _cache_root(cache_dir: str | None) -> str:
     if not bpy.data.filepath:
         raise RackFocusError("Save the .blend first: the plate's depth and fill images are "
                              "cached next to it (relative paths, so renders find them)")
-    return cache_root_in(os.path.dirname(bpy.data.filepath))
+    return cache_root(os.path.dirname(bpy.data.filepath))
 
 
 def _plate_name(clip: footage_io.Clip) -> str:
