@@ -28,7 +28,7 @@ import bpy  # noqa: E402
 
 from rackfocus_addon.bl import batch, demo  # noqa: E402
 from rackfocus_addon.bl.files import blender_stdout_silenced  # noqa: E402
-from rackfocus_addon.shots import load_shot_list  # noqa: E402
+from rackfocus_addon.shot_schema import load_shot_list  # noqa: E402
 
 SHOTS = """
 output_root = "renders"

@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from .depth import RING8, nearest_sources, next_to, select_where, upsample
+from .depth_fill import RING8, nearest_sources, next_to, select_where, upsample
 
 #: Default relative depth jump that splits the plate (3 %: far above the slope of smooth surfaces
 #: at half-pixel spacing, far below an object's silhouette against its background).
@@ -221,7 +221,7 @@ def background_fill(color: np.ndarray, depth: np.ndarray, radius_px: int,
       blocks of 4 to 32 pixels, larger with the distance (:data:`FILL_BLUR_STEPS_PX`), a blur
       that grows into the foreground as the ring-by-ring inpainting it replaces did.
 
-    O(N) (:func:`depth.nearest_sources` and a block-mean pyramid). A fill pixel with nothing
+    O(N) (:func:`depth_fill.nearest_sources` and a block-mean pyramid). A fill pixel with nothing
     behind it within reach (none on real frames) keeps its own colour at the far side's depth.
     """
     ln = np.log(np.asarray(depth, dtype=np.float32))

@@ -23,35 +23,23 @@ and transition in frames or seconds), the easing, the interpolation space and th
     space = "diopter"
 
 Loading never raises for a bad file: :func:`parse_preset` returns ``(preset, errors)`` and each
-error names the file, the key and the fix, the way Blender's extension validator reports.
+error names the file, the key and the fix, in the one style shot lists share (:mod:`.validate`:
+the same converters, the same ranges as :mod:`.request`).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 
+from . import validate as v
 from .easing import KINDS, MODES, Easing
 from .errors import RackFocusError
 from .plan import SPACES
-from .request import (
-    BREATHING_RANGE,
-    CLOSE_FOCUS_M,
-    CLOSE_FOCUS_RANGE,
-    FSTOP_RANGE,
-    HYSTERESIS_RANGE,
-    MIN_BLUR_PX,
-    MIN_BLUR_RANGE,
-    OVERSHOOT_RANGE,
-    SOFT_BLUR,
-    SOFT_BLUR_RANGE,
-    PullRequest,
-    Realism,
-)
-from .suggest import close_names
+from .request import CLOSE_FOCUS_M, MIN_BLUR_PX, SOFT_BLUR, PullRequest, Realism
+from .suggest import did_you_mean
 
 ROLES = ("first", "second", "near", "far", "soft")
 UNITS = ("frames", "seconds")
@@ -154,111 +142,64 @@ class Preset:
         return dump_preset(self)
 
 
-# --- the schema: section -> key -> (type check, description of the fix) ---------------------
-
-def _is_number(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
+# --- the schema: section -> key -> kind (a converter and a hint, as in validate.py) ---------
 
 _SCHEMA: dict[str, dict[str, str]] = {
     "preset": {"name": "text", "description": "text", "sequence": "roles",
                "return_to_start": "bool"},
     "timing": {"unit": "unit", "hold_start": "length", "transition": "length",
                "hold_middle": "length", "hold_end": "length"},
-    "easing": {"kind": "kind", "mode": "mode", "space": "space", "overshoot": "fraction"},
+    "easing": {"kind": "kind", "mode": "mode", "space": "space", "overshoot": "overshoot"},
     "lens": {"fstop": "fstop", "fstop_ramp": "fstop_pair", "breathing": "breathing",
-             "close_focus_m": "distance", "min_blur_px": "blur"},
-    "tracking": {"hysteresis_diopters": "diopters"},
-    "reveal": {"soft_blur": "fraction"},
-}
-
-#: Accepted values of each numeric kind: the request's own ranges, so a preset that loads is a
-#: request that validates.
-RANGES: dict[str, tuple[float, float]] = {
-    "length": (0.0, MAX_FRAMES),
-    "fraction": (max(OVERSHOOT_RANGE[0], SOFT_BLUR_RANGE[0]),
-                 min(OVERSHOOT_RANGE[1], SOFT_BLUR_RANGE[1])),
-    "fstop": FSTOP_RANGE, "breathing": BREATHING_RANGE, "distance": CLOSE_FOCUS_RANGE,
-    "blur": MIN_BLUR_RANGE, "diopters": HYSTERESIS_RANGE,
+             "close_focus_m": "close_focus", "min_blur_px": "min_blur"},
+    "tracking": {"hysteresis_diopters": "hysteresis"},
+    "reveal": {"soft_blur": "soft_blur"},
 }
 
 _REQUIRED = (("preset", "name"), ("preset", "sequence"), ("timing", "transition"))
 
-_HINT = {
-    "text": "a quoted string, e.g. \"Foreground to Background\"",
-    "roles": f"a list of roles from {', '.join(ROLES)}, e.g. [\"near\", \"far\"]",
-    "bool": "true or false",
-    "unit": "\"frames\" or \"seconds\"",
-    "length": "a number of frames or seconds (0 or more; the transition more than 0)",
-    "kind": f"one of {', '.join(KINDS)}",
-    "mode": f"one of {', '.join(MODES)}",
-    "space": f"one of {', '.join(SPACES)}",
-    "fraction": "a number from 0 to 0.5, e.g. 0.05",
-    "fstop": "an f-number from 0.5 to 128, e.g. 2.8",
-    "fstop_pair": "two f-numbers [from, to], each 0.5 to 128, e.g. [2.8, 1.4]",
-    "breathing": "a fraction from -0.2 to 0.2, e.g. 0.02 for 2 % longer at close focus",
-    "distance": "a distance in metres from 0.01 to 100, e.g. 0.45",
-    "blur": "a blur in pixels from 0.5 to 500, e.g. 4",
-    "diopters": "a dead band in diopters from 0 to 2, e.g. 0.02",
+
+def _roles(value) -> tuple[str, ...]:
+    """A sequence of at least two roles, none repeated twice in a row."""
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise v.Invalid("must be a list of role names")
+    bad = [r for r in value if r not in ROLES]
+    if bad:
+        raise v.Invalid(f"has unknown role '{bad[0]}'", near=did_you_mean(bad[0], ROLES))
+    if len(value) < 2:
+        raise v.Invalid("needs at least two roles (from where, to where)")
+    for a, b in zip(value, value[1:]):
+        if a == b:
+            raise v.Invalid(f"repeats '{a}' twice in a row (a hold is set by timing, not the "
+                            "sequence)")
+    return tuple(value)
+
+
+#: Every kind of value a preset holds. The lens kinds (and their ranges) are the shot list's,
+#: so a preset that loads is a request that validates.
+_KINDS: dict[str, v.Kind] = {
+    **v.LENS_KINDS,
+    # Empty text is allowed: a preset without a name takes its file's.
+    "text": v.Kind(lambda value: v.text(value, empty=True),
+                   "a quoted string, e.g. \"Foreground to Background\""),
+    "roles": v.Kind(_roles, f"a list of roles from {', '.join(ROLES)}, e.g. [\"near\", "
+                            "\"far\"]"),
+    "unit": v.choice_kind(UNITS), "kind": v.choice_kind(KINDS),
+    "mode": v.choice_kind(MODES), "space": v.choice_kind(SPACES),
+    "length": v.Kind(v.number((0.0, MAX_FRAMES)),
+                     f"a number of frames or seconds (0 to {MAX_FRAMES:g} frames or "
+                     f"{MAX_SECONDS:g} seconds; the transition more than 0)"),
 }
 
 
-def _check(kind: str, value) -> str | None:
-    """None if ``value`` is valid for ``kind``, else what is wrong (without the fix)."""
-    if kind == "text":
-        return None if isinstance(value, str) else "must be text"
-    if kind == "bool":
-        return None if isinstance(value, bool) else "must be true or false"
-    if kind == "roles":
-        if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-            return "must be a list of role names"
-        bad = [r for r in value if r not in ROLES]
-        if bad:
-            return f"has unknown role '{bad[0]}'"
-        if len(value) < 2:
-            return "needs at least two roles (from where, to where)"
-        for a, b in zip(value, value[1:]):
-            if a == b:
-                return f"repeats '{a}' twice in a row (a hold is set by timing, not the sequence)"
-        return None
-    if kind in ("unit", "kind", "mode", "space"):
-        allowed = {"unit": UNITS, "kind": KINDS, "mode": MODES, "space": SPACES}[kind]
-        if not isinstance(value, str):
-            return "must be text"
-        return None if value in allowed else f"is '{value}', which is not allowed"
-    if kind == "fstop_pair":
-        if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
-            return "must be a list of two numbers"
-        lo, hi = FSTOP_RANGE
-        return None if all(lo <= v <= hi for v in value) else f"is {value}, out of range"
-    if not _is_number(value):
-        return f"must be a number, not {type(value).__name__}"
-    lo, hi = RANGES[kind]
-    return None if lo <= value <= hi else f"is {value}, out of range"
-
-
-def _suggest(word: str, options: Iterable[str]) -> str:
-    close = close_names(word, options, most=1)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
-def parse_preset(text: str, source: str = "<preset>", key: str | None = None,
-                 user: bool = False) -> tuple[Preset | None, list[str]]:
-    """Read preset TOML ``text``: (preset, []) or (None, errors). Never raises.
-
-    Each error reads ``SOURCE: key 'section.name' PROBLEM: FIX``.
-    """
-    errors: list[str] = []
-    try:
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, TypeError, ValueError) as err:
-        return None, [f"{source}: not valid TOML ({err}): fix the syntax at that line"]
+def _read_sections(data: dict, source: str, errors: list[str]) -> dict[str, object]:
+    """Every known key of ``data`` converted ('section.key' -> value); problems to ``errors``."""
+    values: dict[str, object] = {}
     for section, body in data.items():
         if section not in _SCHEMA:
-            errors.append(
-                f"{source}: unknown section [{section}]: {_suggest(section, _SCHEMA)}"
-                f"use one of {', '.join('[' + s + ']' for s in _SCHEMA)}"
-            )
+            errors.append(f"{source}: unknown section [{section}]: use one of "
+                          f"{', '.join('[' + s + ']' for s in _SCHEMA)}"
+                          f"{did_you_mean(section, _SCHEMA)}")
             continue
         if not isinstance(body, dict):
             errors.append(f"{source}: '{section}' must be a section: write [{section}] on its "
@@ -266,64 +207,87 @@ def parse_preset(text: str, source: str = "<preset>", key: str | None = None,
             continue
         allowed = _SCHEMA[section]
         for name, value in body.items():
+            key = f"{section}.{name}"
             if name not in allowed:
-                errors.append(
-                    f"{source}: unknown key '{section}.{name}': {_suggest(name, allowed)}"
-                    f"[{section}] takes {', '.join(allowed)}"
-                )
+                errors.append(v.unknown_key(source, key, allowed,
+                                            f"[{section}] takes {', '.join(allowed)}"))
                 continue
-            kind = allowed[name]
-            problem = _check(kind, value)
-            if problem is None and section == "timing" and name == "transition" and value <= 0:
-                problem = "is 0: a pull needs time"
-            if problem is None and section == "timing" and name != "unit":
-                unit = body.get("unit", "frames")
-                if unit == "seconds" and value > MAX_SECONDS:
-                    problem = f"is {value} seconds, longer than {MAX_SECONDS:g}"
-            if problem is not None:
-                errors.append(f"{source}: key '{section}.{name}' {problem}: use {_HINT[kind]}")
+            ok, converted = v.check(_KINDS[allowed[name]], value, source, key, errors)
+            if ok:
+                values[key] = converted
+    return values
+
+
+def _cross_rules(data: dict, values: dict[str, object], source: str, errors: list[str]) -> None:
+    """Rules between keys: required keys, a transition that takes time, holds in seconds no
+    longer than :data:`MAX_SECONDS`, overshoot only with BACK easing."""
+    hint = _KINDS["length"].hint
+    if values.get("timing.transition") == 0.0:
+        errors.append(v.problem_line(source, "timing.transition",
+                                     v.Invalid("is 0: a pull needs time"), hint))
+    if values.get("timing.unit") == "seconds":
+        for key in ("timing.hold_start", "timing.transition", "timing.hold_middle",
+                    "timing.hold_end"):
+            if values.get(key, 0.0) > MAX_SECONDS:
+                errors.append(v.problem_line(source, key, v.Invalid(
+                    f"is {values[key]:g} seconds, longer than {MAX_SECONDS:g}"), hint))
     for section, name in _REQUIRED:
         body = data.get(section)
         if not isinstance(body, dict) or name not in body:
             errors.append(f"{source}: missing key '{section}.{name}': add it under [{section}] "
-                          f"({_HINT[_SCHEMA[section][name]]})")
+                          f"({_KINDS[_SCHEMA[section][name]].hint})")
+    if values.get("easing.overshoot", 0.0) > 0.0 and values.get("easing.kind", "back") != "back":
+        errors.append(f"{source}: key 'easing.overshoot' needs kind = \"back\" (the overshoot "
+                      "is Blender's BACK easing): remove 'easing.kind' or set it to \"back\"")
+
+
+def parse_preset(text: str, source: str = "<preset>", key: str | None = None,
+                 user: bool = False) -> tuple[Preset | None, list[str]]:
+    """Read preset TOML ``text``: (preset, []) or (None, errors). Never raises.
+
+    Each error reads ``SOURCE: key 'section.name' PROBLEM: use FIX`` (:mod:`.validate`).
+    """
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, TypeError, ValueError) as err:
+        return None, [f"{source}: not valid TOML ({err}): fix the syntax at that line"]
+    errors: list[str] = []
+    values = _read_sections(data, source, errors)
+    _cross_rules(data, values, source, errors)
     if errors:
         return None, errors
+    return _build_preset(values, source, key, user), []
 
-    p, t, e = data["preset"], data.get("timing", {}), data.get("easing", {})
-    lens, track, reveal = data.get("lens", {}), data.get("tracking", {}), data.get("reveal", {})
-    ramp = lens.get("fstop_ramp")
+
+def _build_preset(values: dict[str, object], source: str, key: str | None,
+                  user: bool) -> Preset:
+    """The :class:`Preset` of checked ``values`` ('section.key' -> value), defaults filled."""
+    get = values.get
     realism = Realism(
-        fstop=float(lens["fstop"]) if "fstop" in lens else None,
-        fstop_ramp=(float(ramp[0]), float(ramp[1])) if ramp else None,
-        breathing=float(lens.get("breathing", 0.0)),
-        close_focus_m=float(lens.get("close_focus_m", CLOSE_FOCUS_M)),
-        overshoot=float(e.get("overshoot", 0.0)),
-        hysteresis_diopters=float(track.get("hysteresis_diopters", 0.0)),
-        soft_blur=float(reveal.get("soft_blur", SOFT_BLUR)),
+        fstop=get("lens.fstop"), fstop_ramp=get("lens.fstop_ramp"),
+        breathing=get("lens.breathing", 0.0),
+        close_focus_m=get("lens.close_focus_m", CLOSE_FOCUS_M),
+        overshoot=get("easing.overshoot", 0.0),
+        hysteresis_diopters=get("tracking.hysteresis_diopters", 0.0),
+        soft_blur=get("reveal.soft_blur", SOFT_BLUR),
     )
-    unit = t.get("unit", "frames")
+    unit = get("timing.unit", "frames")
     # A hold left out is half a second: 12 frames, or 0.5 in seconds.
     default_hold = 0.5 if unit == "seconds" else 12.0
-    timing = Timing(
-        unit=unit,
-        hold_start=float(t.get("hold_start", default_hold)),
-        transition=float(t["transition"]),
-        hold_middle=float(t.get("hold_middle", default_hold)),
-        hold_end=float(t.get("hold_end", default_hold)),
-    )
-    if realism.overshoot > 0.0 and e.get("kind", "back") != "back":
-        return None, [f"{source}: key 'easing.overshoot' needs kind = \"back\" (the overshoot is "
-                      f"Blender's BACK easing): remove 'easing.kind' or set it to \"back\""]
+    timing = Timing(unit=unit, transition=values["timing.transition"], **{
+        name: get(f"timing.{name}", default_hold)
+        for name in ("hold_start", "hold_middle", "hold_end")})
     stem = key or os.path.splitext(os.path.basename(source))[0]
+    name = values["preset.name"]
     return Preset(
-        name=p["name"] if p["name"].strip() else stem, key=stem, sequence=tuple(p["sequence"]),
-        description=p.get("description", ""), return_to_start=p.get("return_to_start", False),
-        timing=timing, easing_kind=e.get("kind", "back" if realism.overshoot else "sine"),
-        easing_mode=e.get("mode", "in-out"), space=e.get("space", "diopter"),
-        realism=realism, min_blur_px=float(lens.get("min_blur_px", MIN_BLUR_PX)),
+        name=name if name.strip() else stem, key=stem, sequence=values["preset.sequence"],
+        description=get("preset.description", ""),
+        return_to_start=get("preset.return_to_start", False), timing=timing,
+        easing_kind=get("easing.kind", "back" if realism.overshoot else "sine"),
+        easing_mode=get("easing.mode", "in-out"), space=get("easing.space", "diopter"),
+        realism=realism, min_blur_px=get("lens.min_blur_px", MIN_BLUR_PX),
         path="" if source.startswith("<") else source, user=user,
-    ), []
+    )
 
 
 def load_preset(path: str, user: bool = False) -> Preset:
@@ -374,8 +338,8 @@ def find(presets: Iterable[Preset], name: str) -> Preset:
     hits = [p for p in presets if wanted in (p.key.lower(), p.name.lower())]
     if not hits:
         known = sorted({p.key for p in presets})
-        raise RackFocusError(f"No preset named '{name}': {_suggest(wanted, known)}"
-                             f"presets are {', '.join(known) or 'none'}")
+        raise RackFocusError(f"No preset named '{name}': presets are "
+                             f"{', '.join(known) or 'none'}{did_you_mean(wanted, known)}")
     hits.sort(key=lambda p: p.user)
     return hits[-1]
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import argparse
 
 from ..frames import parse_frame_list
-from ..shots import Shot, ShotList, ShotListError, load_shot_list
+from ..shot_schema import load_shot_list
+from ..shots import Shot, ShotList, ShotListError
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from ..errors import RackFocusError
 from ..frames import parse_frame_list
-from ..shots import output_problem
+from ..shot_schema import output_problem
 
 PROG = "rackfocus"
 #: Blender's largest render width or height in pixels.

@@ -26,7 +26,7 @@ from rackfocus_addon import cli
 from rackfocus_addon.bl import batch, demo, demo_plate, farm, render
 from rackfocus_addon.bl.files import blender_stdout_silenced
 from rackfocus_addon.cli import batch as batch_cli
-from rackfocus_addon.shots import load_shot_list
+from rackfocus_addon.shot_schema import load_shot_list
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "shots.toml")

@@ -14,12 +14,12 @@ from rackfocus_addon.depth import (
     check_clip,
     fill_nearest,
     fit_inverse,
-    nearest_sources,
     parse_anchor,
     resize_nearest,
     to_metric,
     validate_plate_settings,
 )
+from rackfocus_addon.depth_fill import nearest_sources
 from rackfocus_addon.errors import RackFocusError
 
 

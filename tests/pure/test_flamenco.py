@@ -19,7 +19,7 @@ import pytest
 
 from rackfocus_addon.cli import batch as batch_cli
 from rackfocus_addon.cli.common import output_options
-from rackfocus_addon.shots import parse_shot_list
+from rackfocus_addon.shot_schema import parse_shot_list
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_JS = os.path.join(ROOT, "tests", "flamenco", "test_job_type.js")

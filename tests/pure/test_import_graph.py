@@ -16,12 +16,12 @@ PACKAGES = ("operators", "rackfocus_addon")
 #: ``python -m rackfocus_addon``. Every other engine module is pure (:func:`pure_modules`).
 NOT_PURE = ("bl", "cli", "__main__")
 #: Pure modules named here so that a slip in :func:`pure_modules` cannot empty the check.
-KNOWN_PURE = ("atomic", "batch_report", "depth", "describe", "easing", "errors", "estimate",
-              "estimate.align", "estimate.model", "estimate.preprocess", "estimate.registry",
-              "estimate.request", "estimate.temporal", "estimate.upsample", "exr", "frames",
-              "marks", "optics", "plan", "plate_cache", "plate_mesh", "plate_request", "plot",
-              "presets", "progress", "readability", "realism", "request", "resume", "schedule",
-              "shots", "suggest")
+KNOWN_PURE = ("atomic", "batch_report", "depth", "depth_fill", "describe", "easing", "errors",
+              "estimate", "estimate.align", "estimate.model", "estimate.preprocess",
+              "estimate.registry", "estimate.request", "estimate.temporal", "estimate.upsample",
+              "exr", "frames", "marks", "optics", "plan", "plate_cache", "plate_mesh",
+              "plate_request", "plot", "presets", "progress", "readability", "realism", "request",
+              "resume", "schedule", "shot_schema", "shots", "suggest", "validate")
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:
     """Module name ('' for the root package) -> file path, for every shipped .py file."""

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rackfocus_addon import presets
+from rackfocus_addon import presets, validate
 from rackfocus_addon.errors import RackFocusError
 
 CLASSIC = {"fg_to_bg", "bg_to_fg", "reveal", "character_arrival", "dual_rack"}
@@ -68,13 +68,13 @@ def test_missing_hold_defaults_to_half_a_second_in_either_unit():
 @pytest.mark.parametrize("text, expected", [
     (GOOD + "trasition = 3\n", ["key 'timing.trasition'", "did you mean 'transition'"]),
     (GOOD.replace("transition = 10", 'transition = "ten"'),
-     ["key 'timing.transition' must be a number, not str", "use a number of frames"]),
+     ["key 'timing.transition' must be a number, not text", "use a number of frames"]),
     (GOOD.replace("transition = 10", "transition = 0"), ["is 0: a pull needs time"]),
     (GOOD.replace("transition = 10", "transition = -4"), ["timing.transition", "out of range"]),
     (GOOD + "[lens]\nfstop = 500\n", ["key 'lens.fstop' is 500, out of range",
                                       "an f-number from 0.5 to 128"]),
     (GOOD + "[lens]\nfstop_ramp = [2.8]\n", ["lens.fstop_ramp", "two f-numbers"]),
-    (GOOD + "[easing]\nkind = \"wobble\"\n", ["easing.kind", "one of linear"]),
+    (GOOD + "[easing]\nkind = \"wobble\"\n", ["easing.kind", 'one of "linear"']),
     (GOOD + "[easing]\nkind = \"sine\"\novershoot = 0.1\n", ["needs kind = \"back\""]),
     (GOOD.replace('["first", "second"]', '["first", "third"]'), ["unknown role 'third'"]),
     (GOOD.replace('["first", "second"]', '["first", "first"]'), ["twice in a row"]),
@@ -247,19 +247,19 @@ OUT_OF_RANGE = [
     ("length", "timing", "hold_end", "100000", {}),
     ("length", "timing", "hold_middle", "-1", {}),
     ("length", "timing", "transition", "0", {}),
-    ("fraction", "easing", "overshoot", "0.6", {}),
-    ("fraction", "reveal", "soft_blur", "-0.01", {}),
+    ("overshoot", "easing", "overshoot", "0.6", {}),
+    ("soft_blur", "reveal", "soft_blur", "-0.01", {}),
     ("fstop", "lens", "fstop", "0.4", {}),
     ("fstop", "lens", "fstop", "nan", {}),
     ("fstop_pair", "lens", "fstop_ramp", "[0.1, 500]", {}),
     ("fstop_pair", "lens", "fstop_ramp", "[2.8, 200]", {}),
     ("breathing", "lens", "breathing", "0.5", {}),
-    ("distance", "lens", "close_focus_m", "0", {}),
-    ("distance", "lens", "close_focus_m", "inf", {}),
-    ("blur", "lens", "min_blur_px", "0.1", {}),
-    ("blur", "lens", "min_blur_px", "501", {}),
-    ("diopters", "tracking", "hysteresis_diopters", "5", {}),
-    ("diopters", "tracking", "hysteresis_diopters", "-0.1", {}),
+    ("close_focus", "lens", "close_focus_m", "0", {}),
+    ("close_focus", "lens", "close_focus_m", "inf", {}),
+    ("min_blur", "lens", "min_blur_px", "0.1", {}),
+    ("min_blur", "lens", "min_blur_px", "501", {}),
+    ("hysteresis", "tracking", "hysteresis_diopters", "5", {}),
+    ("hysteresis", "tracking", "hysteresis_diopters", "-0.1", {}),
     ("unit", "timing", "unit", '"minutes"', {}),
     ("kind", "easing", "kind", '"wobble"', {}),
     ("mode", "easing", "mode", '"sideways"', {}),
@@ -299,15 +299,29 @@ def test_values_at_the_limits_load_and_make_a_valid_request():
     from rackfocus_addon.request import PullRequest
 
     for pick in (0, 1):
-        r = {kind: presets.RANGES[kind][pick] for kind in presets.RANGES}
+        r = {kind: validate.RANGES[kind][pick] for kind in validate.RANGES}
         text = GOOD + (
-            f"[easing]\nkind = \"back\"\novershoot = {r['fraction']}\n"
+            f"[easing]\nkind = \"back\"\novershoot = {r['overshoot']}\n"
             f"[lens]\nfstop = {r['fstop']}\nfstop_ramp = [{r['fstop']}, {r['fstop']}]\n"
-            f"breathing = {r['breathing']}\nclose_focus_m = {r['distance']}\n"
-            f"min_blur_px = {r['blur']}\n"
-            f"[tracking]\nhysteresis_diopters = {r['diopters']}\n"
-            f"[reveal]\nsoft_blur = {r['fraction']}\n")
+            f"breathing = {r['breathing']}\nclose_focus_m = {r['close_focus']}\n"
+            f"min_blur_px = {r['min_blur']}\n"
+            f"[tracking]\nhysteresis_diopters = {r['hysteresis']}\n"
+            f"[reveal]\nsoft_blur = {r['soft_blur']}\n")
         preset, errors = presets.parse_preset(text, "limits.toml")
         assert not errors, errors
         request = preset.configure(PullRequest((parse_mark("A@1"), parse_mark("B@9"))))
         request.validate()
+
+
+def test_hints_state_the_request_ranges_and_typos_end_with_one_suggestion():
+    """Preset hints are written from request.py's ranges (no range typed twice), and a typo is
+    answered by suggest.py's one wording, at the end of the line."""
+    from rackfocus_addon import request
+
+    lo, hi = request.FSTOP_RANGE
+    preset, errors = presets.parse_preset(GOOD + "[lens]\nfstop = 500\n[easing]\nknd = 1\n",
+                                          "mine.toml")
+    assert preset is None
+    assert f"an f-number from {lo:g} to {hi:g}, e.g. 2.8" in errors[0], errors
+    assert errors[1].startswith("mine.toml: unknown key 'easing.knd': [easing] takes kind,")
+    assert errors[1].endswith("; did you mean 'kind'?"), errors

@@ -16,7 +16,7 @@ from rackfocus_addon.batch_report import (
     BatchReport,
     ShotReport,
 )
-from rackfocus_addon.shots import parse_shot_list
+from rackfocus_addon.shot_schema import parse_shot_list
 
 SHOTS = """
 output_root = "out"

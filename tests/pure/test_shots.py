@@ -1,6 +1,6 @@
-"""Shot lists (rackfocus_addon/shots.py): the schema, every error at once naming the shot and the
-key, output folders, defaults, the pull a shot asks for, resume bookkeeping, and a fuzzed
-parser that never raises."""
+"""Shot lists (rackfocus_addon/shots.py and shot_schema.py): the schema, every error at once
+naming the shot and the key, output folders, defaults, the pull a shot asks for, resume
+bookkeeping, and a fuzzed parser that never raises."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rackfocus_addon import presets, shots
+from rackfocus_addon import presets, shot_schema, shots
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.marks import parse_mark
 from rackfocus_addon.request import PullRequest
-from rackfocus_addon.shots import ShotListError, load_shot_list, parse_shot_list
+from rackfocus_addon.shot_schema import load_shot_list, parse_shot_list
+from rackfocus_addon.shots import ShotListError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "shots.toml")
@@ -147,12 +148,12 @@ scene = "shot.blend"
 marks = "Near@1"
 """)
     expected = [
-        ("[defaults]", "unknown key 'render.sampels' (did you mean 'samples'?)"),
-        ("[defaults]", "key 'render.engine' is 'cyclse' (did you mean 'cycles'?)"),
+        ("[defaults]", "unknown key 'render.sampels': [render] takes engine,"),
+        ("[defaults]", "key 'render.engine' is 'cyclse': use one of \"cycles\""),
         ("shot 'a'", "key 'marks[2]': Mark 'Far' has no frame"),
         ("shot 'a'", "key 'marks[3]': Mark 'X@' has no frame after '@'"),
-        ("shot 'a'", "key 'space' is 'diopters' (did you mean 'diopter'?)"),
-        ("shot 'a'", "unknown key 'mood' (did you mean 'mode'?)"),
+        ("shot 'a'", "key 'space' is 'diopters': use one of"),
+        ("shot 'a'", "unknown key 'mood': a shot takes name,"),
         ("shot 'a'", "key 'lens.fstop' must be a number, not text: use an f-number"),
         ("shot 'a'", "key 'lens.breathing' is 0.9, out of range: use a fraction from -0.2"),
         ("shot 'a'", "key 'render.movie' must be true or false, not text"),
@@ -165,6 +166,10 @@ marks = "Near@1"
     for (where, needle), line in zip(expected, errors):
         assert line.startswith(str(folder / "shots.toml") + ": " + where), line
         assert needle in line, line
+    # Every typo ends with the one "did you mean" of suggest.py.
+    for line, word in ((errors[0], "samples"), (errors[1], "cycles"), (errors[4], "diopter"),
+                       (errors[5], "mode")):
+        assert line.endswith("?") and f"; did you mean '{word}'" in line, line
     # No consequential noise: the bad marks are not also reported as missing marks.
     assert not any("has no focus marks" in e for e in errors)
 
@@ -270,12 +275,13 @@ output = "taken/renders/a"
     assert len(errors) == 1
     assert "shot 'a': output folder" in errors[0]
     assert f"{folder / 'taken'} is a file, not a folder" in errors[0]
-    assert shots.output_problem(str(folder / "new" / "deeper")) is None
+    assert shot_schema.output_problem(str(folder / "new" / "deeper")) is None
 
 
 def test_top_level_problems(folder):
     errors = errors_of(folder, 'output_roots = "x"\nshots = 1\n')
-    assert any("unknown top-level key 'output_roots' (did you mean 'output_root'?)" in e
+    assert any("unknown top-level key 'output_roots': a shot list has output_root" in e
+               and e.endswith("; did you mean 'output_root'?")
                for e in errors)
     assert any("no shots: add a [[shot]] table" in e for e in errors)
     errors = errors_of(folder, '[shot]\nname = "a"\n')
@@ -304,8 +310,8 @@ def test_select_names_unknown_shots(folder):
     shot_list, _ = parse(folder, GOOD)
     with pytest.raises(ShotListError) as err:
         shot_list.select(["sh010", "sh02"])
-    assert err.value.errors == [f"{shot_list.path}: no shot named 'sh02' (did you mean "
-                                "'sh020'?): shots are sh010, sh020"]
+    assert err.value.errors == [f"{shot_list.path}: no shot named 'sh02': shots are sh010, "
+                                "sh020; did you mean 'sh020' or 'sh010'?"]
     assert [s.name for s in shot_list.select(["sh020", "sh010"])] == ["sh010", "sh020"]
 
 
