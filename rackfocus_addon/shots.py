@@ -20,12 +20,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from .depth import parse_anchor
 from .easing import Easing
 from .errors import RackFocusError
 from .frames import format_frame_list
 from .marks import Mark, SubjectRef
 from .plate_mesh import DEFAULT_TEAR
-from .plate_request import cache_root, estimate_dir
+from .plate_request import EstimateSettings, PlateRequest, cache_root, estimate_dir
 from .request import PullRequest
 from .suggest import did_you_mean
 
@@ -178,6 +179,22 @@ class Shot:
     def request(self, start_frame: int = 1) -> PullRequest:
         """The pull request of a shot without a preset (a preset needs the scene: ``bl.batch``)."""
         return self.configure(PullRequest(self.base_marks(start_frame)))
+
+    def plate_request(self) -> PlateRequest:
+        """The plate of a footage shot: its depth file, or its depth estimated over the whole
+        clip at once (one metric alignment for the clip; never cut into chunks); the cache in
+        the shot's output folder."""
+        p = self.plate
+        estimate = None
+        if self.estimates:
+            estimate = EstimateSettings(model=self.model) if self.model else EstimateSettings()
+        return PlateRequest(
+            footage=self.footage, depth=None if self.estimates else self.depth,
+            kind=p.depth_kind, near_m=p.near_m, far_m=p.far_m,
+            anchors=tuple(parse_anchor(a) for a in p.anchors), estimate=estimate,
+            camera=self.camera or None, sensor_mm=p.sensor_mm, focal_mm=p.focal_mm,
+            density=p.density, tear=p.tear, fill_px=p.fill_px, fps=p.fps,
+            cache_dir=self.cache_dir)
 
     # --- outputs ----------------------------------------------------------------------------
 

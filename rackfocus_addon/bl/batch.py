@@ -59,11 +59,9 @@ from ..batch_report import (
     Log,
     ShotReport,
 )
-from ..depth import parse_anchor
 from ..errors import RackFocusError
 from ..estimate.model import runtime_problem
 from ..frames import format_frame_list
-from ..plate_request import EstimateSettings, PlateRequest
 from ..request import PullRequest
 from ..resume import (
     count_done,
@@ -299,21 +297,6 @@ def shot_request(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot) -
     return shot.configure(request)
 
 
-def shot_plate_request(shot: Shot) -> PlateRequest:
-    """The plate of a footage shot: its depth file, or its depth estimated over the whole clip
-    at once (one metric alignment for the clip; never cut into chunks)."""
-    p = shot.plate
-    estimate = None
-    if shot.estimates:
-        estimate = EstimateSettings(model=shot.model) if shot.model else EstimateSettings()
-    return PlateRequest(
-        footage=shot.footage, depth=None if shot.estimates else shot.depth, kind=p.depth_kind,
-        near_m=p.near_m, far_m=p.far_m, anchors=tuple(parse_anchor(a) for a in p.anchors),
-        estimate=estimate, camera=shot.camera or None, sensor_mm=p.sensor_mm,
-        focal_mm=p.focal_mm, density=p.density, tear=p.tear, fill_px=p.fill_px, fps=p.fps,
-        cache_dir=shot.cache_dir)
-
-
 def _import_shot_plate(scene: bpy.types.Scene, shot: Shot, log: Log, stop: Callable[[], bool]):
     """The shot's plate in ``scene``; KeyboardInterrupt when ``stop()`` asked to stop during the
     estimation (its finished frames are kept)."""
@@ -322,7 +305,7 @@ def _import_shot_plate(scene: bpy.types.Scene, shot: Shot, log: Log, stop: Calla
         return stop()
 
     try:
-        return import_plate(scene, shot_plate_request(shot), progress)
+        return import_plate(scene, shot.plate_request(), progress)
     except EstimationStopped:
         raise KeyboardInterrupt from None
 

@@ -17,6 +17,7 @@ from rackfocus_addon.plate_request import (
     cache_root,
     estimate_dir,
 )
+from rackfocus_addon.shot_schema import parse_shot_list
 
 
 def test_estimated_depth_is_metric_and_not_scaled_again():
@@ -72,3 +73,41 @@ def test_camera_values_widen_the_clip_range_only_where_it_cuts_the_plate():
     values = camera_values("HORIZONTAL", 36.0, 50.0, 64, 36, 1.0, 30.0, 0.5, 20.0)
     assert values["clip_start"] == ("clip start", "m", 0.25)
     assert values["clip_end"] == ("clip end", "m", 81.0)
+
+
+def test_a_footage_shot_builds_the_same_request(tmp_path):
+    (tmp_path / "clip").mkdir()
+    (tmp_path / "clip" / "shot_0001.png").write_bytes(b"")
+    (tmp_path / "depth_0001.exr").write_bytes(b"")
+    shot_list, errors = parse_shot_list("""
+[[shot]]
+name = "file"
+footage = "clip/shot_0001.png"
+depth = "depth_0001.exr"
+camera = "Cam"
+marks = ["px:1,1@1"]
+[shot.plate]
+depth_kind = "inverse"
+anchors = ["3,4=2.5"]
+sensor_mm = 24.0
+density = 0.5
+[[shot]]
+name = "est"
+footage = "clip/shot_0001.png"
+depth = "estimate"
+model = "da2-small"
+marks = ["px:1,1@1"]
+[shot.plate]
+near_m = 1.0
+far_m = 9.0
+""", str(tmp_path / "shots.toml"))
+    assert errors == []
+    file, est = (shot.plate_request() for shot in shot_list.shots)
+    assert (file.footage, file.depth, file.kind, file.anchors, file.camera, file.sensor_mm,
+            file.density, file.estimate, file.cache_dir) == (
+        str(tmp_path / "clip" / "shot_0001.png"), str(tmp_path / "depth_0001.exr"), "inverse",
+        (Anchor(3, 4, 2.5),), "Cam", 24.0, 0.5, None,
+        os.path.join(shot_list.shots[0].output, CACHE_DIR))
+    assert (est.depth, est.estimate, est.near_m, est.far_m, est.camera) == (
+        None, EstimateSettings(model="da2-small"), 1.0, 9.0, None)
+    assert est.estimate_request(est.cache_dir).out_dir == shot_list.shots[1].estimate_dir
