@@ -1,9 +1,10 @@
 """One depth plate, as every door asks for it (pure): the panel, the ``plate`` verb and shot lists
 build a :class:`PlateRequest`; ``bl.plate.import_plate`` takes it.
 
-The folders a plate writes are named here and nowhere else: the plate caches go in
-:data:`CACHE_DIR` (beside the .blend, or in a shot's output folder) and estimated depth in
-:func:`estimate_dir` inside it, one folder per footage.
+Where a plate's files go is named here and nowhere else: the plate caches in :data:`CACHE_DIR`
+(beside the .blend, or in a shot's output folder; :func:`cache_root`) and estimated depth in
+:func:`estimate_dir` inside it, one folder per footage. What lies inside those folders is named
+by the module that writes it (``plate_cache``, ``bl.estimation``).
 """
 
 from __future__ import annotations
