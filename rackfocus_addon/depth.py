@@ -32,6 +32,7 @@ import numpy as np
 
 from .depth_fill import nearest_sources
 from .errors import RackFocusError
+from .limits import blender_fps
 
 KINDS = ("metric", "normalized", "inverse")
 
@@ -198,8 +199,11 @@ def validate_plate_settings(sensor_mm: float = 36.0, focal_mm: float = 50.0,
     if fill_px is not None and check("fill_px", fill_px, FILL_PX_RANGE, "a fill radius",
                                      " pixels") and float(fill_px) != int(float(fill_px)):
         problems.append(f"{label['fill_px']} must be a whole number of pixels (got {fill_px:g})")
-    if fps is not None:
-        check("fps", fps, FPS_RANGE, "a frame rate", " frames per second")
+    if fps is not None and check("fps", fps, FPS_RANGE, "a frame rate", " frames per second"):
+        try:
+            blender_fps(float(fps))
+        except RackFocusError as err:
+            problems.append(f"{label['fps']}: {err}")
     ok_near = near_m is None or check("near_m", near_m, DEPTH_RANGE_M, "a distance", " m")
     ok_far = far_m is None or check("far_m", far_m, DEPTH_RANGE_M, "a distance", " m")
     if near_m is not None and far_m is not None and ok_near and ok_far and near_m >= far_m:
@@ -440,6 +444,14 @@ def fill_nearest(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_footage_size(width_px: int, height_px: int) -> None:
+    """Raise for footage smaller than Blender renders (4x4 pixels): no plate and no estimate."""
+    if min(width_px, height_px) < MIN_FOOTAGE_PX:
+        raise RackFocusError(
+            f"Footage is {width_px}x{height_px} pixels: Blender renders at least "
+            f"{MIN_FOOTAGE_PX}x{MIN_FOOTAGE_PX}, so a plate needs footage that size or larger")
+
+
 def check_clip(footage_count: int, footage_size: tuple[int, int], depth_count: int,
                depth_size: tuple[int, int]) -> None:
     """Raise if footage and depth do not describe the same clip (frame count, aspect ratio), or
@@ -451,10 +463,7 @@ def check_clip(footage_count: int, footage_size: tuple[int, int], depth_count: i
         )
     fw, fh = footage_size
     dw, dh = depth_size
-    if min(fw, fh) < MIN_FOOTAGE_PX:
-        raise RackFocusError(
-            f"Footage is {fw}x{fh} pixels: Blender renders at least {MIN_FOOTAGE_PX}x"
-            f"{MIN_FOOTAGE_PX}, so a plate needs footage that size or larger")
+    check_footage_size(fw, fh)
     if abs(fw * dh - fh * dw) > max(fw, dw):  # more than one pixel of aspect mismatch
         raise RackFocusError(
             f"Footage is {fw}x{fh} but depth is {dw}x{dh}: the aspect ratios differ"

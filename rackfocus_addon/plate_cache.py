@@ -198,6 +198,13 @@ DEPTH_TYPES = ("f", "f", "h", "h")
 FILL_TYPES = ("h", "h", "h", "h")
 
 
+def cache_bytes(frames: int, width: int, height: int, movie: bool = False) -> int:
+    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), a
+    movie's decoded PNG frames (3 at most) and a header per file."""
+    per_px = 20 + (3 if movie else 0)
+    return frames * (width * height * per_px + 2 * 4096)
+
+
 def write_cache_exr(path: str, planes, types=("f", "f", "f", "f")) -> None:
     """One cache file: four channel planes R, G, B, A as an OpenEXR (:func:`exr.write`), written
     without holding Python's lock for long, so it overlaps the next frame's reading.

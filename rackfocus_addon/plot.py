@@ -199,6 +199,25 @@ PALETTE: tuple[Color, ...] = ((0.80, 0.15, 0.15), (0.10, 0.55, 0.25), (0.55, 0.2
                               (0.05, 0.55, 0.65), (0.60, 0.45, 0.10), (0.40, 0.40, 0.40))
 
 
+#: Narrowest tile of a contact sheet (pixels): smaller renders are enlarged to at least this.
+MIN_TILE_PX = 240
+
+
+def subject_colors(names: Sequence[str]) -> dict[str, Color]:
+    """One colour per subject name, by first appearance in ``names`` (a shot list's subjects
+    in file order), so a subject has the same colour in every plot of the list."""
+    colors: dict[str, Color] = {}
+    for name in names:
+        if name not in colors:
+            colors[name] = PALETTE[len(colors) % len(PALETTE)]
+    return colors
+
+
+def frame_label(frame: int, focus_m: float) -> str:
+    """A contact-sheet caption: frame number and focus distance (metres), 'f12  1.60 m'."""
+    return f"f{frame}  {focus_m:.2f} m"
+
+
 @dataclass(frozen=True)
 class Panel:
     """A plot area in pixels (left, top, right, bottom) and the data range it shows."""
@@ -248,14 +267,16 @@ def _draw_panel(img: np.ndarray, panel: Panel, y_ticks: Sequence[float],
 def focus_plot(frames: Sequence[int], focus_m: Sequence[float],
                blur_px: Mapping[str, Sequence[float | None]],
                marks: Sequence[tuple[int, str]] = (), title: str = "",
-               width: int = 800, height: int = 480) -> np.ndarray:
+               width: int = 800, height: int = 480,
+               colors: Mapping[str, Color] | None = None) -> np.ndarray:
     """The focus curve of a pull: focus distance (metres) and each subject's blur (pixels) per
     frame, marks as dashed vertical lines labelled with their subject.
 
     ``frames`` are frame numbers in order; ``focus_m[i]`` and ``blur_px[name][i]`` belong to
     ``frames[i]`` (None: no value, e.g. a subject behind the camera). ``marks`` are (frame,
-    label) pairs; those outside the frames shown are left out. Returns an RGBA float image of
-    ``width`` x ``height`` pixels.
+    label) pairs; those outside the frames shown are left out. ``colors`` gives subjects their
+    colours (:func:`subject_colors`; others take the palette in order). Returns an RGBA float
+    image of ``width`` x ``height`` pixels.
     """
     if not frames:
         raise ValueError("focus_plot needs at least one frame")
@@ -294,34 +315,45 @@ def focus_plot(frames: Sequence[int], focus_m: Sequence[float],
 
     xs = [upper.x(f) for f in frames]
     draw_polyline(img, xs, [upper.y(v) for v in focus_m], FOCUS, width=2)
-    for k, series in enumerate(blur_px.values()):
-        color = PALETTE[k % len(PALETTE)]
-        draw_polyline(img, xs, [None if v is None else lower.y(v) for v in series], color, 2)
+    palette = {**subject_colors(list(blur_px)), **(colors or {})}
+    for name, series in blur_px.items():
+        draw_polyline(img, xs, [None if v is None else lower.y(v) for v in series],
+                      palette[name], 2)
 
     # Legend: the subjects' colours, then the x axis name.
     x = left
     y = height - legend_h + 4
-    for k, name in enumerate(blur_px):
-        color = PALETTE[k % len(PALETTE)]
-        fill_rect(img, x, y + 1, x + 12, y + 6, color)
+    for name in blur_px:
+        fill_rect(img, x, y + 1, x + 12, y + 6, palette[name])
         x = draw_text(img, x + 16, y, name, TEXT) + 14
     label = "frame"
     draw_text(img, right - text_size(label)[0], height - legend_h + 4, label, TEXT)
     return img
 
 
+def enlarge(tile: np.ndarray, min_width_px: int) -> np.ndarray:
+    """``tile`` repeated by the smallest whole factor that makes it ``min_width_px`` wide or
+    wider (each pixel a square block: the blur a supervisor judges is the render's own)."""
+    factor = max(1, math.ceil(min_width_px / max(1, tile.shape[1])))
+    return tile if factor == 1 else np.repeat(np.repeat(tile, factor, axis=0), factor, axis=1)
+
+
 def labelled_sheet(tiles: Sequence[np.ndarray], labels: Sequence[str], columns: int = 4,
                    gap_px: int = 4, background: Color = (0.1, 0.1, 0.1),
-                   text: Color = (0.95, 0.95, 0.95)) -> np.ndarray:
+                   text: Color = (0.95, 0.95, 0.95),
+                   min_tile_px: int = MIN_TILE_PX) -> np.ndarray:
     """Tiles (RGBA images) in a grid of ``columns``, each with its label written under it.
 
-    A cell is as wide as the widest tile or label; the text is scaled with the tiles (1 below
-    320 pixels wide, 2 up to 480, ...). Returns an RGBA float image.
+    Tiles narrower than ``min_tile_px`` are enlarged (:func:`enlarge`), so a small preview
+    render still shows its focus change. A cell is as wide as the widest tile or label; the
+    text is scaled with the tiles (1 below 320 pixels wide, 2 up to 480, ...). Returns an RGBA
+    float image.
     """
     if not tiles:
         raise ValueError("labelled_sheet needs at least one tile")
     if len(labels) != len(tiles):
         raise ValueError("labelled_sheet needs one label per tile")
+    tiles = [enlarge(t, min_tile_px) for t in tiles]
     tile_h = max(t.shape[0] for t in tiles)
     tile_w = max(t.shape[1] for t in tiles)
     scale = max(1, min(4, tile_w // 160))

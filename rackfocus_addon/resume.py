@@ -48,9 +48,18 @@ def finished_state(shot: Shot, options: BatchOptions) -> dict | None:
     if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
         return None
     everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
-    if everything and not all(os.path.isfile(p) for p in shot.media_paths().values()):
+    if everything and stale_media(shot, frames, shot.media_paths()):
         return None
     return manifest
+
+
+def stale_media(shot: Shot, frames: Sequence[int], media: dict[str, str]) -> dict[str, str]:
+    """The files of ``media`` (name -> path) that are missing or older than a frame of
+    ``frames`` (a frame rendered after them, e.g. by a farm's chunk: they show old pictures)."""
+    stamps = [os.path.getmtime(p) for p in map(shot.frame_path, frames) if os.path.isfile(p)]
+    newest = max(stamps, default=0.0)
+    return {k: p for k, p in media.items()
+            if not os.path.isfile(p) or os.path.getmtime(p) < newest}
 
 
 def report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:

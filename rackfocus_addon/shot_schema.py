@@ -47,6 +47,7 @@ from . import depth as depth_maths
 from . import validate as v
 from .easing import parse_easing
 from .frames import frame_range_problem, parse_frame_list
+from .limits import folder_problem
 from .marks import parse_mark, parse_subject
 from .plan import MODES, SPACES
 from .shots import (
@@ -250,18 +251,9 @@ def _resolve(base_dir: str, path: str) -> str:
 
 def output_problem(folder: str) -> str | None:
     """None if files can be written in ``folder`` (or in the folders made on the way), else why
-    not ("/a/b is a file, not a folder"). Nothing is created."""
-    probe = folder
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
-    if not os.path.isdir(probe):
-        return f"{probe} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"folder {probe} is read-only"
-    return None
+    not ("/a/b is a file, not a folder"). Nothing is left behind (a probe file is created and
+    removed: permission bits do not tell, e.g. under ``/proc`` as root)."""
+    return folder_problem(folder)
 
 
 class _Merged:

@@ -288,6 +288,15 @@ class ShotList:
     path: str
     shots: tuple[Shot, ...]
 
+    def subject_names(self) -> list[str]:
+        """Every subject of every shot (marks, then a preset's subjects), by first
+        appearance, as the focus data names them (``SubjectRef.spec``)."""
+        names: dict[str, None] = {}
+        for shot in self.shots:
+            for ref in [m.subject for m in shot.marks] + list(shot.subjects):
+                names.setdefault(ref.spec(), None)
+        return list(names)
+
     def select(self, names: Iterable[str] | None) -> list[Shot]:
         """The shots named (all when ``names`` is empty), in file order; unknown names raise."""
         names = list(names or ())

@@ -69,6 +69,7 @@ from ..resume import (
     read_manifest,
     report_finished,
     shot_files,
+    stale_media,
     write_manifest,
 )
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
@@ -103,12 +104,14 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
     pending = [s for s in shots if options.force or finished_state(s, options) is None]
     check_shots(pending, shot_list.path)
     report = BatchReport(shot_list.path, reports)
+    # A subject keeps one colour in every plot of the list (also when a farm runs one shot).
+    colors = plot.subject_colors(shot_list.subject_names())
     with _ctrl_c(log) as stop:
         for i, (shot, r) in enumerate(zip(shots, reports)):
             started = time.perf_counter()
             try:
                 if shot in pending:
-                    _run_shot(shot, options, r, log, stop)
+                    _run_shot(shot, options, r, log, stop, colors)
                 else:
                     report_finished(shot, options, r)
             except KeyboardInterrupt:
@@ -172,7 +175,7 @@ def _ctrl_c(log: Log) -> Iterator[Callable[[], bool]]:
 # --- one shot --------------------------------------------------------------------------------
 
 def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
-              stop: Callable[[], bool]) -> None:
+              stop: Callable[[], bool], colors: dict | None = None) -> None:
     t0 = time.perf_counter()
     try:
         os.makedirs(shot.output, exist_ok=True)
@@ -234,7 +237,8 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
         r.files = shot_files(shot, frames)
         return
     t2 = time.perf_counter()
-    finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log)
+    finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log,
+                 colors=colors)
     r.media_s = time.perf_counter() - t2
     write_manifest(shot, fingerprint, frames, complete=True)
     r.status = DONE
@@ -271,12 +275,13 @@ def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = la
         scene.frame_end = last
         scene.frame_start = first
         scene.frame_end = last
+    # The render settings first: readability is judged in pixels of the shot's own resolution.
+    configure_render(scene, shot)
     request = shot_request(scene, camera, shot)
     result = pull_engine.write_pull(scene, camera, request, log.progress)
     notes += list(result.notes) + list(result.report.warnings if result.report else [])
     frames = (list(shot.render.frames) if shot.render.frames
               else list(range(scene.frame_start, scene.frame_end + 1)))
-    configure_render(scene, shot)
     save_blend(shot.blend_path)
     problems = farm.problems(scene)
     if problems:
@@ -437,15 +442,18 @@ _PARTIAL_FRAME = re.compile(r"\.frame_(-?\d+)\.partial")
 # --- media -----------------------------------------------------------------------------------
 
 def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
-                 frames: Sequence[int], redo: bool = True, log: Log | None = None
-                 ) -> dict[str, str]:
+                 frames: Sequence[int], redo: bool = True, log: Log | None = None,
+                 colors: dict | None = None) -> dict[str, str]:
     """The shot's movie, contact sheet and focus plot from its finished frames (each only when
-    asked for, and only when missing unless ``redo``); returns name -> path."""
+    asked for, and only when missing or older than a frame, unless ``redo``); returns
+    name -> path. (On a farm the run that finishes renders nothing itself: a frame newer than
+    the movie means the movie is stale.) ``colors`` maps subjects to their plot colours
+    (:func:`~..plot.subject_colors` of the whole shot list)."""
     log = log or Log()
     wanted = shot.media_paths()
-    todo = {k: p for k, p in wanted.items() if redo or not os.path.isfile(p)}
     frames = list(frames)
     paths = [shot.frame_path(f) for f in frames]
+    todo = dict(wanted) if redo else stale_media(shot, frames, wanted)
     if "movie" in todo:
         log.note(f"shot '{shot.name}': encoding {os.path.basename(todo['movie'])}")
         with blender_stdout_silenced():
@@ -464,14 +472,14 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
                     px = px.copy()
                     px[..., :3] = plot.linear_to_srgb(px[..., :3])
                 tiles.append(px)
-            labels = [f"f{f}  {focus[f]:.2f} m" for f in picks]
+            labels = [plot.frame_label(f, focus[f]) for f in picks]
             sheet = plot.labelled_sheet(tiles, labels)
             write_atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
         if "plot" in todo:
             blur = {name: [row["blur_px"][name] for row in data["frames"]]
                     for name in data["subjects"]}
             image = plot.focus_plot(frames, [focus[f] for f in frames], blur, marks,
-                                    title=f"{shot.name}: focus and blur")
+                                    title=f"{shot.name}: focus and blur", colors=colors)
             write_atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
     return wanted
 

@@ -45,17 +45,19 @@ import bpy
 import numpy as np
 
 from .. import __version__
+from .. import depth as depth_maths
 from ..atomic import read_json, write_atomic, write_json
 from ..errors import RackFocusError
-from ..estimate import align, preprocess, registry, temporal, upsample
+from ..estimate import align, preprocess, registry, temporal, upsample, video
 from ..estimate.model import (
     LoadedModel,
     ModelChoice,
-    file_sha256,
     load_model,
+    model_sha256,
     runtime_version,
 )
 from ..estimate.request import EstimateRequest, EstimateResult, metric_depth
+from ..limits import check_free_space, disk_full_error, has_room, is_disk_full
 from ..progress import Progress
 from . import footage as footage_io
 from .files import user_dir
@@ -107,7 +109,7 @@ def resolve_model(spec: str | None, kind: str | None = None, download: bool = Fa
     rules = registry.find_entry(kind) if kind else None
     if _looks_like_path(spec):
         full = os.path.abspath(bpy.path.abspath(spec))
-        if not os.path.isfile(full):
+        if not (os.path.isfile(full) or video.split_paths(full)):
             raise RackFocusError(f"No such model file: {spec}")
         return ModelChoice(full, rules)
     name, variant = registry.split_spec(spec)
@@ -259,6 +261,7 @@ class Estimation:
         req.check()
         out = self._out
         clip = footage_io.find_clip(req.footage)
+        depth_maths.check_footage_size(clip.width, clip.height)
         self._clip = clip
         n = clip.frames
         align.check_anchors(req.anchors, clip.width, clip.height, n)
@@ -278,6 +281,8 @@ class Estimation:
             model = load_model(choice, req.threads)
             self.model = model
         model_w, model_h = model.input_size(clip.width, clip.height, req.short_side_px)
+        preprocess.check_input_memory(model_w, model_h, model.window_frames,
+                                      fixed=bool(model.signature.width))
         entry = model.entry
         focal_model_px = registry.focal_px(req.focal_mm, req.sensor_mm, clip.width, clip.height,
                                            req.sensor_fit) * model_w / clip.width
@@ -286,6 +291,7 @@ class Estimation:
         early = self._early_anchor_check(model, clip, model_w, model_h, focal_model_px,
                                          _fingerprint(dict(raw_key, segments=None)))
 
+        self._check_space(clip, model_w, model_h)
         # Writing starts here (the folder, the movie's frames, the cache).
         self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
         if clip.kind == "movie":
@@ -334,7 +340,7 @@ class Estimation:
             return None, self.model.sha256, self.model.entry.title
         req = self.request
         choice = resolve_model(req.model, req.model_kind, req.download)
-        sha = choice.sha256 if choice.sha256 is not None else file_sha256(choice.path)
+        sha = choice.sha256 if choice.sha256 is not None else model_sha256(choice.path)
         name = choice.entry.title if choice.entry else os.path.basename(choice.path)
         return choice, sha, name
 
@@ -488,41 +494,29 @@ class Estimation:
             yield ("estimating depth", i + 1, n)
 
     def _predict_windows(self, model, clip, segs, model_w, model_h, manifest):
-        """Video models: windows per shot segment, stitched into segment units."""
+        """Video models: windows per shot segment (:mod:`..estimate.video`), stitched into
+        segment units; each frame is saved as soon as it is final, held frames as pending."""
         entry = model.entry
         n = clip.frames
-        window = model.window_frames
-        overlap = min(entry.overlap_frames, window - 1)
-        crossfade = min(entry.crossfade_frames, overlap)
         finished = sum(os.path.isfile(self._raw_file(i)) for i in range(n))
         for seg_start, seg_end in segs:
-            count = seg_end - seg_start
-            stitcher = temporal.WindowStitcher(count, window, overlap, crossfade,
-                                               relative=entry.relative)
+            def tensor(j, s=seg_start):
+                return preprocess.to_tensor(self._srgb(clip, s + j), model_w, model_h,
+                                            entry.mean, entry.std)
+
+            runner = video.runner_for(model, seg_end - seg_start, tensor)
             key = str(seg_start)
-            stitcher.next_window = int(manifest["windows"].get(key, 0))
-            if stitcher.next_window:
-                for i in range(seg_start, seg_end):
-                    path = self._raw_file(i, "pending")
-                    if os.path.isfile(path):
-                        stitcher.pending[i - seg_start] = np.load(path)
-            while not stitcher.done:
-                start = stitcher.starts[stitcher.next_window]
-                idx = [seg_start + min(start + j, count - 1) for j in range(window)]
-                frames = {}
-                for i in sorted(set(idx)):
-                    frames[i] = preprocess.to_tensor(self._srgb(clip, i), model_w, model_h,
-                                                     entry.mean, entry.std)[0]
-                tensor = np.stack([frames[i] for i in idx])[None]
-                preds = model.predict(tensor)
-                final = stitcher.add(start, list(preds))
+            runner.restore(int(manifest["windows"].get(key, 0)),
+                           lambda j, s=seg_start: np.load(self._raw_file(s + j, "pending")),
+                           lambda j, s=seg_start: self._load_raw(s + j))
+            for final in runner.windows():
                 for j, values in final:
                     path = self._raw_file(seg_start + j)
                     self._write_guard(lambda p=path, v=values: _save_npy(p, v))
-                for j, values in stitcher.pending.items():
+                for j, values in runner.stitcher.pending.items():
                     path = self._raw_file(seg_start + j, "pending")
                     self._write_guard(lambda p=path, v=values: _save_npy(p, v))
-                manifest["windows"][key] = stitcher.next_window
+                manifest["windows"][key] = runner.stitcher.next_window
                 self._write_guard(lambda: self._save_manifest(manifest))
                 for j, _values in final:  # now final: their pending copies are stale
                     stale = self._raw_file(seg_start + j, "pending")
@@ -626,18 +620,30 @@ class Estimation:
                 self._written += 1
                 yield ("writing metric depth", i + 1, n)
 
+    def _check_space(self, clip: footage_io.Clip, model_w: int, model_h: int) -> None:
+        """Refuse before writing when what is left to write will not fit on the disk: metric
+        EXRs (float RGBA, 16 bytes a pixel), network outputs (float32) and a movie's frames."""
+        n = clip.frames
+        exrs = sum(not os.path.isfile(self._depth_file(i + 1)) for i in range(n))
+        raws = sum(not os.path.isfile(self._raw_file(i)) for i in range(n))
+        frames = n if clip.kind == "movie" else 0
+        check_free_space(clip.width * clip.height * (16 * exrs + 3 * frames)
+                         + 4 * model_w * model_h * raws, self._out)
+
     def _write_guard(self, write) -> None:
         """Run a write; an OSError (full disk, permissions) becomes one clear error that says
         what was kept."""
         try:
             write()
         except OSError as err:
-            reason = "the disk is full" if err.errno == errno.ENOSPC else (
-                err.strerror or str(err))
-            raise RackFocusError(
-                f"Could not write to {self._out} ({reason}): stopped; {self._written + self._kept}"
-                " finished depth frame(s) and the cached estimates are kept, run again to "
-                "resume") from None
+            kept = (f"stopped; {self._written + self._kept} finished depth frame(s) and the "
+                    "cached estimates are kept, run again to resume")
+            clip = self._clip  # float RGBA EXRs for the frames left
+            left = 16 * (clip.frames - self._written - self._kept) * clip.width * clip.height
+            if is_disk_full(err, self._out) or not has_room(left, self._out):
+                raise RackFocusError(f"{disk_full_error(left, self._out)}: {kept}") from None
+            raise RackFocusError(f"Could not write to {self._out} "
+                                 f"({err.strerror or err}): {kept}") from None
 
 
 def estimate_depth(request: EstimateRequest, progress: Progress | None = None,

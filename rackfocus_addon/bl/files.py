@@ -6,10 +6,12 @@ import contextlib
 import io
 import os
 import sys
+import tempfile
 
 import bpy
 
 from ..errors import RackFocusError
+from ..limits import disk_full_error, free_bytes, is_disk_full
 
 
 def save_blend(path: str) -> str:
@@ -32,6 +34,7 @@ def save_blend(path: str) -> str:
     versions = prefs.save_version
     # Over the input, its first save moves the input to FILE.blend1; the second save keeps it.
     prefs.save_version = 1 if is_open_file(full) else 0
+    existed = os.path.exists(full)
     try:
         with blender_stdout_silenced():
             bpy.ops.wm.save_as_mainfile(filepath=full, relative_remap=True, compress=False)
@@ -39,10 +42,31 @@ def save_blend(path: str) -> str:
             bpy.ops.file.make_paths_relative()
             bpy.ops.wm.save_mainfile(filepath=full)
     except RuntimeError as err:
+        if not existed and os.path.isfile(full):
+            os.remove(full)  # our first save, without relative paths: not a file to keep
+        _raise_if_disk_full(folder)
         raise RackFocusError(f"Cannot save {path}: {_one_line(err)}") from None
     finally:
         prefs.save_version = versions
     return full
+
+
+def _raise_if_disk_full(folder: str) -> None:
+    """Raise 'disk full: N MB needed in DIR' when a failed save did not fit in ``folder``.
+
+    Blender's own message for it is errno's leftover ('Inappropriate ioctl for device'), so the
+    size is measured: a copy saved to the temporary folder (removed), and the free space."""
+    with tempfile.TemporaryDirectory(prefix="rackfocus_size_") as tmp:
+        copy = os.path.join(tmp, "size.blend")
+        try:
+            with blender_stdout_silenced():
+                bpy.ops.wm.save_as_mainfile(filepath=copy, copy=True, compress=False)
+            needed = os.path.getsize(copy)
+        except (RuntimeError, OSError):
+            needed = 1  # cannot measure here either: any free space will not do
+    free = free_bytes(folder)
+    if free is not None and free < 2 * needed or is_disk_full(None, folder):
+        raise disk_full_error(needed, folder)  # Blender writes FILE.blend@, then renames it
 
 
 def is_open_file(path: str) -> bool:
@@ -82,6 +106,27 @@ def blender_stdout_silenced():
             sys.__stdout__.flush()
             os.dup2(saved, fd)
             os.close(saved)
+
+
+@contextlib.contextmanager
+def c_stderr_quiet():
+    """Keep what C libraries print on stderr ('libpng error: IDAT: CRC error', 'libpng warning')
+    out of the CLI's one error line: file descriptor 2 goes to /dev/null meanwhile. A failure
+    still raises (Blender reports it), and is then said once, in our words."""
+    try:
+        fd = sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr at all
+        yield
+        return
+    sys.__stderr__.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _extension_package() -> str:

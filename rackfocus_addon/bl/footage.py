@@ -7,7 +7,6 @@ or a pattern with ``#``) or a movie (by extension). Pixels are read through ``bp
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ import bpy
 import numpy as np
 
 from ..errors import RackFocusError
+from ..limits import blender_fps, check_png
+from .files import blender_stdout_silenced, c_stderr_quiet
 
 IMAGE_EXTS = (".png", ".exr", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp", ".hdr")
 MOVIE_EXTS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv")
@@ -159,11 +160,16 @@ def _probe(clip: Clip, file: str) -> None:
 
 
 def _load(file: str) -> bpy.types.Image:
+    """Load and decode ``file``; a corrupt or oversized image is one clear error (its header is
+    checked first, and the decoder's own lines are kept off stderr)."""
+    check_png(file)
     try:
-        img = bpy.data.images.load(file, check_existing=False)
+        with c_stderr_quiet(), blender_stdout_silenced():  # Blender logs read errors on stdout
+            img = bpy.data.images.load(file, check_existing=False)
+            size = tuple(img.size)  # decodes the pixels: where libpng complains
     except RuntimeError as err:
         raise RackFocusError(f"Cannot read {file}: {str(err).strip()}") from None
-    if img.size[0] <= 0 or img.size[1] <= 0:
+    if size[0] <= 0 or size[1] <= 0:
         bpy.data.images.remove(img)
         raise RackFocusError(f"Cannot read {file}: not an image Blender decodes")
     return img
@@ -382,12 +388,6 @@ def apply_to_scene(scene: bpy.types.Scene, clip: Clip, fps: float | None = None,
 
 
 def set_fps(scene: bpy.types.Scene, fps: float) -> None:
-    """Set ``fps`` as Blender stores it (an integer and a base): 23.976 -> 24000/1001."""
-    if fps <= 0 or not math.isfinite(fps):
-        raise RackFocusError(f"Bad frame rate {fps:g}")
-    for base in (1.0, 1.001):
-        whole = fps * base
-        if abs(whole - round(whole)) < 1e-3:
-            scene.render.fps, scene.render.fps_base = int(round(whole)), base
-            return
-    scene.render.fps, scene.render.fps_base = int(round(fps * 1000)), 1000.0
+    """Set ``fps`` as Blender stores it (a whole number over a base): 23.976 -> 24000/1001,
+    100.5 -> 201/2; a rate Blender cannot hold is refused (never clamped to 32767)."""
+    scene.render.fps, scene.render.fps_base = blender_fps(fps)

@@ -45,7 +45,8 @@ from .. import depth as depth_maths
 from .. import plate_mesh
 from ..errors import RackFocusError
 from ..estimate.request import EstimateResult
-from ..plate_cache import StagedFolder, write_cache
+from ..limits import check_free_space, disk_full_error, is_disk_full
+from ..plate_cache import StagedFolder, cache_bytes, write_cache
 from ..plate_request import (
     DEFAULT_DENSITY,
     DEFAULT_FOCAL_MM,
@@ -208,6 +209,8 @@ def _build_cache(request: PlateRequest, cache: str, progress: Progress | None) -
     if fps is None and clip.fps is None and clip.frames > 1:
         fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
     key = cache_key(clip, dclip, request, radius, fps, name)
+    needed = cache_bytes(clip.frames, clip.width, clip.height, movie=clip.kind == "movie")
+    check_free_space(needed, cache)  # a full disk is refused before any file is written
     staged = StagedFolder(cache, f"{bpy.path.clean_name(name)}_{key}")
     try:
         # Movies are unpacked into the cache (their pixels are needed for the fill layer).
@@ -226,6 +229,11 @@ def _build_cache(request: PlateRequest, cache: str, progress: Progress | None) -
                     clip.frames, converter, radius, request.tear, progress)
         report = converter.finish()
         staged.commit()
+    except OSError as err:
+        staged.abort()
+        if is_disk_full(err):  # filled up meanwhile: what was there is kept (staged folder)
+            raise disk_full_error(needed, cache) from None
+        raise
     except BaseException:
         staged.abort()
         raise

@@ -9,9 +9,12 @@ from collections.abc import Sequence
 import bpy
 import numpy as np
 
+from .. import plot
 from ..errors import RackFocusError
+from ..limits import disk_full_error, is_disk_full, png_complete
 from ..progress import Progress
 from . import compat
+from .files import blender_stdout_silenced
 
 
 def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | None = None,
@@ -64,9 +67,11 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             scene.frame_set(frame)
             path = os.path.join(os.path.abspath(out_dir), f"{prefix}{frame:04d}.png")
             scene.render.filepath = path
-            bpy.ops.render.render(write_still=True, scene=scene.name)
-            if not os.path.isfile(path):
-                raise RuntimeError(f"render of frame {frame} wrote no file")
+            # Blender prints 'Saved: ...' on stdout, where `render --json` has its one object.
+            with blender_stdout_silenced():
+                bpy.ops.render.render(write_still=True, scene=scene.name)
+            if not png_complete(path):  # Blender reports no failed write: a full disk
+                _refuse_partial_frame(scene, path, out_dir, len(frames) - i)
             paths.append(path)
             if progress is not None:
                 progress(f"rendered frame {frame}:", i + 1, len(frames))
@@ -77,6 +82,17 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             scene.camera = scene_camera
         scene.frame_set(current)
     return paths
+
+
+def _refuse_partial_frame(scene, path: str, out_dir: str, frames_left: int) -> None:
+    """Remove the cut-short ``path`` this render wrote and raise: disk full (RGB PNGs,
+    uncompressed at most, for the frames left) or no file."""
+    if os.path.isfile(path):
+        os.remove(path)
+    if is_disk_full(None, out_dir):
+        pixels = scene.render.resolution_x * scene.render.resolution_y
+        raise disk_full_error(3 * pixels * frames_left, out_dir)
+    raise RuntimeError(f"render of {os.path.basename(path)} wrote no complete file")
 
 
 def load_rgba(path: str) -> np.ndarray:
@@ -128,6 +144,30 @@ def contact_sheet(paths: Sequence[str], out_path: str, columns: int = 4, count: 
     return save_png(sheet, out_path)
 
 
+def labelled_contact_sheet(paths: Sequence[str], labels: Sequence[str], out_path: str) -> str:
+    """The frames ``paths`` in a grid, each enlarged to at least :data:`~..plot.MIN_TILE_PX`
+    wide with its label (:func:`~..plot.frame_label`) under it, saved as a PNG."""
+    if not paths:
+        raise RackFocusError("No frames for a contact sheet")
+    return save_png(plot.labelled_sheet([load_rgba(p) for p in paths], labels), out_path)
+
+
+def enable_denoiser(scene: bpy.types.Scene) -> bool:
+    """Cycles' OpenImageDenoise on the CPU for ``scene``. False (denoising left off) where this
+    Blender has none: Debian's is built without it, the PyPI ``bpy`` and blender.org builds
+    have it (``bpy.app.build_options`` does not say, so setting it is the test)."""
+    cycles = scene.cycles
+    try:
+        cycles.denoiser = "OPENIMAGEDENOISE"
+    except TypeError:
+        cycles.use_denoising = False
+        return False
+    cycles.use_denoising = True
+    if hasattr(cycles, "denoising_use_gpu"):
+        cycles.denoising_use_gpu = False
+    return True
+
+
 def make_movie(paths: Sequence[str], out_path: str, fps: int = 24) -> str:
     """Encode PNG frames into an H.264 MP4 with Blender's own sequencer (no external ffmpeg)."""
     if not paths:
@@ -149,7 +189,8 @@ def make_movie(paths: Sequence[str], out_path: str, fps: int = 24) -> str:
         compat.set_movie_output(scene)
         scene.render.filepath = out_path
         scene.render.use_file_extension = False
-        bpy.ops.render.render(animation=True, scene=scene.name)
+        with blender_stdout_silenced():  # 'Video append frame N' lines, one per frame
+            bpy.ops.render.render(animation=True, scene=scene.name)
     finally:
         bpy.data.scenes.remove(scene)
     if not os.path.isfile(out_path):

@@ -10,16 +10,24 @@ that failed, a bug: with a traceback), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import traceback
 
 from ..errors import RackFocusError
+from ..limits import disk_full_error, is_disk_full
 from . import batch, check, data, estimate, plate, pull, render
 from .common import PROG, Output, output_options
 
 #: Verb modules in the order ``--help`` lists them.
 VERB_MODULES = (pull, data, plate, estimate, render, batch, check)
+
+
+#: What a Python without Blender's module hears (the README's set-up makes ``.venv``).
+NO_BPY = ("this Python has no 'bpy' module (Blender as a Python module): run "
+          "scripts/setup_venvs.sh and use .venv/bin/python -m rackfocus_addon, or run "
+          "blender -b FILE -c rackfocus")
 
 
 class _ArgumentError(Exception):
@@ -116,9 +124,21 @@ def main(argv: list[str] | None = None) -> int:
         out.error("interrupted")
         return 130
     except Exception as err:  # noqa: BLE001 - the last line of defence must say what broke
+        if isinstance(err, ModuleNotFoundError) and err.name == "bpy":
+            out.error(NO_BPY)
+            return 2
+        if is_disk_full(err):  # a write that no check foresaw: its folder, or --out's
+            out.error(str(disk_full_error(1, _written_folder(err, getattr(args, "out", None)))))
+            return 2
         traceback.print_exc()
         print(f"{PROG}: failed: {err}", file=sys.stderr)
         return 1
+
+
+def _written_folder(err: OSError, out: str | None) -> str:
+    """The folder a failed write was writing in: the file the error names, else ``--out``."""
+    path = os.path.abspath(err.filename or out or ".")
+    return path if os.path.isdir(path) else os.path.dirname(path)
 
 
 def blender_command(argv: list[str]) -> int:

@@ -21,6 +21,7 @@ import argparse
 from ..frames import parse_frame_list
 from ..shot_schema import load_shot_list
 from ..shots import Shot, ShotList, ShotListError
+from .common import FarmSteps
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:
@@ -47,6 +48,9 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                         "render nothing: the first task of a farm job")
     b.add_argument("--check", action="store_true",
                    help="only check the shot list (files, scenes, cameras, subjects) and stop")
+    b.add_argument("--steps", type=int, default=0, metavar="N",
+                   help="print N progress lines a render farm counts as steps ('Time: ...', "
+                        "what Flamenco's Worker counts), the last when the run ends well")
     b.set_defaults(run=run_batch)
 
 
@@ -85,7 +89,12 @@ def run_batch(args, out) -> int:
             return 0
         options = batch.BatchOptions(force=args.force, frames=frames,
                                      build_only=args.build_only)
-        report = batch.run_batch(shot_list, args.only, options, out)
+        if args.steps > 0:
+            out.steps = FarmSteps(args.steps, out.say)
+        with out.heartbeat():
+            report = batch.run_batch(shot_list, args.only, options, out)
+        if out.steps is not None and not report.failed and not report.interrupted:
+            out.steps.finish()
     except ShotListError as err:
         for line in err.errors:
             out.error(line)

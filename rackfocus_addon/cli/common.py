@@ -8,8 +8,10 @@ import json
 import math
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from ..errors import RackFocusError
 from ..frames import parse_frame_list
@@ -21,6 +23,10 @@ MAX_RESOLUTION = 65536
 
 #: Seconds between two progress lines of one stage (the first and last are always printed).
 PROGRESS_INTERVAL_S = 1.0
+#: Longest silence (seconds) on stderr while a long verb runs: a render farm fails a task that
+#: prints nothing for a while (Flamenco's Manager: 10 minutes by default), and one step of a
+#: stage (a model loading, a frame of a 4K plate) may take longer than that.
+HEARTBEAT_S = 60.0
 
 
 def output_options() -> argparse.ArgumentParser:
@@ -45,12 +51,49 @@ class Output:
         self.quiet = quiet
         self.json_mode = json_mode
         self._last: dict[str, float] = {}
+        self._said_at = time.monotonic()
+        self._stage = ""
+        self._lock = threading.Lock()
+        self.steps: FarmSteps | None = None
+
+    def say(self, line: str) -> None:
+        """One line on stderr, now (even with ``--quiet``)."""
+        with self._lock:
+            print(line, file=sys.stderr, flush=True)
+            self._said_at = time.monotonic()
+
+    @contextmanager
+    def heartbeat(self, interval_s: float | None = None) -> Iterator[None]:
+        """While the block runs, a line at least every ``interval_s`` seconds (default
+        :data:`HEARTBEAT_S`): when nothing else was printed for that long, 'rackfocus: still
+        working: STAGE (N s without news)'. So a farm that fails silent tasks never fails a
+        long stage that is still working."""
+        interval_s = HEARTBEAT_S if interval_s is None else interval_s
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(max(0.01, interval_s - (time.monotonic() - self._said_at))):
+                quiet_for = time.monotonic() - self._said_at
+                if quiet_for >= interval_s and not self.quiet:
+                    stage = self._stage or "starting"
+                    self.say(f"{PROG}: still working: {stage} ({quiet_for:.0f} s without news)")
+
+        thread = threading.Thread(target=beat, name="rackfocus-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def progress(self, label: str, done: int, total: int) -> None:
         """A ``(label, done, total)`` callback: 'rackfocus: sampling subject distances 120/2000'.
 
         Throttled to one line a second per label, so long stages stay readable in a farm log.
         """
+        self._stage = f"{label} {done}/{total}"
+        if self.steps is not None:
+            self.steps.advance(done / total if total else 1.0, self._stage)
         if self.quiet:
             return
         now = time.monotonic()
@@ -58,22 +101,22 @@ class Output:
         if not first and done < total and now - self._last[label] < PROGRESS_INTERVAL_S:
             return
         self._last[label] = now
-        print(f"{PROG}: {label} {done}/{total}", file=sys.stderr, flush=True)
+        self.say(f"{PROG}: {label} {done}/{total}")
 
     def note(self, text: str) -> None:
         if not self.quiet:
-            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+            self.say(f"{PROG}: {text}")
 
     def warn(self, text: str) -> None:
         if not self.quiet:
-            print(f"{PROG}: warning: {text}", file=sys.stderr, flush=True)
+            self.say(f"{PROG}: warning: {text}")
 
     def problem(self, text: str) -> None:
         """A finding the exit status is about (shown even with ``--quiet``)."""
-        print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+        self.say(f"{PROG}: {text}")
 
     def error(self, text: str) -> None:
-        print(f"{PROG}: error: {text}", file=sys.stderr, flush=True)
+        self.say(f"{PROG}: error: {text}")
 
     def result(self, data: dict, lines: list[str]) -> None:
         """The verb's result: ``data`` as JSON with ``--json``, else the human ``lines``."""
@@ -82,6 +125,42 @@ class Output:
             return
         for line in lines:
             print(line, flush=True)
+
+
+class FarmSteps:
+    """Step lines for a render farm's progress bar: ``total`` lines in all, in step with the
+    run's progress.
+
+    Flamenco's Worker counts one task step for each output line that matches ``^Time: [0-9:.]+``
+    (``regexpFrameRendered`` in ``internal/worker/command_blender.go``; the line Blender prints
+    after each rendered frame), against the step count the job type gave the command. The bar
+    follows the stage furthest along (steps never go back); the last step is printed by
+    :meth:`finish`, when the run ends well.
+    """
+
+    def __init__(self, total: int, write: Callable[[str], None]) -> None:
+        self.total = max(0, int(total))
+        self.done = 0
+        self._write = write
+        self._start = time.monotonic()
+
+    def advance(self, fraction: float, stage: str) -> None:
+        """A stage reached ``fraction`` (0-1) of its work."""
+        target = min(self.total - 1, math.floor(max(0.0, min(1.0, fraction)) * self.total))
+        while self.done < target:
+            self._step(stage)
+
+    def finish(self, stage: str = "done") -> None:
+        while self.done < self.total:
+            self._step(stage)
+
+    def _step(self, stage: str) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self._start
+        hours, rest = divmod(elapsed, 3600.0)
+        minutes, seconds = divmod(rest, 60.0)
+        self._write(f"Time: {int(hours):02d}:{int(minutes):02d}:{seconds:05.2f} "
+                    f"({PROG} step {self.done}/{self.total}: {stage})")
 
 
 def number(lo: float, hi: float, name: str, whole: bool = False) -> Callable[[str], float]:

@@ -15,10 +15,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..depth import parse_anchor
+from ..depth import DEPTH_RANGE_M, FOCAL_RANGE_MM, SENSOR_RANGE_MM, parse_anchor
 from ..errors import RackFocusError
-from ..estimate import align, registry
+from ..estimate import align, preprocess, registry
 from ..estimate.request import EstimateRequest
+from ..limits import usable_threads
+from .common import MAX_RESOLUTION, check_output_folder, number
+
+#: The most ONNX Runtime threads asked for at all (more than any machine's cores are capped).
+MAX_THREADS = 1_000_000
 
 
 def add_verbs(sub, common: argparse.ArgumentParser) -> None:
@@ -33,7 +38,8 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="folder for depth_####.exr and estimate.json")
     p.add_argument("--model", default=registry.DEFAULT_MODEL,
                    help=f"registry model (default {registry.DEFAULT_MODEL}; NAME:int8 or "
-                        "NAME:fp16 for smaller variants) or a path to an .onnx file")
+                        "NAME:fp16 for smaller variants), a path to an .onnx file, or a folder "
+                        "holding a video model's encoder.onnx and head.onnx")
     p.add_argument("--model-kind", choices=[e.key for e in registry.MODELS],
                    help="registry entry whose rules a model file follows (default: "
                         f"{registry.DEFAULT_MODEL}, or vda-small for a video-window model)")
@@ -43,19 +49,24 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--size", action="append", default=[], metavar="X1,Y1:X2,Y2=M[@F]",
                    help="an object M metres long, facing the camera, spans these two pixels "
                         "(e.g. a person's head to feet); repeatable")
-    p.add_argument("--near", type=float, help="metres to the nearest thing in the shot")
-    p.add_argument("--far", type=float, help="metres to the farthest thing in the shot")
-    p.add_argument("--sensor", type=float, default=36.0,
+    p.add_argument("--near", type=number(*DEPTH_RANGE_M, "--near"),
+                   help="metres to the nearest thing in the shot")
+    p.add_argument("--far", type=number(*DEPTH_RANGE_M, "--far"),
+                   help="metres to the farthest thing in the shot")
+    p.add_argument("--sensor", type=number(*SENSOR_RANGE_MM, "--sensor"), default=36.0,
                    help="sensor width in mm (default 36, full frame)")
-    p.add_argument("--focal", type=float, default=50.0, help="focal length in mm (default 50)")
+    p.add_argument("--focal", type=number(*FOCAL_RANGE_MM, "--focal"), default=50.0,
+                   help="focal length in mm (default 50)")
     p.add_argument("--temporal", action="store_true",
                    help="edge-aware temporal filter (calmer still surfaces)")
     p.add_argument("--no-cuts", dest="cuts", action="store_false",
                    help="one shot: do not split the clip at detected scene cuts")
-    p.add_argument("--short-side", type=int, default=518,
+    p.add_argument("--short-side", type=number(preprocess.PATCH_PX, MAX_RESOLUTION,
+                                               "--short-side", whole=True), default=518,
                    help="network input short side in pixels (default 518)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="ONNX Runtime threads (default 0: all cores)")
+    p.add_argument("--threads", type=number(0, MAX_THREADS, "--threads", whole=True), default=0,
+                   help="ONNX Runtime threads (default 0: all cores; more than the machine "
+                        "has are capped to its cores)")
     p.add_argument("--download", action="store_true",
                    help="download a registry model once (needs Blender's online access)")
     p.add_argument("--models", action="store_true",
@@ -81,6 +92,10 @@ def run_estimate(args, out) -> int:
         return 0
     if not args.footage or not args.out:
         raise RackFocusError("estimate needs --footage SHOT and --out DIR (or --models)")
+    check_output_folder(args.out)
+    threads, capped = usable_threads(args.threads)
+    if capped:
+        out.note(capped)
     anchors = [parse_anchor(a) for a in args.anchor]
     if args.size:
         clip = footage_io.find_clip(args.footage)
@@ -91,7 +106,7 @@ def run_estimate(args, out) -> int:
         footage=args.footage, out_dir=args.out, model=args.model, model_kind=args.model_kind,
         anchors=tuple(anchors), near_m=args.near, far_m=args.far, sensor_mm=args.sensor,
         focal_mm=args.focal, temporal=args.temporal, cuts=args.cuts,
-        short_side_px=args.short_side, threads=args.threads, download=args.download)
+        short_side_px=args.short_side, threads=threads, download=args.download)
     result = estimation.estimate_depth(request, progress=out.progress)
     for warning in result.warnings:
         out.warn(warning)

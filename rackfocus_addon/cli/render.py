@@ -84,8 +84,13 @@ def refuse_missing_files(file: str | None) -> None:
 
 
 def run_render(args, out) -> int:
+    import bpy
+
     from ..bl import render
 
+    if not args.file and not bpy.data.filepath:
+        # Without one, Blender's factory startup scene (the default cube) would render.
+        raise RackFocusError(f"render needs a .blend file: {PROG} render FILE.blend --out DIR")
     folder = check_output_folder(args.out)
     scene = open_blend(args.file)
     camera = render_camera(scene, args.camera)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RackFocusError
-from . import preprocess, registry
+from ..limits import usable_threads
+from . import preprocess, registry, video
 
 HASH_CHUNK = 1 << 22
 _UNLOADED = object()
@@ -205,24 +206,39 @@ class LoadedModel:
         return out.reshape(frames, out.shape[-2], out.shape[-1])
 
 
-def load_model(choice: ModelChoice, threads: int = 0) -> LoadedModel:
-    """Verify (registry files), open and check a model file."""
-    require_runtime()
-    path = choice.path
-    if choice.sha256:
-        sha = verify_file(path, choice.sha256, delete=True)
-    else:
-        sha = file_sha256(path)
+def model_sha256(path: str) -> str:
+    """A model file's sha256, or one for both files of a split video export (a folder)."""
+    pair = video.split_paths(path)
+    return video.combined_sha256([file_sha256(p) for p in pair]) if pair else file_sha256(path)
+
+
+def _session(path: str, threads: int = 0):
+    """An ONNX Runtime session on the CPU, or a clear error when the file is no model."""
     ort = runtime()
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    if threads:
-        options.intra_op_num_threads = int(threads)
+    if threads:  # never more than the cores: 100000 threads crashed ONNX Runtime
+        options.intra_op_num_threads = usable_threads(int(threads))[0]
     try:
-        session = ort.InferenceSession(path, sess_options=options,
-                                               providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(path, sess_options=options,
+                                    providers=["CPUExecutionProvider"])
     except Exception as err:  # noqa: BLE001 - InvalidProtobuf, Fail, ...: not a loadable model
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise RackFocusError(f"{os.path.basename(path)} is not an ONNX model ONNX Runtime can "
                              f"load ({first[:200]})") from None
-    return LoadedModel(session, choice.entry, path, sha)
+
+
+def load_model(choice: ModelChoice, threads: int = 0) -> LoadedModel | video.SplitVideoModel:
+    """Verify (registry files), open and check a model file (or a split video export's
+    folder: :mod:`.video`)."""
+    require_runtime()
+    path = choice.path
+    pair = video.split_paths(path)
+    if pair:
+        return video.SplitVideoModel(*(_session(p, threads) for p in pair), choice.entry,
+                                     path, model_sha256(path))
+    if choice.sha256:
+        sha = verify_file(path, choice.sha256, delete=True)
+    else:
+        sha = file_sha256(path)
+    return LoadedModel(_session(path, threads), choice.entry, path, sha)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import RackFocusError
+from ..limits import check_memory
 from .registry import IMAGENET_MEAN, IMAGENET_STD
 
 DEFAULT_SHORT_SIDE_PX = 518
@@ -48,6 +49,22 @@ def model_size(width_px: int, height_px: int, short_side_px: int = DEFAULT_SHORT
     if width_px <= height_px:
         return short, side(height_px)
     return side(width_px), short
+
+
+#: Peak bytes per pixel of network input while a frame is prepared and run: the resize's two
+#: passes, the clipped and normalised copies and the tensor handed to ONNX Runtime (3 float32
+#: channels each, 60 bytes) and the output (4). The network's own activations come on top.
+INPUT_BYTES_PER_PX = 64
+
+
+def check_input_memory(model_w: int, model_h: int, frames: int = 1, fixed: bool = False,
+                       available: int | None = None) -> None:
+    """Refuse a network input that will not fit in memory (``available`` bytes, or what the
+    machine has now), before any of it is allocated."""
+    fix = ("use a model with a smaller input" if fixed else
+           f"lower --short-side (default {DEFAULT_SHORT_SIDE_PX} pixels)")
+    check_memory(INPUT_BYTES_PER_PX * model_w * model_h * max(1, frames),
+                 f"A {model_w}x{model_h} network input", fix, available)
 
 
 def check_aspect(width_px: int, height_px: int, model_w: int, model_h: int,

@@ -50,6 +50,49 @@ class ModelFile:
 
 
 @dataclass(frozen=True)
+class SplitExport:
+    """How Rack Focus takes a video model exported in two ONNX files (one folder holding
+    both), so the per-frame encoder runs once per frame and only the temporal head sees windows.
+
+    The runtime reads the real input and output names from the files and checks the ranks; the
+    names and sizes here are what the documented export script writes for Video Depth Anything
+    Small (DINOv2 ViT-S/14: features of 4 layers of 384 channels on the 14-pixel patch grid).
+
+    - ``encoder.onnx``: ``pixel_values`` float32 [N, 3, H, W] (N frames, H and W multiples of
+      14, normalised as :attr:`ModelEntry.mean`/``std``) -> ``features`` float32 or float16
+      [N, 4, 384, H/14, W/14] (the patch tokens of DINOv2 blocks 2, 5, 8 and 11, class token
+      dropped: the Small head does not use it).
+    - ``head.onnx``: ``features`` [1, T, 4, 384, H/14, W/14] (T = 32 frames) -> ``depth``
+      float32 [1, T, H, W]: relative inverse depth (near = large, >= 0) for every frame.
+    """
+
+    encoder_file: str = "encoder.onnx"
+    head_file: str = "head.onnx"
+    encoder_input: str = "pixel_values"
+    encoder_output: str = "features"
+    head_input: str = "features"
+    head_output: str = "depth"
+    layers: int = 4
+    channels: int = 384
+    dino_blocks: tuple[int, ...] = (2, 5, 8, 11)
+
+    @property
+    def encoder_signature(self) -> str:
+        return (f"encoder signature: one float input {self.encoder_input} [N, 3, H, W] and a "
+                f"float output {self.encoder_output} [N, {self.layers}, {self.channels}, H/14, "
+                "W/14]")
+
+    @property
+    def head_signature(self) -> str:
+        return (f"head signature: one float input {self.head_input} [1, T, {self.layers}, "
+                f"{self.channels}, H/14, W/14] and a float output {self.head_output} [1, T, H, "
+                "W]")
+
+
+SPLIT_EXPORT = SplitExport()
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """A model family: its rules, its licences, and the verified files that can be downloaded.
 
@@ -71,6 +114,7 @@ class ModelEntry:
     window_frames: int = 0            # video: frames per window (0 for per-frame models)
     overlap_frames: int = 0           # video: frames shared by consecutive windows
     crossfade_frames: int = 0         # video: frames blended from one window into the next
+    split: SplitExport | None = None  # video: the encoder + head export it may come as
     parameters_m: float = 0.0
     licence_code: str = ""
     licence_weights: str = ""
@@ -149,11 +193,14 @@ MODELS: tuple[ModelEntry, ...] = (
         licence_code="Apache-2.0",
         licence_weights="Apache-2.0",
         source="https://github.com/DepthAnything/Video-Depth-Anything",
-        notes="Temporally consistent within a window of 32 frames; windows overlap by 10 and are "
-              "aligned to each other (least-squares scale and shift) with an 8-frame "
-              "cross-fade, as upstream's inference does. No export with a published checksum "
-              "yet: bring a single-file ONNX export ([1, T, 3, H, W] -> [1, T, H, W], static "
-              "or dynamic H and W).",
+        split=SPLIT_EXPORT,
+        notes="Temporally consistent within a window of 32 frames; windows start 22 frames "
+              "apart and carry 2 keyframes and 8 frames of the previous window, are fitted to "
+              "it (robust scale and shift) and cross-fade over 8 frames, as upstream's "
+              "inference does. No export with a published checksum: export it yourself "
+              "(docs/video-models.md) as a folder holding encoder.onnx ([N, 3, H, W] -> "
+              "features [N, 4, 384, H/14, W/14]) and head.onnx ([1, 32, 4, 384, H/14, W/14] "
+              "-> [1, 32, H, W]), or as one file ([1, T, 3, H, W] -> [1, T, H, W]).",
     ),
     ModelEntry(
         key="metric-vda-small",
@@ -167,8 +214,10 @@ MODELS: tuple[ModelEntry, ...] = (
         licence_code="Apache-2.0",
         licence_weights="Apache-2.0",
         source="https://github.com/DepthAnything/Video-Depth-Anything",
-        notes="Depth in metres (windows stitched by cross-fade only). Bring your own ONNX "
-              "export, as for vda-small.",
+        split=SPLIT_EXPORT,
+        notes="Depth in metres (windows are not refitted, only cross-faded in inverse "
+              "depth). Export it yourself as for vda-small (docs/video-models.md): the head's "
+              "output is metres instead of relative inverse depth.",
     ),
     ModelEntry(
         key="da3-metric-large",

@@ -44,8 +44,10 @@ class EstimateRequest:
     download: bool = False
 
     def check(self) -> None:
-        if not (self.sensor_mm > 0 and self.focal_mm > 0):
+        if not (0 < self.sensor_mm < math.inf and 0 < self.focal_mm < math.inf):
             raise RackFocusError("Sensor width and focal length must be positive millimetres")
+        if self.threads < 0:
+            raise RackFocusError(f"Threads must be 0 (all cores) or more (got {self.threads})")
         if (self.near_m is None) != (self.far_m is None):
             raise RackFocusError("Give both --near and --far (or neither)")
         if self.near_m is not None and not (0 < self.near_m < self.far_m < math.inf):

@@ -163,7 +163,7 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     monkeypatch.setattr(plate_cache, "write_cache_exr", full_disk)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(RackFocusError, match=f"disk full: 1 MB needed in {cache}$"):
         plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     assert len(written) == 2 and not any(os.path.exists(p) for p in written)
     assert snapshot(cache) == before

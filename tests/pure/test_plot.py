@@ -178,7 +178,7 @@ def test_the_labelled_sheet_puts_each_tile_over_its_caption():
         tile[..., 3] = 1.0
         tiles.append(tile)
     labels = [f"f{i}  2.00 m" for i in range(5)]
-    sheet = plot.labelled_sheet(tiles, labels, columns=3, gap_px=4)
+    sheet = plot.labelled_sheet(tiles, labels, columns=3, gap_px=4, min_tile_px=1)
     label_w = plot.text_size(labels[0])[0]
     cell_w = max(32, label_w + 2)
     cell_h = 18 + plot.LINE_H + 2
@@ -190,9 +190,51 @@ def test_the_labelled_sheet_puts_each_tile_over_its_caption():
         assert np.allclose(sheet[y:y + 18, x:x + 32], tile)
         caption = sheet[y + 18:y + cell_h, 4 + c * (cell_w + 4):4 + c * (cell_w + 4) + cell_w]
         assert mask_of(caption, (0.95, 0.95, 0.95)).sum() > 20
-    big = plot.labelled_sheet([np.ones((90, 320, 4), np.float32)], ["f1  2.00 m"])
+    big = plot.labelled_sheet([np.ones((90, 320, 4), np.float32)], ["f1  2.00 m"],
+                              min_tile_px=1)
     assert mask_of(big, (0.95, 0.95, 0.95))[90:, :].sum() >= 4 * 20  # scale 2 text
     with pytest.raises(ValueError):
         plot.labelled_sheet([], [])
     with pytest.raises(ValueError):
         plot.labelled_sheet(tiles, labels[:2])
+
+
+def test_small_renders_are_enlarged_to_240_px_tiles_pixel_for_pixel():
+    """A 96x54 preview (the example shot list's size) becomes a 288x162 tile (x3, each pixel
+    a 3x3 block: the render's own blur, not a resampler's); 240 px and wider stay as they are."""
+    rng = np.random.default_rng(3)
+    tile = np.ones((54, 96, 4), np.float32)
+    tile[..., :3] = rng.random((54, 96, 3), dtype=np.float32)
+    label = plot.frame_label(12, 1.6)
+    assert label == "f12  1.60 m"
+    sheet = plot.labelled_sheet([tile], [label], gap_px=4)
+    big = sheet[4:4 + 162, 4:4 + 288]
+    assert sheet.shape[1] == 288 + 2 * 4
+    assert np.array_equal(big[::3, ::3, :3], tile[..., :3])
+    assert np.array_equal(big[2::3, 1::3, :3], tile[..., :3])
+    assert mask_of(sheet[4 + 162:, :], (0.95, 0.95, 0.95)).sum() > 20  # the caption
+    assert plot.enlarge(tile, 240).shape == (162, 288, 4)
+    assert plot.enlarge(np.ones((10, 250, 4)), 240).shape == (10, 250, 4)
+    assert plot.enlarge(np.ones((10, 239, 4)), 240).shape == (20, 478, 4)
+
+
+def test_a_subject_keeps_its_colour_in_every_plot():
+    """Colours follow the shot list's subjects, not each plot's order: 'Far' drawn first in
+    one plot and second in another is the same colour in both."""
+    colors = plot.subject_colors(["Near", "Far", "Near", "Mid"])
+    assert colors == {"Near": plot.PALETTE[0], "Far": plot.PALETTE[1], "Mid": plot.PALETTE[2]}
+    frames, focus = [1, 2, 3], [2.0, 3.0, 4.0]
+    first = plot.focus_plot(frames, focus, {"Near": [1.0, 5.0, 9.0], "Far": [9.0, 5.0, 1.0]},
+                            colors=colors)
+    second = plot.focus_plot(frames, focus, {"Far": [1.0, 5.0, 9.0], "Near": [9.0, 5.0, 1.0]},
+                             colors=colors)
+    for img in (first, second):
+        assert mask_of(img, colors["Near"]).sum() > 50
+        assert mask_of(img, colors["Far"]).sum() > 50
+        assert mask_of(img, plot.PALETTE[2]).sum() == 0
+    # Near rises in the first plot and falls in the second: its colour follows it.
+    assert np.array_equal(mask_of(first, colors["Near"])[:, :400].any(axis=1)[:300],
+                          mask_of(second, colors["Far"])[:, :400].any(axis=1)[:300])
+    # Without colours the palette goes in order, as before.
+    plain = plot.focus_plot(frames, focus, {"Far": [1.0, 5.0, 9.0]})
+    assert mask_of(plain, plot.PALETTE[0]).sum() > 50

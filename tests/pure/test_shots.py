@@ -486,3 +486,15 @@ def test_marks_use_the_mark_grammar(folder):
     assert shot_list.shots[0].marks == (parse_mark('"Fox:Rig"@40'),
                                         parse_mark("point:0.5,6,1@12"),
                                         parse_mark("Rig:head@marker:line2"))
+
+
+def test_the_shot_lists_subjects_in_first_appearance_order(tmp_path):
+    (tmp_path / "s.blend").write_bytes(b"")
+    shot_list, errors = parse_shot_list(
+        '[[shot]]\nname = "a"\nscene = "s.blend"\nmarks = ["Near@1", "Far@24", "Near@30"]\n'
+        '[[shot]]\nname = "b"\nscene = "s.blend"\npreset = "quick_snap"\n'
+        'subjects = ["Mid", "Far"]\n'
+        '[[shot]]\nname = "c"\nscene = "s.blend"\nmarks = [\'"Fox:Rig"@1\', "point:0,5,1@9"]\n',
+        str(tmp_path / "shots.toml"))
+    assert not errors
+    assert shot_list.subject_names() == ["Near", "Far", "Mid", '"Fox:Rig"', "point:0,5,1"]
