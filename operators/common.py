@@ -129,3 +129,41 @@ def ui_progress(context):
             wm.progress_end()
         if workspace is not None:
             workspace.status_text_set(None)
+
+
+def wrapped(layout, text: str, width_px: float, icon: str = "NONE") -> None:
+    """``text`` as labels broken at words to fit ``width_px`` (labels do not wrap themselves).
+
+    Measured with the UI font where one is loaded (a window), else by a typical glyph width.
+    """
+    # Split at plain spaces only: a number and its unit are joined by a no-break space.
+    words, line, first = text.split(" "), "", True
+    scale = bpy.context.preferences.system.ui_scale
+    # The icon, the label's margins and a box's border come off the width.
+    room = max(width_px - (50 if icon != "NONE" else 30) * scale, 60)
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if line and text_width(candidate) > room:
+            layout.label(text=line, icon=icon if first else _continued(icon))
+            line, first = word, False
+        else:
+            line = candidate
+    if line:
+        layout.label(text=line, icon=icon if first else _continued(icon))
+
+
+def _continued(icon: str) -> str:
+    """A wrapped text's later lines: a blank the icon's width under an icon, else nothing (a
+    blank there would indent every line after the first)."""
+    return "BLANK1" if icon != "NONE" else "NONE"
+
+
+def text_width(text: str) -> float:
+    """Pixels ``text`` takes in the UI font at the current interface scale."""
+    scale = bpy.context.preferences.system.ui_scale
+    if bpy.app.background:
+        return len(text) * 6.5 * scale
+    import blf
+
+    blf.size(0, 11 * scale)
+    return blf.dimensions(0, text)[0]

@@ -155,11 +155,41 @@ def retime(scene, settings, preset: preset_io.Preset) -> PresetMarks:
     return timed
 
 
+def readout_key(scene, settings) -> str:
+    """What the readability readout describes, as a string: the marks, the camera's lens,
+    f-stop (or the panel's f-stop ramp), DOF switch, the render width and the blur threshold.
+    The panel compares it with the key saved with the readout to tell that it is out of date.
+    Animated values the pull writes (focus, a ramp's f-stop, breathing) are left out, so
+    scrubbing does not date it."""
+    cam = scene.camera
+    lens = ""
+    if cam is not None and cam.type == "CAMERA":
+        data = cam.data
+        fstop = ((settings.fstop_from, settings.fstop_to) if settings.use_fstop_ramp
+                 else round(data.dof.aperture_fstop, 4))
+        focal = settings.breathing if settings.breathing else round(data.lens, 4)
+        lens = (f"{cam.name}|{focal}|{fstop}|{data.dof.use_dof}|{data.sensor_width:g}|"
+                f"{data.sensor_fit}")
+    marks = ";".join(f"{m.kind},{m.subject.name if m.subject else ''},{m.bone},{m.frame},"
+                     f"{m.marker},{tuple(m.pixel)},{tuple(round(c, 4) for c in m.point)}"
+                     for m in settings.marks)
+    render = scene.render
+    return (f"{lens}|{render.resolution_x * render.resolution_percentage}|"
+            f"{settings.min_blur_px:g}|{marks}")
+
+
+def readout_is_stale(scene, settings) -> bool:
+    """True when the readout no longer describes the scene (see :func:`readout_key`)."""
+    return bool(len(settings.readout_lines)) and settings.readout_key != readout_key(scene,
+                                                                                     settings)
+
+
 def write_readout(settings, report: Report | None) -> None:
     """Show ``report`` in the panel in artist words, each line flagged good or weak, then the
     warnings (the fix: a wider iris, a longer lens, more depth between the subjects)."""
     settings.readout_lines.clear()
     settings.suggested_fstop = 0.0
+    settings.readout_key = readout_key(settings.id_data, settings)
     if report is None:
         return
     for text, reads in report.artist_lines():

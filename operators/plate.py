@@ -1,11 +1,14 @@
 """Import Plate: footage + depth as a depth plate in front of the scene camera."""
 
 import dataclasses
+import os
 
 import bpy
 
 from ..rackfocus_addon.bl import plate as plate_engine
 from ..rackfocus_addon.bl import records
+from ..rackfocus_addon.bl.footage import find_clip
+from ..rackfocus_addon.bl.solve_anchors import read_solve
 from ..rackfocus_addon.bl.subjects import resolve_subject
 from ..rackfocus_addon.depth import (
     DENSITY_RANGE,
@@ -27,7 +30,7 @@ from ..rackfocus_addon.plate_request import (
     EstimateSettings,
     PlateRequest,
 )
-from .common import ViewportPick, run_reported, ui_progress
+from .common import ViewportPick, run_reported, ui_progress, wrapped
 from .from_panel import insert_mark
 from .prefs import preferred_model
 
@@ -37,6 +40,19 @@ _KINDS = (
     ("inverse", "Disparity", "Relative inverse depth (what depth estimators give), aligned to "
                              "anchors or Near/Far"),
 )
+
+
+#: The last list of solved clips offered: Blender keeps only pointers to an enum's strings.
+_SOLVED: list[tuple[str, str, str]] = []
+
+
+def _solved_clips(_self, _context):
+    """'None' and every movie clip of this file with a camera solve."""
+    _SOLVED[:] = [("NONE", "None", "No camera solve")] + [
+        (c.name, c.name, f"Every bundle of '{c.name}' seen on a frame anchors that frame at its "
+                         "depth, in the solve's scale (Set Scale: the metres)")
+        for c in bpy.data.movieclips if c.tracking.reconstruction.is_valid]
+    return _SOLVED
 
 
 def _model_items():
@@ -83,24 +99,33 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
     far: bpy.props.FloatProperty(name="Far", default=0.0, soft_min=0.0, unit="LENGTH",
                                  description="Distance of the farthest value (0: unused)")
     anchors: bpy.props.StringProperty(
-        name="Anchors", description="Known distances: X,Y=M separated by ';' (pixel from top-left)")
-    # No hard limits below: Blender would clamp a wrong value silently; the one set of ranges
-    # (depth.validate_plate_settings) refuses it with a message instead.
+        name="Anchors",
+        description="Distances you know in the footage, to scale the depth to metres: the "
+                    "pixel (from the top-left) and its distance, e.g. 320,180=2.5; several "
+                    "separated by ';'")
+    # The ranges live in the fields as soft limits (dragging stops there); a typed value
+    # beyond them is refused with a message naming the field, not clamped silently, by the one
+    # set of ranges (depth.validate_plate_settings), and the dialog keeps what was typed.
     sensor: bpy.props.FloatProperty(name="Sensor Width", default=DEFAULT_SENSOR_MM,
+                                    subtype="DISTANCE_CAMERA",
                                     soft_min=SENSOR_RANGE_MM[0], soft_max=SENSOR_RANGE_MM[1],
                                     description="Width of the frame on the sensor in millimetres "
                                                 "(the camera keeps its sensor fit)")
     focal: bpy.props.FloatProperty(name="Focal Length", default=DEFAULT_FOCAL_MM,
-                                   soft_min=FOCAL_RANGE_MM[0], soft_max=1000.0,
+                                   subtype="DISTANCE_CAMERA",
+                                   soft_min=FOCAL_RANGE_MM[0], soft_max=FOCAL_RANGE_MM[1],
                                    description="Lens focal length in millimetres")
     density: bpy.props.FloatProperty(name="Grid Density", default=DEFAULT_DENSITY,
                                      soft_min=DENSITY_RANGE[0], soft_max=DENSITY_RANGE[1],
-                                     description="Plate vertices per pixel along each axis")
-    fill_px: bpy.props.IntProperty(name="Fill Behind (px)", default=0,
-                                   soft_min=FILL_PX_RANGE[0], soft_max=512,
-                                   description="How far the background is filled in behind "
-                                               "foreground edges, in pixels (0: 2 % of the "
-                                               "width)")
+                                     description="Plate vertices per footage pixel along each "
+                                                 "axis (1: one per pixel; 0.25: a light "
+                                                 "preview)")
+    fill_px: bpy.props.IntProperty(name="Fill Behind", default=0, subtype="PIXEL",
+                                   soft_min=FILL_PX_RANGE[0], soft_max=FILL_PX_RANGE[1],
+                                   description="How far, in footage pixels, the background is "
+                                               "painted in behind foreground edges, so a wide "
+                                               "aperture sees behind them (0: 2 % of the "
+                                               "footage width)")
     estimate: bpy.props.BoolProperty(
         name="Estimate Depth", default=False,
         description="No depth file: estimate the depth with a depth network (ONNX Runtime), "
@@ -118,13 +143,20 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         name="Download Model", default=False,
         description="Download the model once into the extension's user folder (needs "
                     "Preferences > System > Allow Online Access), checked by its sha256")
+    solve_clip: bpy.props.EnumProperty(
+        name="Anchors from Camera Solve", items=_solved_clips,
+        description="A clip of this file tracked and solved in the Movie Clip Editor: its "
+                    "bundles anchor every frame they are seen on (docs/camera-solve.md)")
     keep_range: bpy.props.BoolProperty(
         name="Keep Scene Range", default=True,
         description="Keep the scene's frame range (the clip plays from its first frame and "
                     "holds its last); off: the range becomes the clip's")
     tear: bpy.props.FloatProperty(name="Edge Tear", default=DEFAULT_TEAR,
                                   soft_min=TEAR_RANGE[0], soft_max=1.0,
-                                  description="Relative depth jump that splits the plate")
+                                  description="Where the depth jumps by more than this share "
+                                              "between neighbouring pixels (0.03: 3 %), the "
+                                              "plate splits, so a foreground edge does not "
+                                              "stretch back to the background")
     fps: bpy.props.FloatProperty(name="Frame Rate", default=0.0, soft_min=0.0,
                                  soft_max=FPS_RANGE[1],
                                  description="Frames per second (0: the movie's own, or 24 for "
@@ -138,6 +170,9 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         return why is None
 
     def invoke(self, context, event):
+        # A refused dialog comes back as it was typed (Blender remembers only a finished one).
+        for name, value in _typed.items():
+            setattr(self, name, value)
         return context.window_manager.invoke_props_dialog(self, width=420)
 
     def draw(self, context):
@@ -149,13 +184,15 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         if self.estimate:
             problem = _estimation_problem()
             if problem:
-                layout.label(text="ONNX Runtime is not available here", icon="ERROR")
+                wrapped(layout.column(align=True), runtime_help(problem),
+                        400 * context.preferences.system.ui_scale, "ERROR")
             layout.prop(self, "model")
             if self.model == "FILE":
                 layout.prop(self, "model_file")
             else:
                 layout.prop(self, "download")
             layout.prop(self, "anchors")
+            layout.prop(self, "solve_clip")
             col = layout.column(align=True)
             col.prop(self, "near")
             col.prop(self, "far")
@@ -169,6 +206,7 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
                 col.prop(self, "far")
             if self.depth_kind == "inverse":
                 layout.prop(self, "anchors")
+                layout.prop(self, "solve_clip")
         col = layout.column(align=True)
         col.prop(self, "sensor")
         col.prop(self, "focal")
@@ -188,15 +226,20 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         layout.prop(self, "fps")
 
     def _request(self) -> PlateRequest:
-        """The plate these settings ask for, checked; raises RackFocusError naming a setting."""
+        """The plate these settings ask for, checked; raises RackFocusError naming a setting.
+        A camera solve's anchors join the typed ones."""
         request = PlateRequest(
             footage=self.footage, depth=None if self.estimate else self.depth,
             kind=self.depth_kind, near_m=self.near or None, far_m=self.far or None,
             sensor_mm=self.sensor, focal_mm=self.focal, density=self.density, tear=self.tear,
             fill_px=self.fill_px or None, fps=self.fps or None, keep_range=self.keep_range)
         request.check(names=_LABELS)
-        anchors = tuple(parse_anchor(a) for a in self.anchors.split(";") if a.strip())
-        return dataclasses.replace(request, anchors=anchors, estimate=self._estimate_settings())
+        anchors = [parse_anchor(a) for a in self.anchors.split(";") if a.strip()]
+        if self.solve_clip not in ("", "NONE"):
+            footage = find_clip(bpy.path.abspath(self.footage))
+            anchors += read_solve(f"{bpy.data.filepath}:{self.solve_clip}", footage).anchors
+        return dataclasses.replace(request, anchors=tuple(anchors),
+                                   estimate=self._estimate_settings())
 
     def _estimate_settings(self) -> EstimateSettings | None:
         if not self.estimate:
@@ -210,15 +253,20 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
 
     def execute(self, context):
         if self.estimate:
-            return self._start_estimate(context)
-        return run_reported(self, lambda: self._import(context, self._request()))
+            done = self._start_estimate(context)
+        else:
+            done = run_reported(self, lambda: self._import(context, self._request()))
+        _typed.clear()
+        if "CANCELLED" in done:
+            _typed.update(typed_values(self))
+        return done
 
     # -- estimated depth: a modal job, one frame per timer tick, Esc stops it ------------------
 
     def _start_estimate(self, context):
         problem = estimate_model.runtime_problem()
         if problem:
-            self.report({"ERROR"}, problem)
+            self.report({"ERROR"}, runtime_help(problem))
             return {"CANCELLED"}
         try:
             self._plate = self._request()
@@ -292,8 +340,47 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
 
 #: How the operator's settings are named in its messages (its labels, not the CLI's flags).
 _LABELS = {"sensor_mm": "Sensor Width", "focal_mm": "Focal Length", "density": "Grid Density",
-           "tear": "Tear Ratio", "fill_px": "Fill Radius", "fps": "Frame Rate", "near_m": "Near",
+           "tear": "Edge Tear", "fill_px": "Fill Behind", "fps": "Frame Rate", "near_m": "Near",
            "far_m": "Far"}
+
+
+#: What a refused Import Plate dialog held, to show it again: property name -> value.
+_typed: dict = {}
+
+
+def typed_values(operator) -> dict:
+    """The operator's settings as typed (every property but Blender's own)."""
+    props = operator.properties
+    return {p.identifier: getattr(props, p.identifier) for p in props.bl_rna.properties
+            if p.identifier != "rna_type" and not p.is_readonly}
+
+
+def runtime_help(problem: str) -> str:
+    """What to do without ONNX Runtime: the zip of this extension that bundles it for this
+    platform, and how to install it (or ``problem`` where no zip has it)."""
+    import platform
+
+    system, machine = platform.system(), platform.machine().lower()
+    arch = "arm64" if machine in ("arm64", "aarch64") else "x64"
+    name = {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}.get(system)
+    if name is None or (name == "macos" and arch == "x64"):
+        return problem  # no zip bundles it here: the message says how to pip install it
+    return (f"Depth estimation needs ONNX Runtime: install rack_focus-{_version()}-{name}_{arch}"
+            ".zip (it bundles it) with Edit > Preferences > Get Extensions > Install from Disk, "
+            "then restart Blender")
+
+
+def _version() -> str:
+    """The extension's version, from its manifest."""
+    import tomllib
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "blender_manifest.toml")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh).get("version", "")
+    except OSError:
+        return ""
 
 
 class RACKFOCUS_OT_add_pixel_mark(bpy.types.Operator):
@@ -328,9 +415,9 @@ class RACKFOCUS_OT_add_pixel_mark(bpy.types.Operator):
             subject.check_mark(scene.frame_current)
             depth = subject.reader.depth_at(scene.frame_current, self.x, self.y)
             insert_mark(scene, scene.rackfocus, scene.frame_current, kind="PIXEL",
-                        pixel=(self.x, self.y))
-            self.report({"INFO"}, f"Marked the footage at pixel ({self.x}, {self.y}), "
-                                  f"{depth:.2f} m away, frame {scene.frame_current}")
+                        pixel=(self.x, self.y), depth_m=depth)
+            self.report({"INFO"}, f"Focus mark on the footage at {self.x},{self.y} "
+                                  f"({depth:.2f} m away) on frame {scene.frame_current}")
 
         return run_reported(self, work)
 

@@ -49,6 +49,15 @@ class RACKFOCUS_OT_apply_preset(bpy.types.Operator):
     def poll(cls, context):
         return poll_settings(cls, context)
 
+    @classmethod
+    def description(cls, context, properties):
+        """The preset's own description from its TOML file, as the menu entry's tooltip."""
+        try:
+            preset = user_presets.find_preset(properties.name)
+        except Exception:  # noqa: BLE001 - a tooltip never raises; the menu lists the errors
+            return cls.__doc__
+        return preset.description or cls.__doc__
+
     def execute(self, context):
         scene = context.scene
         settings = scene.rackfocus
@@ -56,12 +65,14 @@ class RACKFOCUS_OT_apply_preset(bpy.types.Operator):
         def work():
             preset = user_presets.find_preset(self.name)
             settings_from_preset(settings, preset)
+            settings.left_out_note = ""
             if not (self.retime_marks and len(settings.marks)):
                 self.report({"INFO"}, f"Preset '{preset.name}': add marks to re-time them")
                 return
             timed = retime(scene, settings, preset)
             order = " -> ".join(dict.fromkeys(m.subject.short_name() for m in timed.marks))
             self.report({"INFO"}, f"{preset.name}: {order}, {len(timed.marks)} marks")
+            settings.left_out_note = timed.left_out_note or ""
             if timed.left_out_note:
                 self.report({"WARNING"}, timed.left_out_note)
 
@@ -89,6 +100,7 @@ class RACKFOCUS_OT_retime(bpy.types.Operator):
         def work():
             timed = retime(context.scene, settings, preset_from_settings(settings))
             self.report({"INFO"}, f"{len(timed.marks)} marks re-timed")
+            settings.left_out_note = timed.left_out_note or ""
             if timed.left_out_note:
                 self.report({"WARNING"}, timed.left_out_note)
 

@@ -48,6 +48,9 @@ class RACKFOCUS_PG_mark(bpy.types.PropertyGroup):
                                description="World position to focus on (metres)")
     pixel: IntVectorProperty(name="Pixel", size=2, min=0,
                              description="Footage pixel (x, y from the top-left) on the plate")
+    depth_m: FloatProperty(name="Depth", default=0.0, min=0.0, unit="LENGTH",
+                           description="The footage's depth at the pixel when it was marked "
+                                       "(metres; 0: not known)")
     frame: IntProperty(name="Frame", default=1, description="Frame at which this subject is sharp")
     marker: StringProperty(name="Marker",
                            description="Timeline marker giving the frame (overrides Frame)")
@@ -67,6 +70,9 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     # -- preset and timing ------------------------------------------------------------------
     preset: StringProperty(name="Preset", default="",
                            description="The pull preset the settings came from")
+    left_out_note: StringProperty(name="Left Out", default="",
+                                  description="Which marked subjects the preset leaves out, "
+                                              "and why")
     role_1: EnumProperty(name="From", items=ROLE_ITEMS, default="first",
                          description="Where the pull starts")
     role_2: EnumProperty(name="To", items=ROLE_ITEMS, default="second",
@@ -97,6 +103,13 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     overshoot: FloatProperty(name="Overshoot", default=0.0, min=0.0, max=0.5, subtype="FACTOR",
                              description="Pass the new subject by this fraction of the move and "
                                          "settle back (BACK easing)")
+    # The panel's view of ``overshoot`` in percent of the move, so the field shows its unit.
+    overshoot_percent: FloatProperty(
+        name="Overshoot", min=0.0, max=50.0, subtype="PERCENTAGE", precision=0,
+        get=lambda self: self.overshoot * 100.0,
+        set=lambda self, value: setattr(self, "overshoot", value / 100.0),
+        description="Pass the new subject by this share of the move and settle back (BACK "
+                    "easing): 10 % of a 2 m to 8 m pull passes 8 m by 0.6 m")
     space: EnumProperty(
         name="Blend",
         items=[("distance", "Metres", "Blend focus in metres: the middle of a 2 m to 8 m pull "
@@ -151,13 +164,18 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
     readout_lines: CollectionProperty(type=RACKFOCUS_PG_readout_line,
                                       description="The last readability check")
     suggested_fstop: FloatProperty(name="Suggested F-Stop", default=0.0)
+    readout_key: StringProperty(name="Readout Key", default="", options={"HIDDEN"},
+                                description="What the readout described when it was written")
     description_text: StringProperty(name="Description", default="",
                                      description="The last pull description")
 
     # -- viewport ---------------------------------------------------------------------------
-    show_overlay: BoolProperty(name="Focus Plane Overlay", default=True,
-                               description="Draw the focus plane and near/far limits while "
-                                           "looking through the camera")
+    show_overlay: BoolProperty(name="Focus Plane", default=True,
+                               description="Through the camera, draw where the focus distance "
+                                           "meets the scene and the outlines of what is "
+                                           "sharp (green), the near and far limits of "
+                                           "sharpness (blue), with the focus readout; "
+                                           "hidden with the viewport's Overlays")
 
 
 classes = (RACKFOCUS_PG_mark, RACKFOCUS_PG_readout_line, RACKFOCUS_PG_settings)

@@ -7,6 +7,7 @@ from ..rackfocus_addon.bl import realism as realism_engine
 from ..rackfocus_addon.bl.scene_eval import depth_along_axis
 from ..rackfocus_addon.bl.subjects import resolve_camera
 from ..rackfocus_addon.describe import status_line
+from ..rackfocus_addon.errors import RackFocusError
 from ..rackfocus_addon.schedule import HOLD_S, TRANSITION_S, beats
 from .common import (
     ViewportPick,
@@ -92,6 +93,38 @@ def add_point_mark(scene, location, frame: int) -> int:
     return insert_mark(scene, scene.rackfocus, frame, kind="POINT", point=location)
 
 
+def _first_frame(scene, settings, fps: float) -> tuple[int, str]:
+    """The frame the new marks start on, and why it is not the current frame ('' if it is)."""
+    start = scene.frame_current
+    if len(settings.marks):
+        last = max(m.frame for m in settings.marks)
+        after = last + round(TRANSITION_S * fps)
+        if after > start:
+            return after, f"{TRANSITION_S:g} s after the last mark, frame {last}"
+    elif not scene.frame_start <= start < scene.frame_end:
+        return scene.frame_start, "the scene's first frame"
+    return start, ""
+
+
+def _span(frames: int, fps: float) -> str:
+    return f"{frames} frame{'s' if frames != 1 else ''} ({frames / fps:.2g} s)"
+
+
+def added_report(chosen, timed: list[tuple[int, int]], fps: float, why: str) -> str:
+    """What + did, in frames as written: where the marks landed and the holds and racks they
+    got (squeezed to fit the scene's range when the usual ones do not)."""
+    where = f"frame {timed[0][0]}" + (f" ({why})" if why else "")
+    if len(chosen) == 1:
+        return f"Mark on {chosen[0].name} at {where}"
+    order = " -> ".join(o.name for o in chosen)
+    hold = timed[0][1] - timed[0][0]
+    rack = timed[1][0] - timed[0][1]
+    squeezed = (hold < round(HOLD_S * fps) or rack < round(TRANSITION_S * fps))
+    fit = f", squeezed to fit the scene's last frame {timed[-1][1]}" if squeezed else ""
+    return (f"Marks near to far from {where}: {order}, each held {_span(hold, fps)} and racked "
+            f"over {_span(rack, fps)}{fit}")
+
+
 class RACKFOCUS_OT_add_mark(bpy.types.Operator):
     """Add a focus mark on the selected subjects (active first) or the 3D cursor, at the
     current frame"""
@@ -110,8 +143,10 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
     def execute(self, context):
         scene = context.scene
         settings = scene.rackfocus
+        settings.left_out_note = ""  # a preset's note is about the marks it timed
         if self.use_cursor:
             add_point_mark(scene, scene.cursor.location, scene.frame_current)
+            self.report({"INFO"}, f"Mark on the 3D cursor at frame {scene.frame_current}")
             return {"FINISHED"}
         chosen = _selected_subjects(context)
         if not chosen:
@@ -123,25 +158,21 @@ class RACKFOCUS_OT_add_mark(bpy.types.Operator):
             # reverse it).
             chosen.sort(key=lambda o: depth_along_axis(cam, o.matrix_world.translation))
         fps = scene.render.fps / scene.render.fps_base
-        start = scene.frame_current
-        if len(settings.marks):
-            start = max(start, max(m.frame for m in settings.marks) + round(TRANSITION_S * fps))
-        elif not scene.frame_start <= start < scene.frame_end:
-            start = scene.frame_start
+        start, why = _first_frame(scene, settings, fps)
         end = max(scene.frame_end, start)
+        timed = beats(len(chosen), fps, start, end)
+        first = len(settings.marks)
         bone = context.active_pose_bone
-        for obj, (arrive, leave) in zip(chosen, beats(len(chosen), fps, start, end)):
+        for obj, (arrive, leave) in zip(chosen, timed):
             for frame in dict.fromkeys((arrive, leave)):
                 item = settings.marks.add()
                 item.frame = frame
                 item.subject = obj
                 if obj.type == "ARMATURE" and bone is not None and bone.id_data == obj:
                     item.kind, item.bone = "BONE", bone.name
-        settings.active_mark = len(settings.marks) - 1
-        if len(chosen) > 1:
-            order = " -> ".join(o.name for o in chosen)
-            self.report({"INFO"}, f"Marks near to far: {order}, each held "
-                                  f"{HOLD_S:g} s and racked over {TRANSITION_S:g} s")
+        # The first new mark is the active one: the list shows it (and those after it).
+        settings.active_mark = first
+        self.report({"INFO"}, added_report(chosen, timed, fps, why))
         return {"FINISHED"}
 
 
@@ -223,6 +254,8 @@ class RACKFOCUS_OT_remove_mark(bpy.types.Operator):
         settings = context.scene.rackfocus
         settings.marks.remove(settings.active_mark)
         settings.active_mark = max(0, min(settings.active_mark, len(settings.marks) - 1))
+        if not len(settings.marks):
+            write_readout(settings, None)  # no subjects left to report on
         return {"FINISHED"}
 
 
@@ -350,6 +383,14 @@ class RACKFOCUS_OT_solve_fstop(bpy.types.Operator):
         else:
             cam.data.dof.aperture_fstop = n
         settings.suggested_fstop = 0.0
+        # The readout described the old f-stop: check again so it shows what this one gives.
+        try:
+            report = realism_engine.assess_request_in_scene(
+                scene, cam, request_from_settings(settings, solve=False))
+        except RackFocusError:
+            write_readout(settings, None)
+        else:
+            write_readout(settings, report)
         self.report({"INFO"}, f"F-stop set to f/{n:g}")
         return {"FINISHED"}
 
@@ -398,9 +439,19 @@ class RACKFOCUS_OT_view_camera(bpy.types.Operator):
         return {"FINISHED"}
 
 
+#: Viewports previewing the camera's depth of field: area pointer -> what Preview DOF changed
+#: there ({"shading": type, "use_dof": bool}), put back when the toggle goes off.
+_previews: dict[int, dict] = {}
+
+
+def is_previewing(area) -> bool:
+    """Whether Preview DOF is on in the 3D viewport ``area``."""
+    return area is not None and area.as_pointer() in _previews
+
+
 class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
-    """Look through the camera with its depth of field in the viewport (Material Preview, or
-    the current Rendered view), and the focus plane overlay on"""
+    """Toggle a preview of the camera's depth of field through the camera: on, Material Preview
+    (or the current Rendered view) shows it; off, the viewport's shading comes back as it was"""
 
     bl_idname = "rackfocus.preview_dof"
     bl_label = "Preview DOF"
@@ -414,15 +465,28 @@ class RACKFOCUS_OT_preview_dof(bpy.types.Operator):
     def execute(self, context):
         area = view3d_area(context)
         space = area.spaces.active
-        space.region_3d.view_perspective = "CAMERA"
         shading = space.shading
+        saved = _previews.pop(area.as_pointer(), None)
+        if saved is not None:
+            # Only what Preview DOF changed, and only if the artist has not changed it since.
+            if shading.type == "MATERIAL" and saved["shading"] != "MATERIAL":
+                shading.type = saved["shading"]
+            shading.use_dof = saved["use_dof"]
+            area.tag_redraw()
+            self.report({"INFO"}, "Depth of field preview off")
+            return {"FINISHED"}
+        _previews[area.as_pointer()] = {"shading": shading.type, "use_dof": shading.use_dof}
+        space.region_3d.view_perspective = "CAMERA"
         if shading.type in ("SOLID", "WIREFRAME"):
             shading.type = "MATERIAL"  # EEVEE shows the camera's depth of field through it
         shading.use_dof = True  # the Solid (Workbench) view's own camera DOF, if switched back
-        context.scene.camera.data.dof.use_dof = True
+        camera = context.scene.camera
+        turned_on = not camera.data.dof.use_dof
+        camera.data.dof.use_dof = True
         context.scene.rackfocus.show_overlay = True
         area.tag_redraw()
-        self.report({"INFO"}, "Previewing the camera's depth of field")
+        self.report({"INFO"}, "Previewing the camera's depth of field"
+                              + (f" (turned {camera.name}'s DOF on)" if turned_on else ""))
         return {"FINISHED"}
 
 

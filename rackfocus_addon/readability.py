@@ -20,6 +20,18 @@ from .plan import PullPlan
 DEFAULT_MIN_BLUR_PX = 4.0
 #: Widest f-number a real cine lens offers; a suggestion below it also says how else to fix it.
 WIDEST_REAL_FSTOP = 0.95
+#: The f-numbers engraved on a lens ring, in third stops (what a focus puller can set).
+THIRD_STOPS = (1.0, 1.1, 1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.5, 2.8, 3.2, 3.5, 4.0, 4.5, 5.0, 5.6,
+               6.3, 7.1, 8.0, 9.0, 10.0, 11.0, 13.0, 14.0, 16.0, 18.0, 20.0, 22.0, 25.0, 29.0,
+               32.0, 36.0, 40.0, 45.0, 51.0, 57.0, 64.0)
+
+
+def real_stop_at_most(fstop: float) -> float:
+    """The narrowest marked third stop no narrower than ``fstop`` (f/11 for f/11.1: a stop at
+    least as wide as needed). Below f/1 (no ring marks it) it rounds down to 0.1."""
+    if fstop < THIRD_STOPS[0]:
+        return max(math.floor(fstop * 10.0) / 10.0, 0.1)
+    return max(n for n in THIRD_STOPS if n <= fstop + 1e-9)
 
 
 @dataclass(frozen=True)
@@ -157,8 +169,8 @@ def assess(plan: PullPlan, distance_m: Callable[[int, int], float], lens: LensSe
                 "them in depth"
             )
         else:
-            # Round down to 0.1 so the suggested stop is at least as wide as needed.
-            report.suggested_fstop = max(math.floor(best * 10.0) / 10.0, 0.1)
+            # A real stop at least as wide as needed (f/11, not f/11.1).
+            report.suggested_fstop = real_stop_at_most(best)
             if report.suggested_fstop < WIDEST_REAL_FSTOP:
                 report.advise(
                     f"Reading needs f/{report.suggested_fstop:g}, wider than real lenses: "

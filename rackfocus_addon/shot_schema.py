@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from . import depth as depth_maths
 from . import validate as v
 from .easing import parse_easing
+from .errors import RackFocusError
+from .estimate.solve import parse_solve_spec
 from .frames import frame_range_problem, parse_frame_list
 from .limits import folder_problem
 from .marks import parse_mark, parse_subject
@@ -69,7 +71,7 @@ _SECTIONS = ("lens", "plate", "render")
 
 _SHOT_KEYS: dict[str, str] = {
     "name": "name", "scene": "blend", "scene_name": "text", "camera": "text",
-    "footage": "path", "depth": "depth", "model": "model",
+    "footage": "path", "depth": "depth", "model": "model", "solve": "solve",
     "marks": "marks", "preset": "text", "subjects": "subjects", "start": "frame",
     "easing": "easing", "space": "space", "mode": "mode", "replace": "bool",
     "output": "folder",
@@ -143,6 +145,14 @@ def _resolution(value) -> tuple[int, int]:
     return size
 
 
+def _solve(value) -> tuple[str, str | None]:
+    text = v.text(value)
+    try:
+        return parse_solve_spec(text)
+    except RackFocusError:
+        raise v.Invalid(f"is '{text}', not FILE.blend or FILE.blend:CLIP") from None
+
+
 def _anchor(text: str) -> str:
     return depth_maths.parse_anchor(text).spec()
 
@@ -161,6 +171,9 @@ KINDS: dict[str, v.Kind] = {
                            "\"footage/shot_0001.png\""),
     "folder": v.Kind(v.text, "a quoted folder path, relative to the shot list, e.g. "
                              "\"renders/sc01\""),
+    "solve": v.Kind(_solve, "a .blend with a solved movie clip, and the clip's name when it "
+                            "holds several, relative to the shot list, e.g. "
+                            "\"track/shot.blend:Clip\""),
     "depth": v.Kind(v.text, f"a depth file or \"{ESTIMATE}\", e.g. \"depth/depth_0001.exr\""),
     "model": v.Kind(v.text, "a model of the registry (see 'estimate --models') or an .onnx "
                             "file, e.g. \"models/depth.onnx\""),
@@ -292,6 +305,9 @@ def _source_rules(m: _Merged) -> None:
     if m.given("depth") and not m.given("footage"):
         m.err("key 'depth' needs 'footage': add footage = \"CLIP\" (the shot the depth belongs "
               "to)")
+    if m.given("solve") and not m.given("footage"):
+        m.err("key 'solve' anchors footage: add footage = \"CLIP\" with its depth, or remove "
+              "solve")
     if m.get("model") is not None and m.get("depth") != ESTIMATE:
         m.err(f"key 'model' is only for estimated depth: remove it or set depth = "
               f"\"{ESTIMATE}\"")
@@ -337,7 +353,7 @@ def _plate_rules(m: _Merged) -> None:
     if kind == "inverse" and (near is None) != (far is None):
         m.err("inverse depth needs both 'plate.near_m' and 'plate.far_m' (or anchors)")
     if (kind == "inverse" and near is None and not m.get("plate.anchors")
-            and depth != ESTIMATE):
+            and depth != ESTIMATE and m.get("solve") is None):
         m.err("inverse depth needs 'plate.anchors' ([\"X,Y=METRES\", ...]) or "
               "'plate.near_m' and 'plate.far_m'")
 
@@ -357,6 +373,14 @@ def _paths(m: _Merged, base_dir: str, output_root: str) -> dict[str, str | None]
     if isinstance(model, str) and (model.lower().endswith(".onnx") or "/" in model
                                    or os.sep in model):
         model = _resolve(base_dir, model)  # a model file, not a registry name
+    solve = None
+    if m.get("solve") is not None:
+        solve_path, clip = m.get("solve")
+        solve_path = _resolve(base_dir, solve_path)
+        if not os.path.isfile(solve_path):
+            m.err(f"key 'solve': no such file: {solve_path} (paths are relative to the shot "
+                  "list's folder)")
+        solve = f"{solve_path}:{clip}" if clip else solve_path
     if "output" in m.mine:
         output = _resolve(base_dir, m.mine["output"])
     else:
@@ -367,7 +391,7 @@ def _paths(m: _Merged, base_dir: str, output_root: str) -> dict[str, str | None]
             m.err(f"output folder {output} cannot be written: {problem}: choose another "
                   "'output' (or output_root)")
     return {"scene": scene_path, "footage": _resolve(base_dir, footage) if footage else None,
-            "depth": depth_path, "model": model, "output": output}
+            "depth": depth_path, "model": model, "solve": solve, "output": output}
 
 
 def _section(values: dict[str, object], name: str) -> dict[str, object]:

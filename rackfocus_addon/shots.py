@@ -132,6 +132,8 @@ class Shot:
     footage: str | None = None
     depth: str | None = None
     model: str | None = None
+    #: A solved .blend (``PATH`` or ``PATH:CLIP``) whose bundles anchor the footage.
+    solve: str | None = None
     marks: tuple[Mark, ...] = ()
     preset: str | None = None
     subjects: tuple[SubjectRef, ...] = ()

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Real-UI test: Blender 5.2 with a window (not background) under Xvfb in the Debian sid chroot.
 # Registers the extension, opens the sidebar's Rack Focus tab and runs the artist's flow through
-# the panel's operators (marks from a 3-object selection, preset, create, scrub, readability,
-# bake, clear, undo, import a plate, a footage mark), with a screenshot of each step in out/ui/
-# and the last one as docs/panel.png. Fails on any Python error (drawing included), on a label
-# the panels cut at the sidebar's default width, or on marks outside the scene's frame range.
-#   scripts/test_ui.sh [OUT.png]        (default: docs/panel.png)
+# the panel's operators (marks from a 3-object selection, preset, create, the focus display and
+# its switches, scrub, readability, Use f/N, bake, clear, undo, import a plate, a footage mark),
+# with a screenshot of each step in out/ui/ and the focus display with the panel as
+# out/ui/panel.png. Fails on any Python error (drawing included), on a label the panels cut at the
+# sidebar's default width or a narrow one, on marks outside the scene's frame range, and on each
+# check tests/ui/ui_screenshot.py makes (Overlays off, DOF off, a stale readout, a dialog that
+# forgets what was typed).
+# A run leaves the checkout as it was: the tracked docs/panel.png changes only on request.
+#   scripts/test_ui.sh [--refresh-docs] [OUT.png]   (default: out/ui/panel.png;
+#                                                   --refresh-docs also copies it to docs/panel.png)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 ROOT="${RACKFOCUS_SID_ROOT:-/var/cache/rackfocus/sid-root}"
 RUN="${RACKFOCUS_SID_RUN:-/var/cache/rackfocus/blender-sid}"
-OUT="${1:-$HERE/docs/panel.png}"
+REFRESH_DOCS=0
+if [ "${1:-}" = "--refresh-docs" ]; then REFRESH_DOCS=1; shift; fi
+OUT="${1:-$HERE/out/ui/panel.png}"
 INNER="/tmp/rf-ui-$$"
 LOG="$(mktemp /tmp/rf-ui-log.XXXXXX)"
 
@@ -46,4 +53,8 @@ mkdir -p "$(dirname "$OUT")" "$HERE/out/ui"
 cp "$ROOT$INNER/out/panel.png" "$OUT"
 cp "$ROOT$INNER"/out/steps/*.png "$HERE/out/ui/"
 grep "RF-UI:" "$LOG"
+if [ "$REFRESH_DOCS" -eq 1 ]; then
+    cp "$OUT" "$HERE/docs/panel.png"
+    echo "test_ui: docs/panel.png refreshed"
+fi
 echo "test_ui: ok, screenshot $OUT"

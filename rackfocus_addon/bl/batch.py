@@ -33,6 +33,7 @@ renders the same files, and the same pixels (Cycles derives each frame's seed fr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import os
 import re
@@ -78,6 +79,7 @@ from . import pull as pull_engine
 from .files import blender_stdout_silenced, save_blend
 from .footage import find_clip
 from .plate import EstimationStopped, import_plate
+from .solve_anchors import read_solve
 from .subjects import marker_frame, resolve_camera, resolve_subject
 from .user_presets import apply_preset, find_preset
 
@@ -302,15 +304,26 @@ def shot_request(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot) -
     return shot.configure(request)
 
 
+def solve_anchors(shot: Shot) -> list:
+    """The anchors of the shot's camera solve on its footage (none without one)."""
+    if not shot.solve:
+        return []
+    return list(read_solve(shot.solve, find_clip(shot.footage)).anchors)
+
+
 def _import_shot_plate(scene: bpy.types.Scene, shot: Shot, log: Log, stop: Callable[[], bool]):
     """The shot's plate in ``scene``; KeyboardInterrupt when ``stop()`` asked to stop during the
     estimation (its finished frames are kept)."""
+    # A camera solve's anchors join the shot's (they scale an estimate, or inverse depth).
+    request = shot.plate_request()
+    request = dataclasses.replace(request, anchors=request.anchors + tuple(solve_anchors(shot)))
+
     def progress(label: str, done: int, total: int) -> bool:
         log.progress(f"shot '{shot.name}': {label}", done, total)
         return stop()
 
     try:
-        return import_plate(scene, shot.plate_request(), progress)
+        return import_plate(scene, request, progress)
     except EstimationStopped:
         raise KeyboardInterrupt from None
 

@@ -2,7 +2,8 @@
 
     rackfocus estimate --footage SHOT --out DIR [--model NAME|PATH] [--model-kind KEY]
         [--anchor X,Y=M[@F] ...] [--size X1,Y1:X2,Y2=M[@F] ...] [--near M --far M]
-        [--sensor MM --focal MM] [--temporal] [--no-cuts] [--short-side PX] [--download]
+        [--solve FILE.blend[:CLIP]] [--sensor MM --focal MM] [--temporal] [--no-cuts]
+        [--short-side PX] [--download]
     rackfocus estimate --models
 
 Writes ``DIR/depth_0001.exr`` ... (planar metres, what ``plate --depth DIR/depth_0001.exr
@@ -20,6 +21,7 @@ from ..errors import RackFocusError
 from ..estimate import align, preprocess, registry
 from ..estimate.request import EstimateRequest
 from ..limits import usable_threads
+from . import solve
 from .common import MAX_RESOLUTION, check_output_folder, number
 
 #: The most ONNX Runtime threads asked for at all (more than any machine's cores are capped).
@@ -49,6 +51,7 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--size", action="append", default=[], metavar="X1,Y1:X2,Y2=M[@F]",
                    help="an object M metres long, facing the camera, spans these two pixels "
                         "(e.g. a person's head to feet); repeatable")
+    solve.add_option(p)
     p.add_argument("--near", type=number(*DEPTH_RANGE_M, "--near"),
                    help="metres to the nearest thing in the shot")
     p.add_argument("--far", type=number(*DEPTH_RANGE_M, "--far"),
@@ -102,6 +105,7 @@ def run_estimate(args, out) -> int:
         focal = registry.focal_px(args.focal, args.sensor, clip.width, clip.height,
                                   "HORIZONTAL")
         anchors += [align.parse_size(s, focal) for s in args.size]
+    anchors += solve.solve_anchors(args.solve, args.footage, out)
     request = EstimateRequest(
         footage=args.footage, out_dir=args.out, model=args.model, model_kind=args.model_kind,
         anchors=tuple(anchors), near_m=args.near, far_m=args.far, sensor_mm=args.sensor,

@@ -37,6 +37,7 @@ from ..plate_request import (
     PlateRequest,
     cache_root,
 )
+from . import solve
 from .common import check_output_file, open_blend, save_blend
 
 
@@ -62,6 +63,7 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                    help=f"registry model (default {registry.DEFAULT_MODEL}) or an .onnx path")
     e.add_argument("--model-kind", choices=[m.key for m in registry.MODELS],
                    help="registry entry whose rules a model file follows")
+    solve.add_option(e)
     e.add_argument("--temporal", action="store_true", help="edge-aware temporal filter")
     e.add_argument("--no-cuts", dest="cuts", action="store_false",
                    help="one shot: do not split the clip at detected scene cuts")
@@ -111,7 +113,7 @@ def run_plate(args, out) -> int:
     from ..bl import plate
 
     target = check_output_file(args.out, ".blend")
-    request = plate_request(args, os.path.dirname(target))
+    request = plate_request(args, os.path.dirname(target), out)
     scene = open_blend(args.file)
     result = plate.import_plate(scene, request, progress=out.progress)
     if result.estimate is not None:
@@ -138,9 +140,10 @@ def run_plate(args, out) -> int:
     return 0
 
 
-def plate_request(args, folder: str) -> PlateRequest:
+def plate_request(args, folder: str, out) -> PlateRequest:
     """The plate the arguments ask for, its cache in ``folder``; every setting is checked
-    before any file is read or written."""
+    before any file is read or written. A camera solve's anchors join ``--anchor`` (a note on
+    ``out`` says how many)."""
     request = PlateRequest(
         footage=args.footage, depth=args.depth, kind=args.depth_kind, near_m=args.near,
         far_m=args.far, camera=args.camera or None, sensor_mm=args.sensor,
@@ -153,4 +156,6 @@ def plate_request(args, folder: str) -> PlateRequest:
     if bool(args.depth) == bool(args.estimate):
         raise RackFocusError("Give the depth as --depth FILE, or --estimate to estimate it "
                              "(one of the two)")
-    return dataclasses.replace(request, anchors=tuple(parse_anchor(a) for a in args.anchor))
+    anchors = [parse_anchor(a) for a in args.anchor]
+    anchors += solve.solve_anchors(args.solve, args.footage, out)
+    return dataclasses.replace(request, anchors=tuple(anchors))

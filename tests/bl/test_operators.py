@@ -120,6 +120,29 @@ def test_add_marks_from_selection_cursor_and_picked_point(scene):
         bpy.ops.rackfocus.add_mark()
 
 
+def test_plus_says_what_it_did(scene):
+    from rack_focus.operators.pull import _first_frame, added_report
+
+    from rackfocus_addon.schedule import beats
+    near, far = scene.objects["Near"], scene.objects["Far"]
+    # 24 fps in frames 1-20: the usual 0.5 s holds and 1 s rack do not fit, and it says so.
+    timed = beats(2, 24.0, 1, 20)
+    text = added_report([near, far], timed, 24.0, "")
+    hold, rack = timed[0][1] - timed[0][0], timed[1][0] - timed[0][1]
+    assert text == (f"Marks near to far from frame 1: Near -> Far, each held {hold} frames "
+                    f"({hold / 24:.2g} s) and racked over {rack} frames ({rack / 24:.2g} s), "
+                    f"squeezed to fit the scene's last frame {timed[-1][1]}")
+    # A single + on frame 1 after a mark on frame 1 lands a rack later, and says where and why.
+    add_marks(scene, ("Near", 1))
+    scene.frame_set(1)
+    start, why = _first_frame(scene, scene.rackfocus, 24.0)
+    assert added_report([far], [(start, start)], 24.0, why) == (
+        "Mark on Far at frame 25 (1 s after the last mark, frame 1)")
+    select(scene, "Far")
+    bpy.ops.rackfocus.add_mark()
+    assert scene.rackfocus.marks[1].frame == 25 and scene.rackfocus.active_mark == 1
+
+
 def test_view_camera_looks_through_the_camera(scene):
     areas = [a for a in bpy.context.screen.areas if a.type == "VIEW_3D"]
     if not areas:
@@ -195,8 +218,36 @@ def test_readability_check_warns_and_solve_opens_the_iris(scene):
     assert 0 < n < 22.0
     bpy.ops.rackfocus.solve_fstop()
     assert cam.data.dof.aperture_fstop == pytest.approx(n)
+    # Use f/N checks again: the old warnings go at once.
+    assert readout(scene) and not warned(scene) and s.suggested_fstop == 0.0
     bpy.ops.rackfocus.check_readability()
     assert not warned(scene) and s.suggested_fstop == 0.0
+
+
+def test_the_readout_says_when_it_is_out_of_date_and_suggests_real_stops(scene):
+    from rack_focus.operators.from_panel import readout_is_stale
+
+    from rackfocus_addon.readability import THIRD_STOPS
+    cam = scene.camera
+    cam.data.dof.aperture_fstop = 22.0
+    scene.render.resolution_x, scene.render.resolution_y = 640, 360
+    add_marks(scene, ("Near", 1), ("Far", 25))
+    s = scene.rackfocus
+    s.min_blur_px = 3.0
+    bpy.ops.rackfocus.check_readability()
+    assert s.suggested_fstop in THIRD_STOPS  # f/11, never f/11.1
+    assert not readout_is_stale(scene, s)
+    scene.frame_set(13)  # scrubbing does not date it
+    assert not readout_is_stale(scene, s)
+    cam.data.dof.aperture_fstop = 16.0
+    assert readout_is_stale(scene, s)
+    cam.data.dof.aperture_fstop = 22.0
+    s.marks[1].frame = 30
+    assert readout_is_stale(scene, s)
+    # Deleting every mark leaves no subject to report on.
+    bpy.ops.rackfocus.remove_mark()
+    bpy.ops.rackfocus.remove_mark()
+    assert readout(scene) == [] and s.suggested_fstop == 0.0
 
 
 def test_create_pull_with_solve_fstop_reads(scene):
@@ -350,6 +401,10 @@ def test_overlay_planes_sit_at_focus_and_limits(scene):
     assert overlay.planes(cam, scene)["focus"][0].y == pytest.approx(5.0)  # view-axis depth
     assert not overlay.is_drawing()  # never in background mode
     assert not math.isinf(near)
+    cam.data.dof.use_dof = True
+    assert overlay.focus_readout(cam)[3].startswith("Focus 5.00 m   f/2.8")
+    cam.data.dof.use_dof = False
+    assert overlay.focus_readout(cam)[3] == "Cam: DOF off (Preview DOF turns it on)"
 
 
 def test_installed_extension_keeps_user_presets_in_its_user_folder(tmp_path):

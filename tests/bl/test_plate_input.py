@@ -323,15 +323,22 @@ def test_cli_settings_out_of_range_fail_before_reading_a_file(tmp_path, capsys, 
 
 
 def test_import_plate_operator_refuses_out_of_range_settings(addon, tmp_path):
+    from rack_focus.operators import plate as plate_ops
+
     color, depth = make_shot(str(tmp_path / "shot"))
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "op.blend"))
     for props, label in (({"focal": float("inf")}, "Focal Length"),
-                         ({"sensor": 0.0}, "Sensor Width"), ({"fill_px": -5}, "Fill Radius"),
+                         ({"sensor": 0.0}, "Sensor Width"), ({"fill_px": -5}, "Fill Behind"),
                          ({"density": 100.0}, "Grid Density"), ({"fps": -1.0}, "Frame Rate"),
                          ({"near": 5.0, "far": 2.0}, "Near must be nearer than Far")):
         with pytest.raises(RuntimeError, match=label):
             bpy.ops.rackfocus.import_plate(footage=color, depth=depth, **props)
         assert not plate.plates()
+        # A refused dialog comes back as typed (Blender keeps only a finished one's values).
+        assert plate_ops._typed["footage"] == color and plate_ops._typed["depth"] == depth
+        for name, value in props.items():
+            if np.isfinite(value):  # Blender stores infinity as the largest float
+                assert plate_ops._typed[name] == value
     assert not (tmp_path / "rackfocus_cache").exists()
 
 

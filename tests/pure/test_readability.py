@@ -6,7 +6,7 @@ from rackfocus_addon import optics
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.marks import SubjectRef
 from rackfocus_addon.plan import make_plan
-from rackfocus_addon.readability import LensSetup, assess
+from rackfocus_addon.readability import THIRD_STOPS, LensSetup, assess, real_stop_at_most
 
 NEAR, FAR = SubjectRef("object", "Near"), SubjectRef("object", "Far")
 DIST = {0: 2.0, 1: 8.0}
@@ -30,18 +30,21 @@ def test_reports_each_subjects_blur_at_start_and_end():
 
 
 def test_warns_and_solves_the_fstop_that_makes_it_read():
-    # A wide lens stopped down on a tiny render: the far subject barely blurs.
-    lens = LensSetup(24.0, 11.0, 36.0, 64)
+    # A wide lens stopped down on a small render: the far subject barely blurs.
+    lens = LensSetup(24.0, 11.0, 36.0, 640)
     report = assess(plan(), lambda i, f: DIST[i], lens, min_blur_px=3.0)
     assert not report.readable
     assert "is blurred by only" in report.warnings[0] and "'Far'" in report.warnings[0]
     n = report.suggested_fstop
     assert n is not None and n < 11.0
     # At the suggested stop every soft subject reaches the threshold.
-    again = assess(plan(), lambda i, f: DIST[i], LensSetup(24.0, n, 36.0, 64), min_blur_px=3.0)
+    again = assess(plan(), lambda i, f: DIST[i], LensSetup(24.0, n, 36.0, 640), min_blur_px=3.0)
     assert [w for w in again.warnings if "blurred by only" in w] == []
-    # ... and the suggestion is tight: 0.1 stop narrower would not read.
-    worse = assess(plan(), lambda i, f: DIST[i], LensSetup(24.0, n + 0.1, 36.0, 64), 3.0)
+    # ... it is a stop marked on a lens ring, and the tight one: the next third stop narrower
+    # would not read.
+    assert n in THIRD_STOPS
+    narrower = THIRD_STOPS[THIRD_STOPS.index(n) + 1]
+    worse = assess(plan(), lambda i, f: DIST[i], LensSetup(24.0, narrower, 36.0, 640), 3.0)
     assert not worse.readable
 
 
@@ -78,4 +81,12 @@ def test_an_fstop_ramp_is_measured_at_each_moments_fstop():
     threshold = start.blur_px[1] * 1.5
     report = assess(plan(), lambda i, f: DIST[i], lens, threshold, fstop_at=ramp.__getitem__)
     assert len([w for w in report.warnings if "blurred by only" in w]) == 1
-    assert report.suggested_fstop == pytest.approx(4.0 / 1.5, abs=0.1)
+    assert report.suggested_fstop == 2.5  # f/2.67 needed: the third stop at or below it
+
+
+def test_suggestions_are_real_third_stops():
+    assert real_stop_at_most(11.1) == 11.0
+    assert real_stop_at_most(10.99) == 10.0
+    assert real_stop_at_most(5.6) == 5.6
+    assert real_stop_at_most(3.3) == 3.2
+    assert real_stop_at_most(0.97) == 0.9

@@ -133,8 +133,14 @@ class Recorder:
         elif rna.type == "POINTER":
             self._value(name, value.name if value is not None else "", "OBJECT_DATA", ARROW)
         elif rna.type == "BOOLEAN":
-            self._value("" if not self.node.split else name, name if not self.node.split else "",
-                        icon, CHECKBOX)
+            # In a property split Blender draws a checkbox's name beside it, in the value
+            # column, and leaves the label column empty.
+            if self.node.split:
+                split = self._child("split", SPLIT)
+                split.node.children.append(Leaf("", MARGIN, "property label"))
+                split._leaf(name, icon, CHECKBOX, "checkbox")
+            else:
+                self._leaf(name, icon, CHECKBOX, "checkbox")
         else:  # numbers and text show the name inside the field unless split
             self._value(name, "" if self.node.split else name, icon, 0.0)
 
@@ -183,6 +189,18 @@ def cut_texts(node, width: float, scale: float, where: str = "") -> list[str]:
     return out
 
 
+def texts(node) -> list[str]:
+    """Every text in ``node``, in drawing order."""
+    out: list[str] = []
+    for child in node.children:
+        if isinstance(child, Leaf):
+            if child.text:
+                out.append(child.text)
+        else:
+            out += texts(child)
+    return out
+
+
 def _need(item, scale: float) -> float:
     if isinstance(item, Leaf):
         return item.need(scale)
@@ -196,12 +214,19 @@ def _need(item, scale: float) -> float:
 
 
 def check_panels(context, panels, width: float) -> list[str]:
-    """Cut texts of every panel class in ``panels`` drawn at ``width`` pixels."""
+    """Cut texts of every panel class in ``panels`` drawn at ``width`` pixels (the panels lay
+    themselves out for that width: ``panel.width_for_check``)."""
+    from rack_focus.operators import panel
+
     scale = context.preferences.system.ui_scale
     problems = []
-    for cls in panels:
-        root = Node("column")
-        stand_in = type("PanelStandIn", (), {"layout": Recorder(root)})()
-        cls.draw(stand_in, context)
-        problems += cut_texts(root, width, scale, f"{cls.bl_label}: ")
+    panel.width_for_check = width
+    try:
+        for cls in panels:
+            root = Node("column")
+            stand_in = type("PanelStandIn", (), {"layout": Recorder(root)})()
+            cls.draw(stand_in, context)
+            problems += cut_texts(root, width, scale, f"{cls.bl_label}: ")
+    finally:
+        panel.width_for_check = None
     return problems

@@ -101,8 +101,12 @@ def check_marks_in_range(step):
                              "Create Pull would refuse them")
 
 
+#: A narrow sidebar (pixels at scale 1): the panels must still show every name and label.
+NARROW_SIDEBAR = 202
+
+
 def check_labels(step):
-    """Fail on any text the panels cut at the sidebar's default width."""
+    """Fail on any text the panels cut at the sidebar's default width and at a narrow one."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import layout_check
     from rack_focus.operators import panel
@@ -112,20 +116,31 @@ def check_labels(step):
     panels = (panel.RACKFOCUS_PT_main, panel.RACKFOCUS_PT_timing, panel.RACKFOCUS_PT_realism,
               panel.RACKFOCUS_PT_readability, panel.RACKFOCUS_PT_output,
               panel.RACKFOCUS_PT_plate)
+    scale = bpy.context.preferences.system.ui_scale
+    cut = []
     with bpy.context.temp_override(window=win, area=area, region=region):
         # The panel's content is the region less its margins and the tab column (58 px at
         # scale 1, measured on Blender 5.2's sidebar).
-        width = region.width - 58 * bpy.context.preferences.system.ui_scale
-        cut = layout_check.check_panels(bpy.context, panels, width)
-        # The mark list's rows: the list less its side column of buttons.
-        settings = bpy.context.scene.rackfocus
-        for item in settings.marks:
-            root = layout_check.Node("row")
-            panel.RACKFOCUS_UL_marks.draw_item(None, bpy.context, layout_check.Recorder(root),
-                                               settings, item, 0, settings, "active_mark")
-            cut += layout_check.cut_texts(root, width - 40, bpy.context.preferences.system
-                                          .ui_scale, "Focus Marks list: ")
-    print(f"RF-UI: {step}: labels checked at {width:.0f} px, {len(cut)} cut", flush=True)
+        for sidebar in (region.width, NARROW_SIDEBAR * scale):
+            width = sidebar - 58 * scale
+            where = f"at {sidebar:.0f} px: "
+            cut += [where + c for c in layout_check.check_panels(bpy.context, panels, width)]
+            # The mark list's rows: each subject's name must show whole.
+            settings = bpy.context.scene.rackfocus
+            for item in settings.marks:
+                root = layout_check.Node("row")
+                panel.width_for_check = width
+                try:
+                    panel.RACKFOCUS_UL_marks.draw_item(None, bpy.context,
+                                                       layout_check.Recorder(root), settings,
+                                                       item, 0, settings, "active_mark")
+                finally:
+                    panel.width_for_check = None
+                # The list less its side column of buttons and margins (measured).
+                cut += layout_check.cut_texts(root, width - 44 * scale, scale,
+                                              where + "Focus Marks list: ")
+    print(f"RF-UI: {step}: labels checked at {region.width} and {NARROW_SIDEBAR} px, "
+          f"{len(cut)} cut", flush=True)
     if cut:
         raise AssertionError(f"{step}: cut labels: " + "; ".join(cut))
 
@@ -167,6 +182,8 @@ def step_marks():
     select_tab()
     names = [m.subject.name for m in scene.rackfocus.marks]
     assert names == ["Anna", "Anna", "Mid", "Mid", "Ben", "Ben"], names
+    # The list shows the first new mark (it does not scroll it away).
+    assert scene.rackfocus.active_mark == 0, scene.rackfocus.active_mark
 
 
 def step_preset():
@@ -184,6 +201,101 @@ def step_create():
         assert bpy.ops.rackfocus.view_camera("EXEC_DEFAULT", True) == {"FINISHED"}
 
 
+def viewport_pixels():
+    """The 3D viewport's pixels left of the sidebar as drawn now (RGB bytes, X framebuffer)."""
+    win, area = view3d()
+    with bpy.context.temp_override(window=win):
+        bpy.ops.wm.redraw_timer(type="DRAW_WIN_SWAP", iterations=2)
+    view = next(r for r in area.regions if r.type == "WINDOW")
+    side = next(r for r in area.regions if r.type == "UI")
+    width, height, rows = read_fb(FB)
+    # Xvfb paints the X pointer into its framebuffer, at the screen's centre, on some frames
+    # only: blank it so two captures compare what Blender drew.
+    cx, cy = width // 2, height // 2
+    for y in range(cy - 24, cy + 24):
+        rows[y] = rows[y][:(cx - 24) * 3] + bytes(48 * 3) + rows[y][(cx + 24) * 3:]
+    top = height - (view.y + view.height)
+    return b"".join(row[view.x * 3:side.x * 3] for row in rows[top:top + view.height])
+
+
+def changed_pixels(a, b, width=0):
+    """How many pixels differ between two captures (and, given ``width``, where)."""
+    diff = [i // 3 for i in range(0, min(len(a), len(b)), 3) if a[i:i + 3] != b[i:i + 3]]
+    if diff and width:
+        xs, ys = [i % width for i in diff], [i // width for i in diff]
+        print(f"RF-UI: {len(diff)} px differ in x {min(xs)}-{max(xs)}, y {min(ys)}-{max(ys)} "
+              "(from the top)", flush=True)
+    return len(diff)
+
+
+def viewport_width():
+    _win, area = view3d()
+    view = next(r for r in area.regions if r.type == "WINDOW")
+    side = next(r for r in area.regions if r.type == "UI")
+    return side.x - view.x
+
+
+def step_overlay():
+    """The focus display obeys its toggle, the viewport's Overlays switch and the camera's DOF
+    switch; Preview DOF is a toggle that puts the shading back."""
+    from rack_focus.operators import overlay
+
+    scene = bpy.context.scene
+    settings = scene.rackfocus
+    _win, area = view3d()
+    space = area.spaces.active
+    counts = overlay.draw_counts
+    # The toggle is in the viewport's Overlays popover, beside Blender's own overlays.
+    assert overlay.draw_overlay_toggle in bpy.types.VIEW3D_PT_overlay._dyn_ui_initialize()
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import layout_check
+
+    root = layout_check.Node("column")
+    with ui_override():
+        overlay.draw_overlay_toggle(type("P", (), {"layout": layout_check.Recorder(root)})(),
+                                    bpy.context)
+    assert "Focus Plane" in layout_check.texts(root), layout_check.texts(root)
+    shown = viewport_pixels()
+    assert counts["lines"] > 0 and counts["text"] > 0, f"the focus display never drew: {counts}"
+    settings.show_overlay = False
+    hidden = viewport_pixels()
+    differ = changed_pixels(shown, hidden)
+    print(f"RF-UI: focus display: {differ} px change with its toggle", flush=True)
+    assert differ > 200, f"the Focus Plane toggle changes only {differ} px"
+    # Blender's Overlays switch (Alt+Shift+Z) hides it as it hides Blender's own overlays.
+    space.overlay.show_overlays = False
+    off_without = viewport_pixels()
+    settings.show_overlay = True
+    before = dict(counts)
+    off_with = viewport_pixels()
+    differ = changed_pixels(off_without, off_with, viewport_width())
+    assert counts == before and differ == 0, (
+        f"with Overlays off the focus display still draws ({differ} px, {before} -> {counts})")
+    space.overlay.show_overlays = True
+    # A camera whose DOF is off: no lines, and the readout says so.
+    scene.camera.data.dof.use_dof = False
+    before = dict(counts)
+    viewport_pixels()
+    assert counts["lines"] == before["lines"], "focus lines drawn on a camera with DOF off"
+    text = overlay.focus_readout(scene.camera)[3]
+    assert "DOF off" in text, text
+    screenshot(os.path.join(SHOTS, "03b_dof_off.png"))
+    scene.camera.data.dof.use_dof = True
+    step_preview_toggle(space)
+
+
+def step_preview_toggle(space):
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    space.shading.type = "SOLID"
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        assert bpy.ops.rackfocus.preview_dof("EXEC_DEFAULT") == {"FINISHED"}
+        assert space.shading.type == "MATERIAL"
+        screenshot(os.path.join(SHOTS, "03c_preview_dof_material.png"))
+        assert bpy.ops.rackfocus.preview_dof("EXEC_DEFAULT") == {"FINISHED"}
+    assert space.shading.type == "SOLID", "a second Preview DOF did not restore Solid shading"
+
+
 def step_scrub():
     scene = bpy.context.scene
     marks = scene.rackfocus.marks
@@ -194,6 +306,48 @@ def step_readability():
     with ui_override():
         assert bpy.ops.rackfocus.check_readability("EXEC_DEFAULT", True) == {"FINISHED"}
     assert len(bpy.context.scene.rackfocus.readout_lines)
+
+
+def panel_texts(panel_cls):
+    """Every text ``panel_cls`` draws now (labels, buttons, fields), as recorded."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import layout_check
+
+    root = layout_check.Node("column")
+    with ui_override():
+        panel_cls.draw(type("P", (), {"layout": layout_check.Recorder(root)})(), bpy.context)
+    return layout_check.texts(root)
+
+
+def step_stale_readout():
+    """Use f/N offers a real stop and clears the old warnings; a change the readout does not
+    describe marks it out of date."""
+    from rack_focus.operators import panel
+    from rack_focus.rackfocus_addon.readability import THIRD_STOPS
+
+    scene = bpy.context.scene
+    settings = scene.rackfocus
+    data = scene.camera.data
+    data.dof.aperture_fstop = 22.0
+    with ui_override():
+        assert bpy.ops.rackfocus.check_readability("EXEC_DEFAULT", True) == {"FINISHED"}
+    n = settings.suggested_fstop
+    assert n in THIRD_STOPS, f"Use f/{n:g} is not a stop on a lens ring"
+    assert f"Use f/{n:g}" in panel_texts(panel.RACKFOCUS_PT_readability)
+    screenshot(os.path.join(SHOTS, "05b_use_fstop.png"))
+    with ui_override():
+        assert bpy.ops.rackfocus.solve_fstop("EXEC_DEFAULT", True) == {"FINISHED"}
+    warnings = [line.text for line in settings.readout_lines if line.warning]
+    assert not warnings, f"after Use f/{n:g} the readout still warns: {warnings}"
+    data.dof.aperture_fstop = 2.0
+    texts = panel_texts(panel.RACKFOCUS_PT_readability)
+    assert any(t.startswith("Out of date") for t in texts), (
+        f"the f-stop changed and the readout does not say it is out of date: {texts}")
+    screenshot(os.path.join(SHOTS, "05c_out_of_date.png"))
+    with ui_override():
+        assert bpy.ops.rackfocus.check_readability("EXEC_DEFAULT", True) == {"FINISHED"}
+    assert not any(t.startswith("Out of date")
+                   for t in panel_texts(panel.RACKFOCUS_PT_readability))
 
 
 def step_bake():
@@ -223,6 +377,29 @@ def step_import_plate():
     tmp = os.environ.get("TMPDIR", "/tmp")
     footage, depth = write_footage(os.path.join(tmp, "rf-ui-footage"))
     bpy.ops.wm.save_as_mainfile(filepath=os.path.join(tmp, "rf-ui.blend"))
+    from rack_focus.operators import plate as plate_ops
+
+    # Refused: the message names the field as the dialog labels it, and what was typed is kept
+    # for the dialog to show again.
+    with ui_override():
+        try:
+            bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", True, footage=footage, depth=depth,
+                                           fill_px=2000)
+        except RuntimeError as err:
+            assert "Fill Behind must be" in str(err), err
+        else:
+            raise AssertionError("Fill Behind 2000 px was not refused")
+    # Without ONNX Runtime, Estimate Depth names this platform's zip that bundles it.
+    from rack_focus.rackfocus_addon.estimate import model as estimate_model
+
+    problem = estimate_model.runtime_problem()
+    if problem:
+        help_text = plate_ops.runtime_help(problem)
+        print("RF-UI: no ONNX Runtime here:", help_text, flush=True)
+        assert ".zip" in help_text and "Install from Disk" in help_text, help_text
+    typed = plate_ops._typed
+    assert (typed.get("footage"), typed.get("depth"), typed.get("fill_px")) == (
+        footage, depth, 2000), f"the refused dialog forgot what was typed: {typed}"
     with ui_override():
         done = bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", True, footage=footage,
                                               depth=depth)
@@ -265,8 +442,10 @@ def run_pull():
 
 
 FLOW = [("01_marks_from_selection", step_marks), ("02_preset", step_preset),
-        ("03_create_pull", step_create), ("04_scrub", step_scrub),
-        ("05_readability", step_readability), ("06_bake", step_bake), ("07_clear", step_clear),
+        ("03_create_pull", step_create), ("03a_overlay", step_overlay),
+        ("04_scrub", step_scrub),
+        ("05_readability", step_readability), ("05a_stale_readout", step_stale_readout),
+        ("06_bake", step_bake), ("07_clear", step_clear),
         ("08_undo", step_undo), ("09_import_plate", step_import_plate),
         ("10_footage_mark", step_footage_mark)]
 
@@ -313,8 +492,8 @@ def write_png(path, width, height, rgb_rows):
         fh.write(png)
 
 
-def xwd_to_png(xwd_path, png_path):
-    """Xvfb's -fbdir framebuffer (XWD, 32-bit BGRX, LSB first) to an RGB PNG."""
+def read_fb(xwd_path):
+    """Xvfb's -fbdir framebuffer (XWD, 32-bit BGRX, LSB first) as (width, height, RGB rows)."""
     data = open(xwd_path, "rb").read()
     hdr = struct.unpack(">25I", data[:100])
     header_size, width, height = hdr[0], hdr[4], hdr[5]
@@ -328,6 +507,11 @@ def xwd_to_png(xwd_path, png_path):
         rgb = bytearray(width * 3)
         rgb[0::3], rgb[1::3], rgb[2::3] = line[2::4], line[1::4], line[0::4]
         rows.append(bytes(rgb))
+    return width, height, rows
+
+
+def xwd_to_png(xwd_path, png_path):
+    width, height, rows = read_fb(xwd_path)
     write_png(png_path, width, height, rows)
     return width, height
 
@@ -359,10 +543,41 @@ def _shot(name):
     return lambda: screenshot(os.path.join(SHOTS, f"{name}.png"))
 
 
+def material_preview():
+    """Material Preview (EEVEE) for the last shots: the corner text on a lit scene."""
+    _win, area = view3d()
+    area.spaces.active.shading.type = "MATERIAL"
+
+
+def refused_dialog():
+    """A refused Import Plate opened again shows what was typed (the last shot: the dialog
+    stays open)."""
+    tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"), "rf-ui-footage")
+    footage, depth = (os.path.join(tmp, "footage.png"), os.path.join(tmp, "depth.exr"))
+    win, area = view3d()
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    with bpy.context.temp_override(window=win, area=area, region=region):
+        try:
+            bpy.ops.rackfocus.import_plate("EXEC_DEFAULT", footage=footage, depth=depth,
+                                           fill_px=2000)
+        except RuntimeError:
+            pass  # refused, as in step_import_plate
+        bpy.ops.rackfocus.import_plate("INVOKE_DEFAULT")
+
+
+def docs_frame():
+    """The panel.png moment: mid-rack, focus near the middle subject, a fresh readout."""
+    bpy.context.scene.frame_set(29)
+
+
 STEPS = []
 for _name, _fn in FLOW:
     STEPS += [_step(_name, _fn), _shot(_name)]
-STEPS += [lambda: bpy.context.scene.frame_set(13), screenshot]
+    if _name == "05a_stale_readout":
+        STEPS += [docs_frame, screenshot]
+STEPS += [lambda: bpy.context.scene.frame_set(13), material_preview,
+          *[lambda: None] * 12, _shot("11_material_preview"),
+          refused_dialog, _shot("12_refused_dialog_reopened")]
 
 
 def finish(code):
