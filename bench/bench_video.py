@@ -9,7 +9,7 @@ input. Two tiny ONNX models with random weights, built with the onnx helper API 
 parts (tests/tiny_video_models.py: a 14 px patch convolution with tanh, a projection, a softplus):
 
 - per frame, Depth Anything V2's signature, whose scale and shift follow each frame's own mean
-  (as a relative network's do), chained into one frame's units by ``align.stabilise``;
+  (as a relative network's do), chained into one frame's units by ``motion.chain``;
 - a split Video Depth Anything export (encoder + temporal head), whose scale and shift follow
   each window's mean, run through :class:`video.WindowRunner` (windows of 32 with keyframes,
   overlap, fit and cross-fade); the head with no temporal mixing, and with half of each pixel's
@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))  # the oracles and the tiny mode
 
 from oracles import real_like_frame  # noqa: E402
 
-from rackfocus_addon.estimate import align, preprocess, video  # noqa: E402
+from rackfocus_addon.estimate import motion, preprocess, video  # noqa: E402
 
 NET_W, NET_H = 224, 168
 FOOT_W, FOOT_H = 336, 252          # 1.5 x the network input: a 3 px pan is 2 network px
@@ -111,7 +111,7 @@ def frame_outputs(folder, name, tensors, weights, proj, gain):
 def per_frame_path(folder, tensors, weights, proj):
     raw, t_net = frame_outputs(folder, "frame.onnx", tensors, weights, proj, GAIN)
     t0 = time.perf_counter()
-    chained = [t.apply(r) for t, r in zip(align.stabilise(raw), raw)]
+    chained = [link.transform.apply(r) for link, r in zip(motion.chain(raw), raw)]
     return raw, chained, t_net, (time.perf_counter() - t0) / len(tensors)
 
 
@@ -174,7 +174,7 @@ def main() -> int:
         signal, _t = frame_outputs(tmp, "signal.onnx", tensors, weights, proj, 0.0)
         raw_f, chained, t_frame, t_chain = per_frame_path(tmp, tensors, weights, proj)
         rows["per frame, raw network output"] = stability(raw_f, offsets, signal)
-        rows["per frame, chained (align.stabilise)"] = stability(chained, offsets, signal)
+        rows["per frame, chained (motion.chain)"] = stability(chained, offsets, signal)
         for temporal in (0.0, 0.5):
             stitched, unstitched, t_net, t_stitch, runner, enc = video_path(
                 tmp, tensors, weights, proj, temporal)

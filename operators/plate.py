@@ -101,8 +101,9 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
     anchors: bpy.props.StringProperty(
         name="Anchors",
         description="Distances you know in the footage, to scale the depth to metres: the "
-                    "pixel (from the top-left) and its distance, e.g. 320,180=2.5; several "
-                    "separated by ';'")
+                    "pixel (from the top-left) and its distance, e.g. 320,180=2.5, or on frame F "
+                    "(from 0) 320,180=2.5@F; several separated by ';'; a moving shot: anchors "
+                    "on several frames")
     # The ranges live in the fields as soft limits (dragging stops there); a typed value
     # beyond them is refused with a message naming the field, not clamped silently, by the one
     # set of ranges (depth.validate_plate_settings), and the dialog keeps what was typed.

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from .atomic import read_json, write_json
 from .batch_report import BUILT, DONE, PARTIAL, BatchOptions, ShotReport
 from .frames import format_frame_list
+from .image_files import image_problem
 from .shots import Shot, restrict_frames
+
+
+def finished(path: str) -> bool:
+    """Whether ``path`` is a finished file: there, and complete (a full disk may have cut a
+    file short without Blender saying so; a resume must render it again, not keep it)."""
+    return os.path.isfile(path) and image_problem(path) is None
 
 
 def read_manifest(shot: Shot) -> dict | None:
@@ -45,9 +52,9 @@ def finished_state(shot: Shot, options: BatchOptions) -> dict | None:
         return manifest
     frames = manifest.get("frames") or []
     wanted = restrict_frames(frames, options.frames)
-    if not all(os.path.isfile(shot.frame_path(f)) for f in wanted):
+    if not all(finished(shot.frame_path(f)) for f in wanted):
         return None
-    everything = all(os.path.isfile(shot.frame_path(f)) for f in frames)
+    everything = all(finished(shot.frame_path(f)) for f in frames)
     if everything and stale_media(shot, frames, shot.media_paths()):
         return None
     return manifest
@@ -59,7 +66,7 @@ def stale_media(shot: Shot, frames: Sequence[int], media: dict[str, str]) -> dic
     stamps = [os.path.getmtime(p) for p in map(shot.frame_path, frames) if os.path.isfile(p)]
     newest = max(stamps, default=0.0)
     return {k: p for k, p in media.items()
-            if not os.path.isfile(p) or os.path.getmtime(p) < newest}
+            if not finished(p) or os.path.getmtime(p) < newest}
 
 
 def report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
@@ -68,7 +75,7 @@ def report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
     r.resumed = True
     r.blend = shot.blend_path
     r.frames_total = len(frames)
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if finished(shot.frame_path(f)))
     r.frames_kept = len(restrict_frames(frames, options.frames))
     if options.build_only:
         r.status = BUILT
@@ -93,4 +100,4 @@ def count_done(shot: Shot) -> int:
     """How many of the frames the manifest lists are on disk."""
     manifest = read_manifest(shot)
     frames = manifest.get("frames", []) if manifest else []
-    return sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    return sum(1 for f in frames if finished(shot.frame_path(f)))

@@ -40,6 +40,7 @@ same form. The shots themselves are :mod:`.shots`.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 
@@ -51,12 +52,16 @@ from .estimate.solve import parse_solve_spec
 from .frames import frame_range_problem, parse_frame_list
 from .limits import folder_problem
 from .marks import parse_mark, parse_subject
-from .plan import MODES, SPACES
+from .plan import MODES, SPACES, make_plan
 from .shots import (
+    CACHE_DIR,
     DENOISERS,
     ENGINES,
     ESTIMATE,
+    ESTIMATE_DIR,
     FORMATS,
+    FRAME_PREFIX,
+    MANIFEST,
     MAX_SAMPLES,
     NAME_PATTERN,
     RESOLUTION_RANGE,
@@ -184,8 +189,9 @@ KINDS: dict[str, v.Kind] = {
     "frame": v.Kind(_frame, "a whole frame number, e.g. 1"),
     "easing": v.Kind(v.parsed(parse_easing), "KIND[:in|out|in-out], e.g. \"sine:in-out\""),
     "depth_m": v.ranged("depth_m", "metres", "1.5"),
-    "anchors": v.Kind(v.each(_anchor), "a list of \"X,Y=METRES\" (pixel, distance), e.g. "
-                                       "[\"640,360=2.4\"]"),
+    "anchors": v.Kind(v.each(_anchor), "a list of \"X,Y=METRES[@FRAME]\" (pixel, distance, "
+                                       "0-based frame), e.g. [\"640,360=2.4\", "
+                                       "\"700,300=1.9@47\"]"),
     "sensor": v.ranged("sensor", "millimetres", "36"),
     "focal": v.ranged("focal", "millimetres", "50"),
     "density": v.ranged("density", "vertices per pixel", "1"),
@@ -327,6 +333,11 @@ def _pull_rules(m: _Merged) -> None:
     if m.given("start") and not m.given("subjects"):
         m.err("key 'start' times a preset's subjects: remove it, or use a preset with subjects")
     marks = m.get("marks")
+    if marks and all(mark.marker is None for mark in marks):
+        try:  # two marks on a frame, marks out of order: found here, not at build
+            make_plan([(mark.subject, mark.frame) for mark in marks])
+        except RackFocusError as error:
+            m.err(f"key 'marks': {error}")
     if m.get("footage") is None and m.get("scene") is None and marks:
         pixels = [i + 1 for i, mark in enumerate(marks) if mark.subject.kind == "pixel"]
         if pixels:
@@ -390,8 +401,45 @@ def _paths(m: _Merged, base_dir: str, output_root: str) -> dict[str, str | None]
         if problem:
             m.err(f"output folder {output} cannot be written: {problem}: choose another "
                   "'output' (or output_root)")
-    return {"scene": scene_path, "footage": _resolve(base_dir, footage) if footage else None,
-            "depth": depth_path, "model": model, "solve": solve, "output": output}
+    paths = {"scene": scene_path, "footage": _resolve(base_dir, footage) if footage else None,
+             "depth": depth_path, "model": model, "solve": solve, "output": output}
+    if output is not None and isinstance(name, str):
+        inputs = {k: None if p == ESTIMATE else p for k, p in paths.items()
+                  if k not in ("output", "solve")}
+        clash = _input_clash(name, output, inputs)
+        if clash:
+            m.err(clash)
+    return paths
+
+
+_FRAME_FILE = re.compile(rf"^\.?{FRAME_PREFIX}\d+", re.IGNORECASE)
+
+
+def _input_clash(name: str, output: str, inputs: dict[str, str | None]) -> str | None:
+    """Why the shot's outputs (in ``output``) would overwrite one of its ``inputs`` (key -> path),
+    or None: its .blend and backup, frames, movie, sheet, plot, manifest, and the cache and
+    estimate folders it rebuilds."""
+    own = {f"{name}.blend": "saved shot", f"{name}.blend1": "backup of the saved shot",
+           f"{name}.mp4": "movie", "contact_sheet.png": "contact sheet",
+           "focus_plot.png": "focus plot", MANIFEST: "manifest"}
+    folder = os.path.normcase(os.path.abspath(output))
+    for key, path in inputs.items():
+        if not path:
+            continue
+        full = os.path.normcase(os.path.abspath(path))
+        parent, base = os.path.split(full)
+        what = None
+        if parent == folder:
+            what = {os.path.normcase(k): v for k, v in own.items()}.get(base)
+            if what is None and _FRAME_FILE.match(base):
+                what = "rendered frames"
+        for sub in (CACHE_DIR, ESTIMATE_DIR):
+            if full.startswith(os.path.join(folder, os.path.normcase(sub)) + os.sep):
+                what = f"{sub} folder (rebuilt when the shot changes)"
+        if what:
+            return (f"key '{key}': the shot's {what} would overwrite {path}: set 'output' to "
+                    f"another folder (or move the file out of {output})")
+    return None
 
 
 def _section(values: dict[str, object], name: str) -> dict[str, object]:

@@ -253,15 +253,12 @@ class Shot:
 
     def fingerprint(self) -> str:
         """16 hex digits of everything the shot's build depends on: its settings and the size
-        and modification time of its scene, footage and depth files. A resumed run reuses the
-        saved shot only while the fingerprint is unchanged."""
+        and modification time (ns) of its scene, model and every frame of its footage and
+        depth. A resumed run reuses the saved shot only while the fingerprint is unchanged."""
         stats = []
         for path in (self.scene, self.footage, self.depth, self.model):
-            try:
-                st = os.stat(path) if path and path != ESTIMATE else None
-            except OSError:
-                st = None
-            stats.append(None if st is None else [st.st_size, st.st_mtime_ns])
+            files = source_files(path) if path and path != ESTIMATE else []
+            stats.append([_stat(f) for f in files])
         data = asdict(self)
         data.pop("index")
         blob = json.dumps([data, stats], sort_keys=True, default=str)
@@ -312,6 +309,41 @@ class ShotList:
                 f"{did_you_mean(n, known)}" for n in missing])
         wanted = set(names)
         return [s for s in self.shots if s.name in wanted]
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\.[^.]+)$")
+
+
+def source_files(path: str) -> list[str]:
+    """Every file a footage or depth path stands for, sorted (what ``bl.footage.find_clip``
+    reads, or more): a folder's files, the files of a ``NAME_####.png`` pattern, a numbered
+    file's numbered siblings, else the file itself."""
+    if os.path.isdir(path):
+        return sorted(os.path.join(path, f) for f in os.listdir(path))
+    folder, base = os.path.split(path)
+    if "#" in base:
+        head, tail = base.split("#", 1)
+        pattern = re.escape(head) + r"\d+" + re.escape(tail.lstrip("#")) + "$"
+    else:
+        match = _NUMBERED.match(base)
+        if match is None:
+            return [path]
+        pattern = re.escape(match.group(1)) + r"\d+" + re.escape(match.group(3)) + "$"
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return [path]
+    found = re.compile(pattern)
+    return sorted(os.path.join(folder, f) for f in names if found.match(f)) or [path]
+
+
+def _stat(path: str) -> list[int] | None:
+    """[size in bytes, modification time in ns] of ``path``, None when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def restrict_frames(frames: Sequence[int], wanted: Sequence[int] | None) -> list[int]:

@@ -80,7 +80,8 @@ def fake_estimates(depths, seed: int = 0, noise: float = 0.01, scale_range=(0.5,
         a = float(np.exp(rng.uniform(*np.log(scale_range))))
         b = float(rng.uniform(*shift_range))
         signal = a / np.asarray(z, dtype=np.float64)
-        inv = signal + b + rng.normal(0.0, noise * float(np.median(signal)), signal.shape)
+        sigma = noise * float(np.nanmedian(signal))
+        inv = signal + b + (rng.normal(0.0, sigma, signal.shape) if noise else 0.0)
         out.append(inv.astype(np.float32))
         params.append((a, b))
     return out, params
@@ -136,3 +137,80 @@ def flying_pixels(depth, near: float, far: float, tolerance: float = 0.03) -> in
     ``tolerance`` of each): the smear an upsampler leaves across a depth jump."""
     d = np.asarray(depth, dtype=np.float64)
     return int(((d > near * (1.0 + tolerance)) & (d < far * (1.0 - tolerance))).sum())
+
+
+# --- Real-like moving shots over a still with known depth ----------------------------------------
+
+LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+
+def _window(img: np.ndarray, x0: float, y0: float, zoom: float, width: int, height: int,
+            nearest: bool) -> np.ndarray:
+    """Pixel (c, r) of a window = the still at (x0 + c / zoom, y0 + r / zoom): nearest sample
+    (depth: every pixel keeps a measured value) or bilinear (the picture)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    sx, sy = x0 + xs / zoom, y0 + ys / zoom
+    if nearest:
+        return img[np.rint(sy).astype(int), np.rint(sx).astype(int)]
+    x0i = np.clip(np.floor(sx).astype(int), 0, img.shape[1] - 2)
+    y0i = np.clip(np.floor(sy).astype(int), 0, img.shape[0] - 2)
+    fx, fy = sx - x0i, sy - y0i
+    top = img[y0i, x0i] * (1 - fx) + img[y0i, x0i + 1] * fx
+    bottom = img[y0i + 1, x0i] * (1 - fx) + img[y0i + 1, x0i + 1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def camera_path(kind: str, frames: int, seed: int = 0) -> list[tuple[float, float, float]]:
+    """(x0, y0, zoom) of the window on each frame, in still pixels: 'pan' 2 px a frame and a
+    1 px tilt every 4th frame, 'purepan' 2.5 px a frame, 'tilt' 2 px a frame down, 'fastpan'
+    8 px, 'whip' 12 still frames, 4 at 80 px a frame, then still, 'dolly' a push in of 0.5 %
+    a frame about the centre, 'shake' hand-held jitter (+-6 px, +-0.3 % zoom), 'still' and
+    'object' (a locked-off camera; the object moves)."""
+    rng = np.random.default_rng(seed)
+    path = []
+    for k in range(frames):
+        if kind == "pan":
+            path.append((20.0 + 2 * k, 100.0 + k // 4, 1.0))
+        elif kind == "tilt":
+            path.append((150.0, 20.0 + 2 * k, 1.0))
+        elif kind == "purepan":
+            path.append((20.0 + 2.5 * k, 100.0, 1.0))
+        elif kind == "fastpan":
+            path.append((10.0 + 8 * k, 100.0, 1.0))
+        elif kind == "whip":  # still, then 80 px (a quarter of the frame) for 4 frames
+            path.append((10.0 + 80 * min(max(k - 12, 0), 4), 100.0, 1.0))
+        elif kind == "dolly":
+            zoom = 1.005 ** k
+            path.append((200.0 + 160.0 * (1 - 1 / zoom), 150.0 + 120.0 * (1 - 1 / zoom), zoom))
+        elif kind == "shake":
+            path.append((150.0 + rng.uniform(-6, 6), 120.0 + rng.uniform(-6, 6),
+                         1.0 + rng.uniform(-0.003, 0.003)))
+        else:
+            path.append((150.0, 120.0, 1.0))
+    return path
+
+
+def moving_shot(kind: str, frames: int = 48, width: int = 320, height: int = 240,
+                seed: int = 1) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A real-like moving shot: (true planar depth per frame, metres, NaN where unmeasured;
+    footage luminance per frame). Windows of ``width`` x ``height`` over tests/oracles.py's
+    real-like still (720 x 540) follow :func:`camera_path`; ``kind`` 'object' adds a textured
+    ball (radius 40 px, 1.5 m) crossing the still frame 5 px a frame."""
+    from oracles import real_like_frame
+
+    colour, depth = real_like_frame(720, 540, seed=seed)
+    depth = np.where(depth > 0, depth, np.nan)
+    luma = colour @ LUMA
+    truths, lumas = [], []
+    for k, (x0, y0, zoom) in enumerate(camera_path(kind, frames)):
+        z = _window(depth, x0, y0, zoom, width, height, nearest=True)
+        g = _window(luma, x0, y0, zoom, width, height, nearest=False)
+        if kind == "object":
+            ys, xs = np.mgrid[0:height, 0:width]
+            cx, cy = 40.0 + 5.0 * k, 0.55 * height
+            ball = (xs - cx) ** 2 + (ys - cy) ** 2 < 40.0 ** 2
+            z = np.where(ball, 1.5, z)
+            g = np.where(ball, 0.5 + 0.3 * np.sin((xs - cx) / 3.0) * np.cos(ys / 4.0), g)
+        truths.append(z.astype(np.float32))
+        lumas.append(g.astype(np.float32))
+    return truths, lumas

@@ -61,11 +61,14 @@ from ..batch_report import (
     ShotReport,
 )
 from ..errors import RackFocusError
-from ..estimate.model import runtime_problem
+from ..estimate.model import load_model, runtime_problem
 from ..frames import format_frame_list
+from ..image_files import image_problem
+from ..plan import make_plan
 from ..request import PullRequest
 from ..resume import (
     count_done,
+    finished,
     finished_state,
     read_manifest,
     report_finished,
@@ -199,7 +202,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     else:
         if manifest is not None and not options.force:
             stale = [f for f in manifest.get("frames") or []
-                     if os.path.isfile(shot.frame_path(f))]
+                     if finished(shot.frame_path(f))]
             if stale:
                 log.warn(f"shot '{shot.name}': its settings or source files changed; "
                          f"{len(stale)} frame(s) rendered before are kept (--force re-renders "
@@ -215,7 +218,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     r.build_s = time.perf_counter() - t0
     if options.build_only:
         r.status = BUILT
-        r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+        r.frames_done = sum(1 for f in frames if finished(shot.frame_path(f)))
         r.files = shot_files(shot, frames)
         return
 
@@ -233,7 +236,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
         r.render_s = time.perf_counter() - t1
     r.frames_kept = len(kept)
 
-    r.frames_done = sum(1 for f in frames if os.path.isfile(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if finished(shot.frame_path(f)))
     if r.frames_done < len(frames):
         r.status = PARTIAL
         r.files = shot_files(shot, frames)
@@ -379,7 +382,8 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
     scene.render.filepath = path
     with blender_stdout_silenced():
         bpy.ops.render.render(write_still=True, scene=scene.name)
-    if os.path.isfile(path) and os.path.getsize(path) > 0:
+    problem = image_problem(path) if os.path.isfile(path) else "missing"
+    if problem is None:
         return
     folder = os.path.dirname(path)
     try:
@@ -388,7 +392,8 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
         free = None
     if free is not None and free < LOW_SPACE_BYTES:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-    raise OSError(errno.EIO, f"Blender wrote no file for frame {frame}", path)
+    raise OSError(errno.EIO, f"Blender wrote no complete file for frame {frame} ({problem})",
+                  path)
 
 
 def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], force: bool,
@@ -403,7 +408,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     (KeyboardInterrupt).
     """
     set_frame_output(scene, shot)
-    todo = [f for f in frames if force or not os.path.isfile(shot.frame_path(f))]
+    todo = [f for f in frames if force or not finished(shot.frame_path(f))]
     _remove_partials(shot, todo)
     pending = set(todo)
     kept = [f for f in frames if f not in pending]
@@ -515,10 +520,7 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
             if problem:
                 err(shot, "depth", problem)
             else:
-                try:
-                    estimation.resolve_model(shot.model)
-                except RackFocusError as error:
-                    err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+                _check_model(shot, err)
         if shot.preset:
             try:
                 find_preset(shot.preset)
@@ -544,6 +546,21 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
             _check_in_scene(shot, err)
     if errors:
         raise ShotListError(errors)
+
+
+def _check_model(shot: Shot, err) -> None:
+    """The shot's model loads (an .onnx ONNX Runtime cannot open fails here, not at build),
+    and a relative one has anchors or near/far to make it metric."""
+    try:
+        model = load_model(estimation.resolve_model(shot.model))
+    except RackFocusError as error:
+        err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
+        return
+    p = shot.plate
+    if model.entry.relative and not p.anchors and p.near_m is None:
+        err(shot, "plate.anchors", f"{model.entry.title} gives relative depth, which needs "
+                                   "anchors to be metres: add plate.anchors = [\"X,Y=METRES\"] "
+                                   "or plate.near_m and plate.far_m")
 
 
 def _check_footage(shot: Shot, err) -> None:
@@ -602,6 +619,16 @@ def _check_in_scene(shot: Shot, err) -> None:
                 marker_frame(scene, marker)
             except RackFocusError as error:
                 err(shot, key, error)
+    if any(m.marker is not None for m in shot.marks):  # numbered marks: checked in shots.py
+        try:
+            frames = [m.frame if m.marker is None else marker_frame(scene, m.marker)
+                      for m in shot.marks]
+        except RackFocusError:
+            return  # a missing marker, reported above
+        try:
+            make_plan([(m.subject, f) for m, f in zip(shot.marks, frames)])
+        except RackFocusError as error:
+            err(shot, "marks", error)
 
 
 def _has_oidn() -> bool:

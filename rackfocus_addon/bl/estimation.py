@@ -39,7 +39,7 @@ import math
 import os
 import re
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import bpy
 import numpy as np
@@ -48,15 +48,17 @@ from .. import __version__
 from .. import depth as depth_maths
 from ..atomic import read_json, write_atomic, write_json
 from ..errors import RackFocusError
-from ..estimate import align, preprocess, registry, temporal, upsample, video
+from ..estimate import align, motion, owned, preprocess, registry, temporal, upsample, video
 from ..estimate.model import (
     LoadedModel,
     ModelChoice,
+    file_sha256,
     load_model,
     model_sha256,
     runtime_version,
 )
 from ..estimate.request import EstimateRequest, EstimateResult, metric_depth
+from ..image_files import image_problem
 from ..limits import check_free_space, disk_full_error, has_room, is_disk_full
 from ..progress import Progress
 from . import footage as footage_io
@@ -68,10 +70,12 @@ SIDECAR = "estimate.json"
 RAW_DIR = "raw"
 RAW_MANIFEST = "raw.json"
 CUTS_FILE = "cuts.json"
+FOOTAGE_TABLE = "footage.json"
 MOVIE_DIR = "footage"
 DEPTH_NAME = "depth_{:04d}.exr"
 _DEPTH_FILE = re.compile(r"^depth_\d{4,}\.exr$")
 _RAW_FILE = re.compile(r"^(raw|pending)_\d{4,}\.npy$")
+_MOVIE_FRAME = re.compile(r"^frame_\d+\.png$")
 #: Folder for models when ``bpy.utils.extension_path_user`` has no extension to name (the bpy
 #: module, ``python -m rackfocus_addon``): this variable, else Blender's user config folder.
 MODELS_ENV = "RACKFOCUS_MODELS"
@@ -177,8 +181,9 @@ def write_depth_exr(path: str, depth_m: np.ndarray) -> None:
             footage_io.write_exr(temp, rgba)
         except RuntimeError as err:
             raise OSError(errno.EIO, str(err).strip(), path) from None
-        if not os.path.isfile(temp) or os.path.getsize(temp) == 0:
-            raise OSError(errno.EIO, "Blender wrote no file", path)
+        problem = image_problem(temp) if os.path.isfile(temp) else "no file"
+        if problem is not None:  # a full disk may cut the file short without an error
+            raise OSError(errno.EIO, f"Blender wrote {problem}", path)
 
     write_atomic(path, write)
 
@@ -191,16 +196,39 @@ def _save_npy(path: str, values: np.ndarray) -> None:
     write_atomic(path, write)
 
 
-def _file_signature(path: str) -> str:
-    """Size and the sha256 of the first and last 64 KiB: cheap, survives copies."""
-    size = os.path.getsize(path)
-    h = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as f:
-        h.update(f.read(65536))
-        if size > 65536:
-            f.seek(max(size - 65536, 65536))
-            h.update(f.read())
-    return h.hexdigest()[:32]
+def _footage_signature(files: list[str], table_path: str) -> tuple[str, dict]:
+    """A signature of every frame's content, and the table that makes it cheap next time.
+
+    The table (``raw/footage.json``) holds each file's size, modification time (ns) and
+    sha256; a file whose size and time are the recorded ones keeps its recorded hash, any
+    other is hashed again (a copied or touched frame with the same content changes nothing;
+    an edited frame anywhere in the clip does). Returns (signature, new table)."""
+    known = (read_json(table_path) or {}).get("files", {})
+    table, hashes = {}, []
+    for path in files:
+        st = os.stat(path)
+        seen = known.get(path)
+        if isinstance(seen, list) and len(seen) == 3 and seen[:2] == [st.st_size,
+                                                                      st.st_mtime_ns]:
+            sha = seen[2]
+        else:
+            sha = file_sha256(path)
+        table[path] = [st.st_size, st.st_mtime_ns, sha]
+        hashes.append(sha)
+    return _fingerprint(hashes), {"files": table}
+
+
+def _complete(path: str) -> bool:
+    """Whether ``path`` is a finished file (there and not cut short: kept by a resume)."""
+    return os.path.isfile(path) and image_problem(path) is None
+
+
+def _listed(folder: str, pattern: re.Pattern) -> list[str]:
+    """Names in ``folder`` that match ``pattern`` ([] when there is no such folder)."""
+    try:
+        return [f for f in os.listdir(folder) if pattern.match(f)]
+    except OSError:
+        return []
 
 
 def _fingerprint(data: dict) -> str:
@@ -232,6 +260,7 @@ class Estimation:
         self._written = 0
         self._kept = 0
         self._filled = 0
+        self._undo: Callable[[], None] | None = None
         self._clip: footage_io.Clip | None = None
         self._out = os.path.abspath(bpy.path.abspath(request.out_dir)) if request.out_dir else ""
 
@@ -257,6 +286,48 @@ class Estimation:
         return os.path.join(self._out, RAW_DIR, f"{prefix}_{index + 1:04d}.npy")
 
     def steps(self) -> Iterator[tuple[str, int, int]]:
+        """The run, step by step. A refusal after the first write and before the first EXR
+        (anchors that disagree, a model whose output cannot be aligned) removes every file
+        and folder this run made; files that were there before are left as they were."""
+        try:
+            yield from self._steps()
+        except RackFocusError:
+            if self._undo is not None:
+                self._undo()
+            raise
+
+    def _undo_run(self, clip: footage_io.Clip, before: set[str], made: str | None) -> None:
+        """Remove what this run wrote (``before``: the names that existed; ``made``: the
+        topmost folder it created, removed when empty)."""
+        out = self._out
+        for name in set(self._names(clip) + [owned.RECORD]) - before:
+            path = os.path.join(out, *name.split("/"))
+            for stale in (path, path + ".part"):
+                if os.path.isfile(stale):
+                    os.remove(stale)
+        folders = [os.path.join(out, MOVIE_DIR), os.path.join(out, RAW_DIR)]
+        if made:
+            folder = out
+            while len(folder) >= len(made):
+                folders.append(folder)
+                folder = os.path.dirname(folder)
+        for folder in folders:
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty, or not there
+                pass
+
+    def _need_anchors(self, entry: registry.ModelEntry, segs) -> None:
+        """A relative model needs an anchor in every shot segment (or --near/--far): checked
+        before the network runs, naming the frames."""
+        req = self.request
+        if not entry.relative or req.near_m is not None:
+            return
+        for start, end in segs:
+            if not any(start <= a.frame < end for a in req.anchors):
+                align.align_segment(start, end, [], relative=True)  # raises
+
+    def _steps(self) -> Iterator[tuple[str, int, int]]:
         req = self.request
         req.check()
         out = self._out
@@ -265,17 +336,18 @@ class Estimation:
         self._clip = clip
         n = clip.frames
         align.check_anchors(req.anchors, clip.width, clip.height, n)
+        before, made = self._guard_folder(clip)
         model = self.model
         choice, sha, model_name = self._model_identity()
-        source_sig = _fingerprint([_file_signature(f) for f in clip.files])
+        source_sig, footage_table = _footage_signature(
+            clip.files, os.path.join(out, RAW_DIR, FOOTAGE_TABLE))
         settings = self._settings(sha)
         fingerprint = _fingerprint({"settings": settings, "footage": source_sig})
         old = read_json(self._sidecar_path())
         same = old is not None and old.get("fingerprint") == fingerprint
         if same and old.get("complete") and all(
-                os.path.isfile(self._depth_file(i + 1)) for i in range(n)):
-            self._kept = n
-            self.result = self._kept_result(old, clip, sha, model_name)
+                _complete(self._depth_file(i + 1)) for i in range(n)):
+            self.result = self._all_kept(old, clip, sha, model_name)
             return
         if model is None:
             model = load_model(choice, req.threads)
@@ -288,17 +360,22 @@ class Estimation:
                                            req.sensor_fit) * model_w / clip.width
         raw_key = {"model": sha, "rules": entry.key, "size": [model_w, model_h],
                    "footage": source_sig, "version": ALGORITHM_VERSION}
+        self._need_anchors(entry, [(0, n)])
         early = self._early_anchor_check(model, clip, model_w, model_h, focal_model_px,
                                          _fingerprint(dict(raw_key, segments=None)))
 
         self._check_space(clip, model_w, model_h)
-        # Writing starts here (the folder, the movie's frames, the cache).
-        self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
+        # Writing starts here (the folder, the movie's frames, the cache); a refusal from here
+        # to the first EXR removes what the run made (steps()).
+        source_clip = clip
+        self._undo = lambda: self._undo_run(source_clip, before, made)
+        self._start_writing(clip, footage_table)
         if clip.kind == "movie":
             clip = self._unpacked(clip, source_sig)
             self._clip = clip
         cut_list = yield from self._cuts(clip, source_sig)
         segs = align.segments(n, cut_list) if req.cuts else [(0, n)]
+        self._need_anchors(entry, segs)
         raw_fp = _fingerprint(dict(raw_key, segments=segs if entry.layout == "video" else None))
         manifest = self._raw_manifest(raw_fp)
         if entry.layout == "video":
@@ -308,20 +385,61 @@ class Estimation:
 
         # Stabilise and align (no EXR written before every segment's anchors agree).
         units = self._units_function(entry, focal_model_px)
-        transforms = self._stabilise(entry, segs, n, units)
+        transforms = self._stabilise(entry, segs, n, units, clip)
         alignments = [self._align_segment(a, b, entry, transforms, units, clip) for a, b in segs]
-        warnings = []
+        warnings = [line for a in alignments for line in align.chain_warnings(a)]
         if not entry.relative and not req.anchors and req.near_m is None:
             warnings.append(f"{entry.title} gives metres: used as is (no anchors)")
         sidecar = self._sidecar(settings, fingerprint, model, sha, clip, alignments, warnings,
                                 complete=False)
-        if not same:
-            for f in os.listdir(out):
-                if _DEPTH_FILE.match(f):
-                    os.remove(os.path.join(out, f))
+        if not same:  # every depth file here is the tool's own (_guard_folder)
+            for f in _listed(out, _DEPTH_FILE):
+                os.remove(os.path.join(out, f))
         self._write_guard(lambda: write_json(self._sidecar_path(), sidecar))
 
+        self._undo = None  # EXRs from here on: a stop keeps every finished one
         yield from self._write(clip, segs, alignments, transforms, units)
+        self._finish(sidecar, warnings, clip)
+        self.result = EstimateResult(out, self._depth_file(1), self._sidecar_path(), clip, n,
+                                     self._written, self._kept, model=entry.title,
+                                     model_sha256=sha, segments=alignments, warnings=warnings)
+
+    def _model_identity(self) -> tuple[ModelChoice | None, str, str]:
+        """(the file to load (None: a model was given), its sha256, its name), loading nothing
+        (a re-run with nothing to do never opens the network)."""
+        if self.model is not None:
+            return None, self.model.sha256, self.model.entry.title
+        req = self.request
+        choice = resolve_model(req.model, req.model_kind, req.download)
+        sha = choice.sha256 or model_sha256(choice.path)
+        name = choice.entry.title if choice.entry else os.path.basename(choice.path)
+        return choice, sha, name
+
+    def _guard_folder(self, clip: footage_io.Clip) -> tuple[set[str], str | None]:
+        """Before anything else: files of the names this run replaces or removes that it did
+        not write (another tool's depth, the footage itself) stop it, untouched. Returns what
+        a refused run must leave: the names there now, and the topmost folder of --out the run
+        would create (None: --out exists)."""
+        out = self._out
+        names = self._existing_names(clip)
+        owned.refuse_foreign(out, names)
+        before = {b for b in names + [owned.RECORD]
+                  if os.path.lexists(os.path.join(out, *b.split("/")))}
+        made = out
+        while not os.path.exists(os.path.dirname(made)) and os.path.dirname(made) != made:
+            made = os.path.dirname(made)
+        return before, None if os.path.exists(made) else made
+
+    def _start_writing(self, clip: footage_io.Clip, footage_table: dict) -> None:
+        """The folder, the claim on every name the run may write, the footage's signatures."""
+        out = self._out
+        self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
+        self._write_guard(lambda: owned.claim(out, self._names(clip)))
+        self._write_guard(lambda: write_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
+                                               footage_table))
+
+    def _finish(self, sidecar: dict, warnings: list[str], clip: footage_io.Clip) -> None:
+        """The sidecar marked complete, with the fill warning; each EXR's size recorded."""
         if self._filled:
             warnings.append(
                 f"{self._filled} pixel(s) in {self._written} written frame(s) had no valid depth "
@@ -330,32 +448,41 @@ class Estimation:
             sidecar["warnings"] = warnings
         sidecar["complete"] = True
         self._write_guard(lambda: write_json(self._sidecar_path(), sidecar))
-        self.result = EstimateResult(out, self._depth_file(1), self._sidecar_path(), clip, n,
-                                     self._written, self._kept, model=entry.title,
-                                     model_sha256=sha, segments=alignments, warnings=warnings)
+        self._write_guard(lambda: owned.settle(self._out, [DEPTH_NAME.format(i + 1)
+                                                           for i in range(clip.frames)]))
 
-    def _model_identity(self) -> tuple[ModelChoice | None, str, str]:
-        """(the file to load, or None when a model was given; its sha256; its name)."""
-        if self.model is not None:
-            return None, self.model.sha256, self.model.entry.title
-        req = self.request
-        choice = resolve_model(req.model, req.model_kind, req.download)
-        sha = choice.sha256 if choice.sha256 is not None else model_sha256(choice.path)
-        name = choice.entry.title if choice.entry else os.path.basename(choice.path)
-        return choice, sha, name
-
-    def _kept_result(self, old: dict, clip, sha: str, model_name: str) -> EstimateResult:
-        """The result of a finished estimation with the same settings, from its sidecar."""
-        n = clip.frames
+    def _all_kept(self, old: dict, clip: footage_io.Clip, sha: str,
+                  model_name: str) -> EstimateResult:
+        """The result of a re-run that finds every frame done with the same settings."""
+        n = self._kept = clip.frames
         return EstimateResult(
             self._out, self._depth_file(1), self._sidecar_path(), clip, n, 0, n,
             model=(old.get("model") or {}).get("title", model_name), model_sha256=sha,
-            segments=[align.Alignment(a["frames"][0], a["frames"][1] + 1, a["scale"],
-                                      a["shift"], a["source"],
-                                      scale_rate=a.get("scale_per_frame", 0.0),
-                                      shift_rate=a.get("shift_per_frame", 0.0))
-                      for a in old.get("alignment", [])],
+            segments=[align.Alignment.from_dict(a) for a in old.get("alignment", [])],
             warnings=list(old.get("warnings", [])))
+
+    # What the run may replace or remove (relative names, '/'-separated).
+    def _existing_names(self, clip: footage_io.Clip) -> list[str]:
+        """Every existing file this run may replace or remove."""
+        names = [SIDECAR] + _listed(self._out, _DEPTH_FILE)
+        names += [f"{RAW_DIR}/{f}" for f in [RAW_MANIFEST, CUTS_FILE, FOOTAGE_TABLE]
+                  + _listed(os.path.join(self._out, RAW_DIR), _RAW_FILE)]
+        if clip.kind == "movie":
+            names += [f"{MOVIE_DIR}/{f}" for f in ["source.json"] + _listed(
+                os.path.join(self._out, MOVIE_DIR), _MOVIE_FRAME)]
+        return names
+
+    def _names(self, clip: footage_io.Clip) -> list[str]:
+        """Every file this run may write."""
+        n = clip.frames
+        names = [SIDECAR] + [f"{RAW_DIR}/{f}" for f in (RAW_MANIFEST, CUTS_FILE, FOOTAGE_TABLE)]
+        names += [DEPTH_NAME.format(i + 1) for i in range(n)]
+        names += [f"{RAW_DIR}/{kind}_{i + 1:04d}.npy" for kind in ("raw", "pending")
+                  for i in range(n)]
+        if clip.kind == "movie":
+            names += [f"{MOVIE_DIR}/source.json"] + [f"{MOVIE_DIR}/frame_{i + 1:04d}.png"
+                                                     for i in range(n)]
+        return names
 
     # Settings and the sidecar.
     def _settings(self, sha: str) -> dict:
@@ -364,7 +491,8 @@ class Estimation:
                 [a.spec() + ("" if a.frame else "@0") for a in r.anchors],
                 "near_m": r.near_m, "far_m": r.far_m, "sensor_mm": r.sensor_mm,
                 "focal_mm": r.focal_mm, "sensor_fit": r.sensor_fit, "temporal": r.temporal,
-                "cuts": r.cuts, "short_side_px": r.short_side_px, "version": ALGORITHM_VERSION}
+                "cuts": r.cuts, "short_side_px": r.short_side_px, "version": ALGORITHM_VERSION,
+                "chain": "motion"}
 
     def _sidecar(self, settings, fingerprint, model, sha, clip, alignments, warnings,
                  complete: bool) -> dict:
@@ -392,9 +520,8 @@ class Estimation:
         manifest = read_json(path)
         if manifest is None or manifest.get("fingerprint") != raw_fp:
             folder = os.path.join(self._out, RAW_DIR)
-            for f in os.listdir(folder):
-                if _RAW_FILE.match(f):
-                    os.remove(os.path.join(folder, f))
+            for f in _listed(folder, _RAW_FILE):  # the tool's own (refuse_foreign)
+                os.remove(os.path.join(folder, f))
             manifest = {"fingerprint": raw_fp, "windows": {}}
             write_json(path, manifest)
         return manifest
@@ -549,15 +676,22 @@ class Estimation:
             raise RackFocusError(f"Cannot read the cached estimate {path}: {err}; delete the "
                                  "folder's raw/ and run again") from None
 
-    def _stabilise(self, entry, segs, n, units) -> list[align.Transform]:
-        """Per-frame map into segment units: chained robust fits for relative per-frame models,
+    def _stabilise(self, entry, segs, n, units, clip) -> list[align.Transform]:
+        """Per-frame map into segment units: robust fits chained on the pixels the footage's
+        motion matches, for relative per-frame models (the links kept in ``self._links``);
         identity otherwise (video windows are stitched already; metric output is absolute)."""
         transforms = [align.Transform()] * n
+        self._links: list[motion.Link | None] = [None] * n
         if not (entry.relative and entry.layout == "frame"):
             return transforms
         for start, end in segs:
-            transforms[start:end] = align.stabilise(units(self._load_raw(i))
-                                                    for i in range(start, end))
+            low_h, low_w = self._load_raw(start).shape
+            block, to_frame = motion.guide_block(clip.width, clip.height, low_w, low_h)
+            guides = (motion.luma_guide(self._srgb(clip, i), block) for i in range(start, end))
+            links = motion.chain((units(self._load_raw(i)) for i in range(start, end)), guides,
+                                 to_frame)
+            self._links[start:end] = links
+            transforms[start:end] = [link.transform for link in links]
         return transforms
 
     def _anchor_samples(self, anchors, raw, units, transform, clip) -> list[align.AnchorSample]:
@@ -589,7 +723,9 @@ class Estimation:
                 v = transforms[i].apply(units(self._load_raw(int(i))))
                 values.append(align.at_footage_pixels(v, clip.width, clip.height))
             samples += align.near_far_samples(np.concatenate(values), req.near_m, req.far_m)
-        return align.align_segment(start, end, samples, relative=entry.relative)
+        sigmas = [link.sigma if link else 0.0 for link in self._links[start:end]]
+        return align.align_segment(start, end, samples, relative=entry.relative,
+                                   link_sigmas=sigmas)
 
     # Pass 3.
     def _write(self, clip, segs, alignments, transforms, units):
@@ -600,7 +736,7 @@ class Estimation:
                 filt.reset()
             for i in range(start, end):
                 target = self._depth_file(i + 1)
-                if filt is None and os.path.isfile(target):
+                if filt is None and _complete(target):
                     self._kept += 1
                     yield ("writing metric depth", i + 1, n)
                     continue
@@ -610,7 +746,7 @@ class Estimation:
                 inv = upsample.upsample_inverse_depth(inv_low.astype(np.float32), guide)
                 if filt is not None:
                     inv = filt.apply(inv, guide)
-                if os.path.isfile(target):  # kept; the filter state is up to date
+                if _complete(target):  # kept; the filter state is up to date
                     self._kept += 1
                     yield ("writing metric depth", i + 1, n)
                     continue
@@ -636,6 +772,7 @@ class Estimation:
         try:
             write()
         except OSError as err:
+            self._undo = None  # the message says what is kept, for the next run
             kept = (f"stopped; {self._written + self._kept} finished depth frame(s) and the "
                     "cached estimates are kept, run again to resume")
             clip = self._clip  # float RGBA EXRs for the frames left

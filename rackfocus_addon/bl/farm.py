@@ -13,6 +13,7 @@ import re
 
 import bpy
 
+from ..shots import source_files
 from . import compat, records
 from .plate import RECORD as PLATE_RECORD
 
@@ -70,6 +71,19 @@ def _external_files():
 def _in_use(block) -> bool:
     """Whether anything but its fake user keeps ``block`` (orphans render nothing)."""
     return block.users - int(bool(getattr(block, "use_fake_user", False))) > 0
+
+
+def used_files() -> list[str]:
+    """Absolute paths of the files the open .blend reads (what something uses; every frame of
+    an image sequence)."""
+    out = []
+    for attr, block, path in _external_files():
+        if attr != "libraries" and not _in_use(block):
+            continue
+        full = os.path.abspath(bpy.path.abspath(path, library=getattr(block, "library", None)))
+        sequence = attr == "images" and block.source == "SEQUENCE"
+        out += source_files(full) if sequence else [full]
+    return out
 
 
 def missing_files() -> list[str]:

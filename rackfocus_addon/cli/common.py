@@ -4,13 +4,15 @@ saving files, frame lists and resolutions."""
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from ..errors import RackFocusError
@@ -23,6 +25,7 @@ MAX_RESOLUTION = 65536
 
 #: Seconds between two progress lines of one stage (the first and last are always printed).
 PROGRESS_INTERVAL_S = 1.0
+_BLEND_NAME = re.compile(r"\.blend\d*$")
 #: Longest silence (seconds) on stderr while a long verb runs: a render farm fails a task that
 #: prints nothing for a while (Flamenco's Manager: 10 minutes by default), and one step of a
 #: stage (a model loading, a frame of a 4K plate) may take longer than that.
@@ -202,9 +205,15 @@ def _writable_folder(folder: str, shown: str) -> None:
         raise RackFocusError(f"Cannot write {shown}: {problem}")
 
 
-def check_output_file(path: str, suffix: str | None = None) -> str:
+def check_output_file(path: str, suffix: str | None = None,
+                      inputs: Iterable[str | None] = ()) -> str:
     """Check that ``path`` can be written (a new file, or a writable file, in a writable folder;
-    with ``suffix``, a name ending in it); returns the absolute path. Nothing is created."""
+    with ``suffix``, a name ending in it); returns the absolute path. Nothing is created.
+
+    What the verb writes never lands on what it reads or on a .blend it does not save: ``path``
+    may not be one of ``inputs`` (the files the verb reads, other than a .blend it saves with a
+    backup), and an output that is not a .blend (text, CSV, JSON) may not replace a .blend file.
+    """
     full = os.path.abspath(path)
     if suffix and not full.endswith(suffix):
         raise RackFocusError(f"Output must be a {suffix} file: {path}")
@@ -212,8 +221,45 @@ def check_output_file(path: str, suffix: str | None = None) -> str:
         raise RackFocusError(f"Cannot write {path}: it is a folder")
     if os.path.exists(full) and not os.access(full, os.W_OK):
         raise RackFocusError(f"Cannot write {path}: the file is read-only")
+    refuse_inputs([path], inputs)
+    if suffix != ".blend" and is_blend_file(full):
+        raise RackFocusError(f"Cannot write {path}: it is a .blend file and this output is "
+                             "text, which would replace it: choose another --out, e.g. "
+                             f"{os.path.splitext(os.path.basename(full))[0]}.txt")
     _writable_folder(os.path.dirname(full), path)
     return full
+
+
+def refuse_inputs(outputs: Iterable[str], inputs: Iterable[str | None]) -> None:
+    """Raise when one of ``outputs`` (files the verb writes) is one of ``inputs`` (files it
+    reads: the .blend's footage, a plate's depth...): the one check every verb's --out uses.
+    Symbolic links are followed; case-insensitive disks compare names without case."""
+    given = {os.path.normcase(os.path.realpath(p)): p for p in inputs if p}
+    for path in outputs:
+        hit = given.get(os.path.normcase(os.path.realpath(path)))
+        if hit:
+            raise RackFocusError(f"Cannot write {path}: it is this command's input {hit}, "
+                                 "which would be lost: choose another --out")
+
+
+def is_blend_file(path: str) -> bool:
+    """Whether ``path`` is an existing .blend (or backup ``.blend1``...), by name or by content:
+    a .blend starts with ``BLENDER``, plain or as the first bytes of a zstd frame (Blender 5
+    compresses by default; zstd keeps them literal) or of a gzip stream (before 3.0)."""
+    if not os.path.isfile(path):
+        return False
+    if _BLEND_NAME.search(path.lower()):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                head = f.read(7)
+    except (OSError, EOFError):
+        return False
+    return head.startswith(b"BLENDER") or (head.startswith(b"\x28\xb5\x2f\xfd")
+                                           and b"BLENDER" in head)
 
 
 def check_output_folder(path: str) -> str:

@@ -105,7 +105,7 @@ def run_export(args, out) -> int:
     if ext.lower() not in ("", ".csv", ".json"):
         raise RackFocusError(f"Export to .csv or .json, not '{ext}': {args.out}")
     for target in [args.out] if ext else [base + ".csv", base + ".json"]:
-        check_output_file(target)
+        check_output_file(target, inputs=[args.file])
     scene, camera = open_shot(args)
     frames = parse_frames(args.frames, (scene.frame_start, scene.frame_end))
     written = export.export(scene, camera, args.out, frames, args.subject, out.progress)
@@ -116,7 +116,7 @@ def run_export(args, out) -> int:
 def run_describe(args, out) -> int:
     from ..bl import export
 
-    target = check_output_file(args.out) if args.out else None
+    target = check_output_file(args.out, inputs=[args.file]) if args.out else None
     scene, camera = open_shot(args)
     text = export.describe_pull(scene, camera)
     if target:

@@ -120,5 +120,6 @@ def run_estimate(args, out) -> int:
             lines.append(f"  anchor {fit.label}: "
                          f"{fit.metres:g} m given, {fit.fitted_m:.3g} m fitted "
                          f"({100 * fit.residual:+.1f}%)")
+        lines += [f"  {st.describe()}" for st in a.stretches]
     out.result(result.to_dict(), lines)
     return 0

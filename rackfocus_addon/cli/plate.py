@@ -74,8 +74,10 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                         "inverse: disparity aligned by --anchor or --near/--far")
     p.add_argument("--near", type=float, help="metres at the nearest depth value")
     p.add_argument("--far", type=float, help="metres at the farthest depth value")
-    p.add_argument("--anchor", action="append", default=[], metavar="X,Y=M",
-                   help="pixel X,Y (origin top-left) is M metres away; repeatable (the fit's "
+    p.add_argument("--anchor", action="append", default=[], metavar="X,Y=M[@F]",
+                   help="pixel X,Y (origin top-left) is M metres away on frame F (0-based; "
+                        "default 0; a moving shot: anchors on several frames hold the "
+                        "estimate's chain); repeatable (the fit's "
                         "residual at each is reported; more than "
                         f"{100 * ANCHOR_TOLERANCE:g}%% off is refused)")
     p.add_argument("--sensor", type=float, default=DEFAULT_SENSOR_MM,
@@ -112,7 +114,7 @@ def run_plate(args, out) -> int:
 
     from ..bl import plate
 
-    target = check_output_file(args.out, ".blend")
+    target = check_output_file(args.out, ".blend", inputs=[args.footage, args.depth])
     request = plate_request(args, os.path.dirname(target), out)
     scene = open_blend(args.file)
     result = plate.import_plate(scene, request, progress=out.progress)

@@ -15,6 +15,7 @@ from .common import (
     open_blend,
     parse_frames,
     parse_resolution,
+    refuse_inputs,
 )
 
 #: Cycles' largest sample count.
@@ -86,7 +87,7 @@ def refuse_missing_files(file: str | None) -> None:
 def run_render(args, out) -> int:
     import bpy
 
-    from ..bl import render
+    from ..bl import farm, render
 
     if not args.file and not bpy.data.filepath:
         # Without one, Blender's factory startup scene (the default cube) would render.
@@ -100,6 +101,10 @@ def run_render(args, out) -> int:
     frames = parse_frames(args.frames, (scene.frame_start, scene.frame_end))
     resolution = parse_resolution(args.resolution)
     refuse_missing_files(args.file)
+    written = [os.path.join(folder, f"frame_{f:04d}.png") for f in frames]
+    written += [os.path.join(folder, name) for name, on in (("contact_sheet.png",
+                args.contact_sheet), ("pull.mp4", args.movie)) if on]
+    refuse_inputs(written, farm.used_files() + [bpy.data.filepath])
     render.configure(scene, args.engine, args.samples, resolution)
     paths = render.render_frames(scene, folder, frames, out.progress, camera=camera)
     data = {"frames": frames, "files": paths, "folder": folder,

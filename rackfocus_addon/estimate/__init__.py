@@ -12,6 +12,8 @@ first use). ``bl/estimation`` reads the footage and writes the EXRs through Blen
   across edges (guided by the footage).
 - ``align``: relative output to metres (one robust scale and shift in inverse-depth space per
   shot segment, against anchors), frame-to-frame stabilisation, scene-cut detection.
+- ``motion``: how the picture moved between frames, and frame-to-frame fits on the pixels that
+  motion matches (the chain that keeps a moving shot in one frame's units).
 - ``temporal``: the edge-aware temporal filter for per-frame models.
 - ``video``: video models end to end: windows with keyframes and overlap, their fit and
   cross-fade, single-file and encoder + head exports, streamed window by window.

@@ -5,9 +5,10 @@ scale and shift, and the two drift from frame to frame. Three steps make a clip 
 flicker:
 
 1. **Stabilise**: each frame is mapped into the units of the first frame of its shot segment by
-   a robust least-squares scale and shift against the previous (already mapped) frame
-   (:func:`frame_to_reference`): most pixels see the same surface in consecutive frames, and the
-   robust weights ignore the ones that do not (moving objects, parallax at edges).
+   a robust scale and shift against the previous (already mapped) frame, on the pixels the
+   picture's motion matches (:func:`.motion.chain`). :func:`stabilise` pairs the same pixel
+   positions instead: exact only for a locked-off camera (on a moving one it drifts, 0.04-0.2 %
+   a frame on a pan), kept as the baseline the tests and the bench compare against.
 2. **Align**: one scale and shift per shot segment maps those units to metric inverse depth,
    ``1/z = scale * v + shift`` (:func:`fit_alignment`), fitted against anchors (pixels of known
    distance, on any frame of the segment), or near and far distances, or an object of known size.
@@ -44,6 +45,9 @@ MAX_FIT_SAMPLES = 40_000
 #: Percentiles of a segment's inverse depth that stand for its nearest and farthest pixels when
 #: near and far distances are given (robust to a few stray pixels).
 NEAR_FAR_PERCENTILES = (0.5, 99.5)
+#: A stretch of frames without anchors whose chain may wander by more than this (relative
+#: scale) is warned about (1 %: the accuracy a moving shot is held to).
+CHAIN_WARNING = 0.01
 #: Tukey biweight tuning constant (95 % efficiency on Gaussian noise).
 TUKEY_C = 4.685
 HUBER_C = 1.345
@@ -58,6 +62,9 @@ CUT_HISTORY = 8
 #: With fewer than three earlier differences, a cut must exceed this many times CUT_MIN_DIFF.
 CUT_UNKNOWN_FACTOR = 3.0
 THUMB_PX = 64
+#: A shift explains the change between two frames (a pan, not a cut) when the frames then
+#: differ by less than this share of the picture's contrast (mean absolute deviation).
+CUT_MATCH = 0.25
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,8 @@ def frame_to_reference(reference: np.ndarray, frame: np.ndarray,
 
 def stabilise(frames) -> list[Transform]:
     """Transforms mapping each frame of one shot segment into the first frame's units: each
-    frame is fitted to the previous one after that one's own transform (a chain). ``frames`` is
+    frame is fitted to the previous one after that one's own transform (a chain), at the same
+    pixel positions (a locked-off camera; see :func:`.motion.chain` for a moving one). ``frames`` is
     an iterable of same-shaped relative inverse depth maps (read lazily, one at a time)."""
     out: list[Transform] = []
     prev = None
@@ -190,15 +198,45 @@ class AnchorFit:
 
 
 @dataclass
+class Stretch:
+    """Frames ``first`` .. ``last`` (0-based, inclusive) with no anchor inside: between two
+    anchored frames, or before the first or after the last. ``wander``: how far the chain's
+    scale had wandered from one anchored end to the other, as their anchors show (relative;
+    None at an open end); ``uncertainty``: the largest relative uncertainty of the chain's scale
+    inside, from the links' own uncertainties (a random walk tied at its anchored ends)."""
+
+    first: int
+    last: int
+    wander: float | None
+    uncertainty: float
+    worst_frame: int
+
+    def describe(self) -> str:
+        wandered = ("" if self.wander is None else
+                    f"the chain wandered {100 * self.wander:+.2f} % between the anchors; ")
+        return (f"frames {self.first}-{self.last} (no anchor): {wandered}uncertain by up to "
+                f"{100 * self.uncertainty:.2f} % (frame {self.worst_frame})")
+
+    def to_dict(self) -> dict:
+        return {"frames": [self.first, self.last], "wander": self.wander,
+                "uncertainty": self.uncertainty, "worst_frame": self.worst_frame}
+
+
+@dataclass
 class Alignment:
     """One shot segment's map to metric inverse depth, frames ``start`` .. ``end - 1``:
 
-    ``1/z = (scale + scale_rate * t) * v + (shift + shift_rate * t)``, ``t = frame - start``.
+    ``1/z = c(t) * ((scale + scale_rate * t) * v + (shift + shift_rate * t)) + d(t)``,
+    ``t = frame - start``.
 
     The rates are 0 (one alignment for the whole segment) unless anchors on several frames ask
     for a smoothly varying one (a dolly move changes every depth in a way a relative network
-    cannot tell from its own drift). ``source`` says what fixed it: 'anchors', 'near/far',
-    'anchors + near/far', or 'model' (metric output used as is).
+    cannot tell from its own drift). ``knots`` ``(frame, c, d)`` tie the chain at each anchored
+    frame (c = 1, d = 0 without them); between knots c and d are interpolated linearly (the
+    expected path of a random walk tied at both ends), before the first and after the last they
+    hold. ``stretches`` say how far the chain wandered between anchors and how uncertain it is
+    where none holds it. ``source`` says what fixed it: 'anchors', 'near/far', 'anchors +
+    near/far', or 'model' (metric output used as is).
     """
 
     start: int
@@ -209,11 +247,23 @@ class Alignment:
     anchors: list[AnchorFit] = field(default_factory=list)
     scale_rate: float = 0.0
     shift_rate: float = 0.0
+    knots: list[tuple[int, float, float]] = field(default_factory=list)
+    stretches: list[Stretch] = field(default_factory=list)
+
+    def base(self, frame: int) -> tuple[float, float]:
+        """(scale, shift) at ``frame`` before the knots' correction."""
+        t = frame - self.start
+        return self.scale + self.scale_rate * t, self.shift + self.shift_rate * t
 
     def at(self, frame: int) -> tuple[float, float]:
         """(scale, shift) at ``frame``."""
-        t = frame - self.start
-        return self.scale + self.scale_rate * t, self.shift + self.shift_rate * t
+        scale, shift = self.base(frame)
+        if not self.knots:
+            return scale, shift
+        frames = [k[0] for k in self.knots]
+        c = float(np.interp(frame, frames, [k[1] for k in self.knots]))
+        d = float(np.interp(frame, frames, [k[2] for k in self.knots]))
+        return scale * c, shift * c + d
 
     def inverse_depth(self, values, frame: int | None = None):
         scale, shift = self.at(self.start if frame is None else frame)
@@ -222,7 +272,18 @@ class Alignment:
     def to_dict(self) -> dict:
         return {"frames": [self.start, self.end - 1], "scale": self.scale, "shift": self.shift,
                 "scale_per_frame": self.scale_rate, "shift_per_frame": self.shift_rate,
+                "knots": [list(k) for k in self.knots],
+                "stretches": [st.to_dict() for st in self.stretches],
                 "source": self.source, "anchors": [a.to_dict() for a in self.anchors]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Alignment:
+        """An alignment as :meth:`to_dict` wrote it (a sidecar read back; anchors' residuals
+        and stretches are a report and are not read back)."""
+        return cls(data["frames"][0], data["frames"][1] + 1, data["scale"], data["shift"],
+                   data["source"], scale_rate=data.get("scale_per_frame", 0.0),
+                   shift_rate=data.get("shift_per_frame", 0.0),
+                   knots=[(int(k[0]), float(k[1]), float(k[2])) for k in data.get("knots", [])])
 
 
 def _irls(cols: np.ndarray, y: np.ndarray, robust: bool) -> np.ndarray:
@@ -235,7 +296,7 @@ def _irls(cols: np.ndarray, y: np.ndarray, robust: bool) -> np.ndarray:
         r = y - cols @ p
         sigma = max(_mad_sigma(r), ANCHOR_NOISE)
         t = np.abs(r) / (sigma * (HUBER_C if step < 2 else TUKEY_C))
-        w = (np.where(t <= 1.0, 1.0, 1.0 / t) if step < 2
+        w = (np.where(t <= 1.0, 1.0, 1.0 / np.maximum(t, 1.0)) if step < 2
              else np.where(t < 1.0, (1.0 - t * t) ** 2, 0.0))
         if (w > 0).sum() < cols.shape[1] + 1:
             return np.linalg.lstsq(cols, y, rcond=None)[0]
@@ -322,9 +383,105 @@ def near_far_samples(values: np.ndarray, near_m: float, far_m: float) -> list[An
             AnchorSample("far", float(lo), far_m, clip_wide=True)]
 
 
+def _frame_correction(alignment: Alignment, samples: Sequence[AnchorSample]
+                      ) -> tuple[float, float]:
+    """(c, d) that make one frame's anchors fit best: ``1/m ~ c * base(v) + d`` in relative
+    depth; one anchor (or anchors of one value) fits ``c`` alone, exactly."""
+    frame = samples[0].frame
+    scale, shift = alignment.base(frame)
+    pred = np.array([scale * s.value + shift for s in samples])
+    target = 1.0 / np.array([s.metres for s in samples])
+    if np.ptp(pred) <= 1e-9 * max(float(np.abs(pred).max()), 1e-30):
+        return float(np.mean(target / pred)), 0.0
+    cols = np.stack([pred / target, 1.0 / target], axis=1)
+    c, d = _irls(cols, np.ones(len(samples)), robust=len(samples) >= 4)
+    return float(c), float(d)
+
+
+def tie_to_anchored_frames(alignment: Alignment, samples: Sequence[AnchorSample],
+                           tolerance: float = ANCHOR_TOLERANCE) -> None:
+    """Tie ``alignment`` at each frame that has anchors (in place): a knot per anchored frame
+    corrects the chain there, residuals are refitted, and a correction that would put the
+    nearest anchor beyond infinity is refused. With anchors on one frame only, no knot."""
+    frames = sorted({s.frame for s in samples if not s.clip_wide})
+    if len(frames) < 2:
+        return
+    knots = []
+    for f in frames:
+        c, d = _frame_correction(alignment, [s for s in samples if s.frame == f and
+                                             not s.clip_wide])
+        if not (math.isfinite(c) and c > 0.0 and math.isfinite(d)):
+            raise RackFocusError(f"The anchors on frame {f} cannot be met (they contradict the "
+                                 "estimate there); check them")
+        knots.append((f, c, d))
+    alignment.knots = knots
+    alignment.anchors = []
+    for s in samples:
+        frame = alignment.start + (alignment.end - 1 - alignment.start) // 2 if s.clip_wide \
+            else s.frame
+        inv = alignment.inverse_depth(s.value, frame)
+        fitted = 1.0 / inv if inv > 0.0 else math.inf
+        alignment.anchors.append(AnchorFit(s.label, s.metres, fitted, fitted / s.metres - 1.0))
+    worst = max(alignment.anchors, key=lambda a: abs(a.residual))
+    if abs(worst.residual) > tolerance:
+        got = "beyond infinity" if math.isinf(worst.fitted_m) else f"{worst.fitted_m:.3g} m"
+        raise RackFocusError(f"Anchors contradict each other on one frame: the best fit puts "
+                             f"{worst.label} at {got}, not {worst.metres:g} m; check the "
+                             "anchors")
+
+
+def chain_stretches(alignment: Alignment, samples: Sequence[AnchorSample],
+                    link_sigmas: Sequence[float]) -> list[Stretch]:
+    """The stretches of frames between anchored frames (and before the first, after the last)
+    with the chain's uncertainty inside and how far it wandered between anchored ends.
+    ``link_sigmas[i]``: relative uncertainty of frame ``start + i``'s link to its predecessor
+    (0 for the first frame)."""
+    start, end = alignment.start, alignment.end
+    frames = sorted({s.frame for s in samples if not s.clip_wide})
+    if not frames or len(link_sigmas) != end - start:
+        return []
+    var = np.concatenate([[0.0], np.cumsum(np.square(np.asarray(link_sigmas[1:], float)))])
+    cs = {k[0]: k[1] for k in alignment.knots}
+
+    def walked(a: int, b: int) -> float:  # variance accumulated from frame a to frame b
+        return float(var[b - start] - var[a - start])
+
+    out = []
+    if frames[0] > start:
+        out.append(Stretch(start, frames[0] - 1, None, math.sqrt(walked(start, frames[0])),
+                           start))
+    for a, b in zip(frames, frames[1:]):
+        if b - a > 1:
+            wander = cs[b] / cs[a] - 1.0 if cs else None
+            # A random walk tied at both ends is most uncertain midway: sigma * sqrt(L) / 2.
+            out.append(Stretch(a + 1, b - 1, wander, 0.5 * math.sqrt(walked(a, b)),
+                               (a + b) // 2))
+    if frames[-1] < end - 1:
+        out.append(Stretch(frames[-1] + 1, end - 1, None,
+                           math.sqrt(walked(frames[-1], end - 1)), end - 1))
+    return out
+
+
+def chain_warnings(alignment: Alignment, limit: float = CHAIN_WARNING) -> list[str]:
+    """A line for each stretch without anchors where the chain's own uncertainty passes
+    ``limit``: which frames, and on which frame to add an anchor."""
+    lines = []
+    for st in alignment.stretches:
+        if st.uncertainty > limit:
+            lines.append(
+                f"Frames {st.first}-{st.last} (0-based) have no anchor and the chain's scale "
+                f"may wander there by up to {100 * st.uncertainty:.1f} % (by frame "
+                f"{st.worst_frame}): add an anchor on frame {st.worst_frame} "
+                f"(--anchor X,Y=M@{st.worst_frame})")
+    return lines
+
+
 def align_segment(start: int, end: int, samples: Sequence[AnchorSample],
-                  relative: bool = True, tolerance: float = ANCHOR_TOLERANCE) -> Alignment:
-    """The alignment of frames ``start`` .. ``end - 1`` from their anchor samples.
+                  relative: bool = True, tolerance: float = ANCHOR_TOLERANCE,
+                  link_sigmas: Sequence[float] | None = None) -> Alignment:
+    """The alignment of frames ``start`` .. ``end - 1`` from their anchor samples, tied at
+    every anchored frame (:func:`tie_to_anchored_frames`), with the stretches between anchors
+    measured against ``link_sigmas`` (the chain's per-link uncertainties, when known).
 
     A metric model's segment without samples keeps the model's metres (scale 1, shift 0); a
     relative one without samples is an error naming the frames that need anchors.
@@ -337,6 +494,9 @@ def align_segment(start: int, end: int, samples: Sequence[AnchorSample],
             f"No anchor for {where} (0-based; a new shot starts at {start}): add "
             f"--anchor X,Y=M@{start} or give --near and --far")
     result = fit_alignment(samples, start, end, tolerance)
+    tie_to_anchored_frames(result, samples, tolerance)
+    if link_sigmas is not None:
+        result.stretches = chain_stretches(result, samples, link_sigmas)
     kinds = {"near/far" if s.clip_wide else "anchors" for s in samples}
     result.source = " + ".join(k for k in ("anchors", "near/far") if k in kinds)
     return result
@@ -420,9 +580,62 @@ def thumbnail(srgb: np.ndarray, width_px: int = THUMB_PX) -> np.ndarray:
     return resize_bicubic(luma, tw, th)
 
 
+def _filled(img: np.ndarray) -> np.ndarray:
+    """NaN replaced by the image's median (phase correlation and gradients need numbers)."""
+    out = np.asarray(img, dtype=np.float64)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out = out.copy()
+        out[bad] = float(np.median(out[~bad])) if (~bad).any() else 0.0
+    return out
+
+
+def phase_correlation(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """The shift (dx, dy) in pixels such that ``b(x) ~ a(x + dx, y + dy)``, and the peak's
+    height (0..1: 1 for a pure shift of the same picture). Hann-windowed, sub-pixel by a
+    parabola through the peak. Insensitive to a gain and an offset between the two."""
+    h, w = a.shape
+    win = np.outer(np.hanning(h), np.hanning(w))
+    fa = np.fft.rfft2((_filled(a) - np.nanmean(a)) * win)
+    fb = np.fft.rfft2((_filled(b) - np.nanmean(b)) * win)
+    cross = fa * np.conj(fb)
+    cross /= np.maximum(np.abs(cross), 1e-12)
+    corr = np.fft.irfft2(cross, s=(h, w))
+    r, c = np.unravel_index(int(np.argmax(corr)), corr.shape)
+
+    def vertex(m1: float, p: float, p1: float) -> float:
+        d = m1 - 2.0 * p + p1
+        return 0.5 * (m1 - p1) / d if d < 0 else 0.0
+
+    peak = float(corr[r, c])
+    dy = r + vertex(corr[r - 1, c], peak, corr[(r + 1) % h, c])
+    dx = c + vertex(corr[r, c - 1], peak, corr[r, (c + 1) % w])
+    dy = dy - h if dy > h / 2 else dy
+    dx = dx - w if dx > w / 2 else dx
+    return float(dx), float(dy), peak
+
+
 def frame_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference of two thumbnails (sRGB luminance 0..1)."""
-    return float(np.mean(np.abs(np.asarray(a) - np.asarray(b))))
+    """Mean absolute difference of two thumbnails (sRGB luminance 0..1), after the shift that
+    best matches them where it matches them well: a pan, however fast, moves the picture and is
+    not a difference; a cut changes it. The shift (phase correlation, whole pixels, up to a
+    third of the frame) is used only when the shared part then differs by less than
+    :data:`CUT_MATCH` of the picture's own contrast (a real pan measured under 1 %; another
+    picture can always be shifted to look a little alike, never that much)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    plain = float(np.mean(np.abs(a - b)))
+    dx, dy, _peak = phase_correlation(a, b)
+    h, w = a.shape
+    sx, sy = int(round(dx)), int(round(dy))
+    if abs(sx) > w // 3 or abs(sy) > h // 3 or (sx == 0 and sy == 0):
+        return plain
+    # b(x) ~ a(x + sx, y + sy): compare the overlap.
+    bb = b[max(0, -sy):h - max(0, sy), max(0, -sx):w - max(0, sx)]
+    aa = a[max(0, sy):h - max(0, -sy), max(0, sx):w - max(0, -sx)]
+    shifted = float(np.mean(np.abs(aa - bb)))
+    contrast = 0.5 * (float(np.mean(np.abs(a - a.mean()))) + float(np.mean(np.abs(b - b.mean()))))
+    return min(plain, shifted) if shifted < CUT_MATCH * contrast else plain
 
 
 def detect_cuts(differences: Sequence[float], min_diff: float = CUT_MIN_DIFF,

@@ -203,6 +203,14 @@ class LoadedModel:
         frames = tensor.shape[1] if sig.layout == "video" else 1
         if out.ndim < 2 or out.size % frames:
             raise RackFocusError(f"The model returned an output of shape {list(out.shape)}")
+        # NaN marks masked pixels; a frame with nothing else is no estimate at all.
+        for frame in out.reshape(frames, -1):
+            if not np.isfinite(frame).any():
+                bad = "NaN" if np.isnan(frame).any() else "infinite values"
+                raise RackFocusError(
+                    f"The model returned {bad} for every pixel of a {tensor.shape[-1]}x"
+                    f"{tensor.shape[-2]} input: it is not a depth model Rack Focus can use (or "
+                    "not in this precision): try another --model")
         return out.reshape(frames, out.shape[-2], out.shape[-1])
 
 

@@ -651,3 +651,123 @@ frames = "1-2"
         ["depth_0001.exr", "depth_0002.exr"]
     assert any("estimate:" in note for note in entry["notes"])
     assert farm_problems(entry["blend"]) == []
+
+
+def test_a_shot_named_after_its_scene_in_the_scenes_folder_is_refused(empty_scene, tmp_path,
+                                                                      run_cli, capsys):
+    """Issue 19: name = "demo", scene = "demo.blend", output = "." would save the built shot
+    over the scene (and a second run over its .blend1): refused before anything is written."""
+    scene = demo_file(tmp_path)
+    original = open(scene, "rb").read()
+    before = sorted(os.listdir(tmp_path))
+    listing = shot_list(tmp_path, '[[shot]]\nname = "demo"\nscene = "demo.blend"\n'
+                                  'output = "."\nmarks = ["Near@1", "Far@3"]\n'
+                                  '[shot.render]\nengine = "workbench"\nresolution = "16x9"\n'
+                                  'frames = "1"\nmovie = false\ncontact_sheet = false\n'
+                                  'plot = false\n')
+    assert run_cli("batch", listing) == 2
+    err = capsys.readouterr().err
+    assert "key 'scene'" in err and "would overwrite" in err and "'output'" in err
+    assert open(scene, "rb").read() == original
+    assert sorted(os.listdir(tmp_path)) == sorted(before + ["shots.toml"])
+
+
+def test_a_frame_cut_short_is_not_finished_and_a_resume_renders_it_again(empty_scene, tmp_path):
+    """Issue 19, item 4: after a full disk, a frame file cut short (half a PNG) once counted as
+    finished and the re-run said "done 4/4"; it is re-checked and rendered again."""
+    demo_file(tmp_path)
+    path = shot_list(tmp_path, TINY + '[[shot]]\nname = "a"\nscene = "demo.blend"\n'
+                                      'marks = ["Near@1", "Far@4"]\n')
+    first = batch.run_batch(load_shot_list(path), log=Recorder())
+    assert [s.status for s in first.shots] == ["done"]
+    frame = tmp_path / "renders" / "a" / "frame_0002.png"
+    whole = frame.read_bytes()
+    frame.write_bytes(whole[:len(whole) // 2])
+    again = batch.run_batch(load_shot_list(path), log=Recorder())
+    (a,) = again.shots
+    assert (a.status, a.frames_rendered, a.frames_done) == ("done", 1, 4)
+    (tmp_path / "whole.png").write_bytes(whole)
+    assert np.array_equal(pixels(str(frame)), pixels(str(tmp_path / "whole.png")))
+
+
+def _tiny_da2(path) -> str:
+    """A tiny network with Depth Anything V2's signature (disparity = mean of the input + 3)."""
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, "h", "w"])
+    y = helper.make_tensor_value_info("predicted_depth", TensorProto.FLOAT, [1, "h", "w"])
+    nodes = [helper.make_node("ReduceMean", ["pixel_values"], ["m"], axes=[1], keepdims=0),
+             helper.make_node("Add", ["m", "b"], ["predicted_depth"])]
+    graph = helper.make_graph(nodes, "tiny", [x], [y],
+                              [helper.make_tensor("b", TensorProto.FLOAT, [], [3.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("model,plate,needle", [
+    ("broken.onnx", 'near_m = 2.0\nfar_m = 8.0', "key 'model': broken.onnx is not an ONNX model"),
+    ("tiny.onnx", 'focal_mm = 35', "key 'plate.anchors'"),
+])
+def test_estimate_shots_are_checked_before_any_folder_is_made(empty_scene, tmp_path, run_cli,
+                                                              capsys, model, plate, needle):
+    """Issue 19, item 16: an .onnx that does not load and a relative estimate without anchors
+    or near/far passed validation and failed at build after making the shot's folder."""
+    _tiny_da2(tmp_path / "tiny.onnx")
+    (tmp_path / "broken.onnx").write_bytes(b"not a network")
+    demo_plate.build_cg_scene(empty_scene, 32, 18, frames=2)
+    colors, _depths = demo_plate.render_footage(empty_scene, str(tmp_path / "footage"),
+                                                samples=1)
+    path = shot_list(tmp_path, TINY + f"""
+[[shot]]
+name = "est"
+footage = "{os.path.relpath(colors[0], tmp_path)}"
+depth = "estimate"
+model = "{model}"
+marks = ["px:9,11@1", "px:2,3@2"]
+[shot.plate]
+{plate}
+""")
+    assert run_cli("batch", path) == 2
+    err = capsys.readouterr().err
+    assert needle in err, err
+    assert not (tmp_path / "renders").exists()
+
+
+def test_the_exit_status_counts_the_failed_shots(empty_scene, tmp_path, run_cli, capsys,
+                                                 monkeypatch):
+    """Two shots fail (the disk is full): exit status 2, the number of failed shots."""
+    demo_file(tmp_path)
+    path = shot_list(tmp_path, TWO_SHOTS.replace('frames = "1-4"', 'frames = "1"'))
+
+    def full_disk(scene, frame, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
+
+    monkeypatch.setattr(batch, "write_frame", full_disk)
+    assert run_cli("batch", path, "--json") == 2
+    data = json.loads(capsys.readouterr().out)
+    assert [s["status"] for s in data["shots"]] == ["failed", "failed"]
+    report = batch.BatchReport("s.toml", [batch.ShotReport(f"s{i}", "", status=batch.FAILED)
+                                      for i in range(200)])
+    assert report.exit_code() == 125
+
+
+def test_a_pixel_mark_at_x_equal_to_the_width_is_refused_at_validation(empty_scene, tmp_path,
+                                                                       run_cli, capsys):
+    demo_plate.build_cg_scene(empty_scene, 32, 18, frames=1)
+    colors, depths = demo_plate.render_footage(empty_scene, str(tmp_path / "footage"),
+                                               samples=1)
+    body = (TINY + '[[shot]]\nname = "p"\n'
+            f'footage = "{os.path.relpath(colors[0], tmp_path)}"\n'
+            f'depth = "{os.path.relpath(depths[0], tmp_path)}"\n')
+    path = shot_list(tmp_path, body + 'marks = ["px:32,5@1", "px:31,17@2"]\n')
+    assert run_cli("batch", path, "--check") == 2
+    err = capsys.readouterr().err
+    assert "key 'marks[1]': pixel (32, 5) is outside the 32x18 footage" in err, err
+    assert "marks[2]" not in err
+    path = shot_list(tmp_path, body + 'marks = ["px:5,18@1", "px:31,17@2"]\n')
+    assert run_cli("batch", path, "--check") == 2
+    assert "pixel (5, 18) is outside" in capsys.readouterr().err

@@ -410,3 +410,50 @@ def test_negative_frame_list_through_main(shot, tmp_path, capsys):
     assert cli.main(["render", shot, "--frames", "-3--1", "--out", str(tmp_path / "r"),
                      "--samples", "0"]) == 2  # reached --samples: the frames parsed
     assert "--samples 0 is out of range" in error_line(capsys)
+
+
+# --- issue 19: an output never lands on an input or on a .blend ------------------------------
+
+def test_a_text_output_onto_the_input_or_a_blend_is_refused(shot, tmp_path, capsys):
+    original = open(shot, "rb").read()
+    assert main(["describe", shot, "--out", shot]) == 2
+    assert "input" in error_line(capsys)
+    assert open(shot, "rb").read() == original
+    other = tmp_path / "other.blend"
+    other.write_bytes(original)
+    disguised = tmp_path / "notes.txt"
+    disguised.write_bytes(original)  # a .blend under another name
+    for target in (other, str(shot) + "1", disguised):
+        if not os.path.exists(target):
+            open(target, "wb").write(original)
+        assert main(["describe", shot, "--out", str(target)]) == 2
+        assert ".blend" in error_line(capsys)
+        assert open(target, "rb").read() == original
+    # export's CSV and JSON are checked the same way.
+    csv = tmp_path / "focus.csv"
+    csv.write_bytes(original)
+    assert main(["export", shot, "--out", str(csv)]) == 2
+    assert ".blend" in error_line(capsys)
+    assert csv.read_bytes() == original
+
+
+def test_render_never_writes_a_frame_over_the_footage_the_file_reads(empty_scene, tmp_path,
+                                                                   capsys):
+    """The scene plays an image sequence frame_0001.png ... from the folder render --out names:
+    frame 2 rendered there would replace footage frame 2. Refused, every file kept."""
+    two_subject_scene(empty_scene)
+    for i in (1, 2, 3):
+        _save_png(tmp_path / f"frame_{i:04d}.png", value=0.2 * i)
+    image = bpy.data.images.load(str(tmp_path / "frame_0001.png"))
+    _textured_plane(empty_scene, image, frames=3)
+    shot = str(tmp_path / "shot.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=shot, relative_remap=True)
+    kept = {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)}
+    assert main(["render", shot, "--out", str(tmp_path), "--frames", "2", "--samples", "1",
+                 "--resolution", "16x9"]) == 2
+    line = error_line(capsys)
+    assert "frame_0002.png: it is this command's input" in line, line
+    assert {n: (tmp_path / n).read_bytes() for n in os.listdir(tmp_path)} == kept
+    # Another folder renders.
+    assert main(["render", shot, "--out", str(tmp_path / "out"), "--frames", "2", "--samples",
+                 "1", "--resolution", "16x9"]) == 0

@@ -531,6 +531,12 @@ def test_alignment_and_stabilisation_on_a_rendered_moving_camera(tmp_path, empty
           f"{eo.tae(truths, truths, matrices, focal):.5f}")
     assert max(errors) < 0.02
     assert tae <= tae_naive / 5.0
+    # Tied at both anchored frames; the four frames between report how far the chain wandered.
+    (segment,) = result.segments
+    assert [k[0] for k in segment.knots] == [0, frames - 1]
+    assert [(st.first, st.last) for st in segment.stretches] == [(1, frames - 2)]
+    side = json.loads((tmp_path / "out" / "estimate.json").read_text())
+    assert side["alignment"][0]["stretches"][0]["wander"] == segment.stretches[0].wander
 
 
 def test_plate_estimate_imports_footage_alone_and_reuses_the_estimate(work, da2, capsys):
@@ -575,3 +581,145 @@ def test_import_plate_operator_estimates_depth(addon, work, da2, monkeypatch):
         bpy.ops.rackfocus.import_plate(footage=clip, estimate=True, model="FILE",
                                        model_file=str(da2), anchors="5,13=6; 42,13=2")
     assert plate.plates(scene.camera) == [plate_obj]
+
+
+# --- issue 19: files the tool did not write are never touched ---------------------------------
+
+def test_depth_files_it_did_not_write_are_refused_and_kept(work, da2, capsys):
+    """Another tool's depth (or the footage itself) named depth_####.exr in --out: refused
+    before anything is written, every byte kept."""
+    clip = write_clip(work / "shot", 2)
+    out = work / "out"
+    out.mkdir()
+    (out / "depth_0001.exr").write_bytes(b"another tool's depth")
+    (out / "depth_0007.exr").write_bytes(b"and another")
+    with pytest.raises(RackFocusError, match=r"did not write.*depth_0001\.exr.*depth_0007\.exr"):
+        estimation.estimate_depth(request(clip, out, da2))
+    assert outputs(out) == ["depth_0001.exr", "depth_0007.exr"]
+    assert (out / "depth_0001.exr").read_bytes() == b"another tool's depth"
+    assert (out / "depth_0007.exr").read_bytes() == b"and another"
+    # The command line: exit 2 and one line.
+    from rackfocus_addon.cli import main
+    assert main(["estimate", "--footage", clip, "--out", str(out), "--model", str(da2),
+                 "--anchor", "5,13=6", "--anchor", "42,13=2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rackfocus: error: ") and "--out" in err[0]
+    assert outputs(out) == ["depth_0001.exr", "depth_0007.exr"]
+
+
+def test_new_settings_replace_only_its_own_files(work, da2):
+    """Changed settings remove and rewrite the tool's own EXRs; a file another tool put beside
+    them (or one of its own that was replaced since) stops the run, and is kept."""
+    clip = write_clip(work / "shot", 2)
+    out = work / "out"
+    estimation.estimate_depth(request(clip, out, da2))
+    (out / "depth_0009.exr").write_bytes(b"theirs")
+    with pytest.raises(RackFocusError, match=r"depth_0009\.exr"):
+        estimation.estimate_depth(request(clip, out, da2, temporal=True))
+    assert (out / "depth_0009.exr").read_bytes() == b"theirs"
+    os.remove(out / "depth_0009.exr")
+    again = estimation.estimate_depth(request(clip, out, da2, temporal=True))
+    assert again.written == 2
+    (out / "depth_0002.exr").write_bytes(b"replaced by the user")
+    with pytest.raises(RackFocusError, match=r"depth_0002\.exr"):
+        estimation.estimate_depth(request(clip, out, da2))
+    assert (out / "depth_0002.exr").read_bytes() == b"replaced by the user"
+
+
+def padded_png(path, rgb, pad=100_000):
+    """An 8-bit RGB PNG whose pixels sit in the middle of the file, between two comments of
+    ``pad`` bytes, stored (zlib level 0) so its size does not depend on the pixels."""
+    data = np.clip(np.rint(np.asarray(rgb) * 255), 0, 255).astype(np.uint8)
+    raw = b"".join(b"\x00" + data[r].tobytes() for r in range(data.shape[0]))
+
+    def chunk(tag, body):
+        return (struct.pack(">I", len(body)) + tag + body
+                + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
+
+    comment = chunk(b"tEXt", b"Comment\x00" + b"x" * pad)
+    header = struct.pack(">IIBBBBB", data.shape[1], data.shape[0], 8, 2, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + comment
+                + chunk(b"IDAT", zlib.compress(raw, 0)) + comment + chunk(b"IEND", b""))
+
+
+def test_a_changed_frame_in_the_middle_of_the_clip_is_estimated_again(work, da2):
+    """Issue 19, item 5: frame 2 replaced by another of the same size (its pixels in the middle
+    of the file) is estimated again; the signature used to read each file's first and last
+    64 KiB only. A frame copied over with the same content changes nothing."""
+    folder = work / "shot"
+    folder.mkdir()
+    for i in range(3):
+        padded_png(folder / f"shot_{i + 1:04d}.png", three_band_frame())
+    clip = folder / "shot_0001.png"
+    out = work / "out"
+    estimation.estimate_depth(request(clip, out, da2))
+    middle = read_depth(str(out / "depth_0002.exr"))[:, 18:30].mean()
+    frame2 = folder / "shot_0002.png"
+    size = os.path.getsize(frame2)
+    padded_png(frame2, three_band_frame(middle=0.65))
+    assert os.path.getsize(frame2) == size
+    again = estimation.estimate_depth(request(clip, out, da2))
+    assert again.written == 3
+    assert read_depth(str(out / "depth_0002.exr"))[:, 18:30].mean() != pytest.approx(middle)
+    # Touched, same content: nothing to do.
+    os.utime(frame2)
+    assert estimation.estimate_depth(request(clip, out, da2)).written == 0
+
+
+# --- issue 19, item 15: a refused estimation leaves nothing behind -----------------------------
+
+def test_a_relative_model_without_anchors_is_refused_before_the_network(work, da2):
+    clip = write_clip(work / "shot", 2)
+    calls = []
+    model = estimate_model.load_model(estimation.resolve_model(da2))
+    model.session = _CountingSession(model.session, calls)
+    with pytest.raises(RackFocusError, match=r"No anchor for frames 0-1.*--near and --far"):
+        estimation.estimate_depth(request(clip, work / "out", da2, anchors=()), model=model)
+    assert calls == [] and not (work / "out").exists()
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda path: tiny_model(path, b=float("nan")), "NaN"),
+    (lambda path: tiny_model(path, a=0.0), "contradict|flat|one depth"),  # a constant
+])
+def test_a_model_that_gives_no_usable_depth_leaves_nothing(work, make, needle):
+    clip = write_clip(work / "shot", 3)
+    out = work / "cache" / "out"
+    with pytest.raises(RackFocusError, match=needle):
+        estimation.estimate_depth(request(clip, out, make(work / "bad.onnx")))
+    assert not (work / "cache").exists()
+
+
+def test_anchors_that_disagree_across_frames_leave_nothing(work, da2):
+    """Found after the network ran: the run's cache, manifest, cuts and folder all go; a
+    previous run's files in the folder stay as they were."""
+    clip = write_clip(work / "shot", 3)
+    out = work / "out"
+    # Each frame's pair agrees with itself; frame 1 says everything is half as far.
+    anchors = (Anchor(5, 13, 6.0, 0), Anchor(42, 13, 2.0, 0), Anchor(5, 13, 3.0, 1),
+               Anchor(42, 13, 1.0, 1), Anchor(5, 13, 6.0, 2), Anchor(42, 13, 2.0, 2))
+    with pytest.raises(RackFocusError, match="contradict"):
+        estimation.estimate_depth(request(clip, out, da2, anchors=anchors))
+    assert not out.exists()
+    estimation.estimate_depth(request(clip, out, da2))
+    kept = {f: (out / f).read_bytes() for f in outputs(out) if f != "raw"}
+    with pytest.raises(RackFocusError, match="contradict"):
+        estimation.estimate_depth(request(clip, out, da2, anchors=anchors))
+    assert {f: (out / f).read_bytes() for f in outputs(out) if f != "raw"} == kept
+
+
+def test_plate_estimate_refused_leaves_no_cache_folder(work, capsys):
+    from rackfocus_addon.cli import main
+
+    clip = write_clip(work / "shot", 2)
+    blend = str(work / "scene.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    capsys.readouterr()
+    bad = tiny_model(work / "bad.onnx", b=float("nan"))
+    assert main(["plate", blend, "--footage", clip, "--estimate", "--model", str(bad),
+                 "--anchor", "5,13=6", "--anchor", "42,13=2", "--out",
+                 str(work / "plate.blend")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "NaN" in err[0], err
+    assert not (work / "rackfocus_cache").exists() and not (work / "plate.blend").exists()

@@ -185,3 +185,28 @@ def test_bake_reads_no_unrelated_heavy_object(empty_scene):
     create_pull(empty_scene, cam, [parse_mark("Head@1"), parse_mark("Rider@40")], mode="bake")
     assert len(calls) - before <= 2  # the final refresh of the current frame, not 40 frames
     assert math.isfinite(cam.data.dof.focus_distance)
+
+
+def test_a_target_reachable_only_through_a_driver_is_evaluated(empty_scene):
+    """Issue 19: 'Mover' is nothing's parent or constraint target, only a driver variable's: it
+    must be in the closure, and the driven subject's distances equal the whole scene's."""
+    cam = add_camera(empty_scene)
+    mover = add_empty(empty_scene, "Mover", (0.0, 3.0, 0.0))
+    _key(mover, "location", [(1, (0.0, 3.0, 0.0)), (40, (0.0, 12.0, 0.0))])
+    driven = add_empty(empty_scene, "Driven", (0.0, 0.0, 0.0))
+    fc = driven.driver_add("location", 1)
+    var = fc.driver.variables.new()
+    var.type = "TRANSFORMS"
+    var.targets[0].id = mover
+    var.targets[0].transform_type = "LOC_Y"
+    fc.driver.expression = var.name  # the camera looks along +Y: distance = Mover's Y
+    bpy.context.view_layer.update()
+    subjects = resolve_subjects(empty_scene, cam, [parse_subject("Driven")])
+    closure, unresolved = evaluate.dependencies([cam, driven])
+    assert unresolved == [] and "Mover" in {o.name for o in closure}
+    notes = []
+    scoped = sample_distances(empty_scene, cam, subjects, FRAMES, notes=notes)
+    assert notes == []
+    truth = _full_scene(empty_scene, cam, subjects)
+    assert np.abs(scoped - truth).max() < 1e-6
+    assert scoped[0, -1] - scoped[0, 0] > 8.0  # it really moves with Mover

@@ -603,3 +603,41 @@ def test_cache_is_the_pure_cache_frame_of_the_inputs(empty_scene, shot, tmp_path
     np.testing.assert_allclose(cached_fill[..., :3], np.stack(fill[:3], axis=-1), rtol=1e-3,
                                atol=1e-4)  # half floats
     assert (depth[1] > 0).any()
+
+
+# --- issue 19: pixel marks read the depth of their own frame, inside the footage ----------------
+
+def test_a_pixel_mark_on_a_later_frame_reads_that_frames_depth(empty_scene, tmp_path):
+    """A three-frame plate whose depth under the marked pixels changes every frame: each mark
+    focuses at the depth of its own frame, and a pixel at x = width is off the footage."""
+    from rackfocus_addon import exr
+
+    w, h = 16, 9
+    os.makedirs(tmp_path / "clip")
+    for i, (left, right) in enumerate(((2.0, 6.0), (3.0, 5.0), (4.0, 9.0)), start=1):
+        grey = np.full((h, w), 0.5)
+        write_png16(str(tmp_path / "clip" / f"shot_{i:04d}.png"), grey)
+        z = np.full((h, w), left, dtype=np.float32)
+        z[:, 8:] = right
+        exr.write(str(tmp_path / "clip" / f"depth_{i:04d}.exr"),
+                  [z, z, z, np.ones_like(z)])
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(str(tmp_path / "clip" / "shot_0001.png"),
+                                                    str(tmp_path / "clip" / "depth_0001.exr"),
+                                                    "metric", cache_dir=str(tmp_path / "cache")))
+    cam = scene.objects[result.camera]
+    start = scene.frame_start
+    marks = [Mark(SubjectRef("pixel", coords=(2, 4)), frame=start),
+             Mark(SubjectRef("pixel", coords=(12, 4)), frame=start + 2)]
+    pull = pull_engine.write_pull(scene, cam, PullRequest(tuple(marks), mode="bake"))
+    assert pull.mark_distances_m == pytest.approx([2.0, 9.0], rel=1e-5)
+    scene.frame_set(start + 2)
+    assert cam.data.dof.focus_distance == pytest.approx(9.0, rel=1e-4)
+    subject = resolve_subject(scene, cam, SubjectRef("pixel", coords=(12, 4)))
+    assert subject.reader.depth_at(start + 1, 12, 4) == pytest.approx(5.0)
+    assert subject.reader.depth_at(start + 1, 15, 4) == pytest.approx(5.0)  # the last column
+    for x, y in ((16, 4), (3, 9)):
+        with pytest.raises(RackFocusError, match=rf"Pixel \({x}, {y}\) is outside the 16x9 "
+                                                 "footage"):
+            resolve_subject(scene, cam, SubjectRef("pixel", coords=(x, y))).reader.depth_at(
+                start, x, y)

@@ -17,6 +17,7 @@ from rackfocus_addon.depth import (
     parse_anchor,
     resize_nearest,
     to_metric,
+    valid_mask,
     validate_plate_settings,
 )
 from rackfocus_addon.depth_fill import nearest_sources
@@ -363,3 +364,39 @@ def test_fill_nearest_at_any_hole_size_and_without_valid_samples():
     valid[63, 63] = True  # one measured pixel fills the frame
     np.testing.assert_array_equal(fill_nearest(np.full((64, 64), 7.0), valid), 7.0)
     np.testing.assert_array_equal(fill_nearest(np.ones((3, 3)), np.zeros((3, 3), bool)), 0.0)
+
+
+def test_a_source_exactly_margin_behind_does_not_qualify():
+    """Ties: "behind" is strictly more than ``margin`` further. Sources right next to every
+    target whose key is exactly the target's plus the margin are passed over for one that is
+    really behind, far off; with only tied sources there is none."""
+    h, w = 12, 16
+    key = np.full((h, w), 1.0, dtype=np.float32)
+    sources = np.zeros((h, w), dtype=bool)
+    sources[:, 8] = True
+    key[:, 8] = 1.5  # exactly 1.0 + margin 0.5: a tie
+    targets = np.zeros((h, w), dtype=bool)
+    targets[:, :8] = True
+    idx = nearest_sources(sources, targets, key=key, margin=0.5)
+    assert (idx[targets] == -1).all()
+    sources[:, 15] = True
+    key[:, 15] = 1.75  # really behind
+    idx = nearest_sources(sources, targets, key=key, margin=0.5)
+    got = idx[targets]
+    assert (got >= 0).all() and (got % w == 15).all()
+    # Targets a little nearer (0.9: 1.5 is behind them) share every 2x2 cell with tied ones:
+    # the near column serves them (some), never the tied ones.
+    key[:, 0:8:2] = 0.9
+    idx = nearest_sources(sources, targets, key=key, margin=0.5)
+    got = idx[targets]
+    assert (got >= 0).all() and (key.ravel()[got] > key[targets] + 0.5).all()
+    assert (got % w == 8).any()
+
+
+def test_valid_depth_is_positive_and_normalised_depth_may_be_zero():
+    values = np.array([0.0, -0.0, 1e-30, -1e-30, 2.0, np.nan, np.inf, -np.inf])
+    assert valid_mask(values, "metric").tolist() == [False, False, True, False, True, False,
+                                                     False, False]
+    assert valid_mask(values, "inverse").tolist() == valid_mask(values, "metric").tolist()
+    assert valid_mask(values, "normalized").tolist() == [True, True, True, False, True, False,
+                                                         False, False]

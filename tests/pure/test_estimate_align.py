@@ -7,7 +7,7 @@ import pytest
 
 from rackfocus_addon.depth import Anchor
 from rackfocus_addon.errors import RackFocusError
-from rackfocus_addon.estimate import align
+from rackfocus_addon.estimate import align, motion
 
 W, H = 96, 54
 FOCAL_PX = 50.0 / 36.0 * W
@@ -151,7 +151,7 @@ def test_scene_cuts_split_the_clip_but_a_pan_does_not():
 def align_clip(estimates, truths, anchor_frames):
     """The pipeline's pure part: stabilise, one alignment per segment from anchors on the given
     frames (a pixel on the wall, on the card and on the sphere), back to metres."""
-    transforms = align.stabilise(estimates)
+    transforms = [link.transform for link in motion.chain(estimates)]
     samples = []
     for k in anchor_frames:
         z = truths[k]
@@ -207,3 +207,24 @@ def test_a_push_in_needs_anchors_on_two_frames():
           f"{FRAMES - 1} {100 * last_two:.2f} %")
     assert last_one > 0.02 and last_two < 0.005
     assert alignment.scale_rate != 0.0 and alignment.to_dict()["scale_per_frame"] != 0.0
+
+
+# --- issue 19: surviving mutants ----------------------------------------------------------------
+
+def test_anchors_reach_exactly_to_the_frame_edges():
+    """Pixel centres are integers, so a 48x27 frame spans -0.5 .. 47.5 wide: an anchor at
+    x = W - 0.5 is on the edge outside it, one at -0.5 on the edge inside."""
+    align.check_anchors([Anchor(-0.5, -0.5, 2.0), Anchor(47.49, 26.49, 2.0)], 48, 27, 1)
+    for x, y in ((47.5, 5), (5, 26.5), (-0.51, 5), (5, -0.51)):
+        with pytest.raises(RackFocusError, match="outside the 48x27 frame"):
+            align.check_anchors([Anchor(x, y, 2.0)], 48, 27, 1)
+
+
+def test_an_anchor_reads_the_network_pixel_under_its_centre():
+    """Measured from the frame's left edge, footage pixel x spans x .. x + 1 and its centre is
+    x + 0.5: 48 footage pixels on 36 network pixels put footage pixel 1's centre (1.5) at 1.125,
+    inside network pixel 1 (not 0, where x alone, 0.75, would put it)."""
+    assert align.low_res_pixel(1, 0, 48, 27, 36, 27) == (1, 0)
+    assert align.low_res_pixel(0, 1, 27, 48, 27, 36) == (0, 1)
+    assert align.low_res_pixel(47, 26, 48, 27, 36, 20) == (35, 19)  # the last, not past it
+    assert align.low_res_pixel(-0.5, -0.5, 48, 27, 36, 20) == (0, 0)

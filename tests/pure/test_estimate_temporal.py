@@ -31,3 +31,17 @@ def test_temporal_filter_calms_still_pixels_and_does_not_ghost_moving_edges():
     assert np.allclose(out[:, 20:30], 0.5, rtol=0.01)
     filt.reset()
     assert np.array_equal(filt.apply(moved, g2), moved.astype(np.float32))
+
+
+def test_the_temporal_filter_weighs_the_previous_frame_by_its_strength():
+    """Same colour, a 1 % change of inverse depth: the previous value weighs
+    strength * exp(-(0.01 / 1.01)^2 / (2 sigma_depth^2)) against the current one's 1."""
+    guide = np.full((2, 3, 3), 0.5, dtype=np.float32)
+    for strength in (0.0, temporal.DEFAULT_STRENGTH, 1.0):
+        filt = temporal.TemporalFilter(strength=strength)
+        filt.apply(np.full((2, 3), 1.0), guide)
+        out = filt.apply(np.full((2, 3), 1.01), guide)
+        rel = 0.01 / 1.01
+        w = strength * np.exp(-0.5 * (rel / temporal.DEFAULT_SIGMA_DEPTH) ** 2)
+        assert np.allclose(out, (1.0 * w + 1.01) / (w + 1.0), rtol=1e-6), strength
+    assert temporal.TemporalFilter().strength == 0.6

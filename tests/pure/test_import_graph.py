@@ -17,12 +17,13 @@ PACKAGES = ("operators", "rackfocus_addon")
 NOT_PURE = ("bl", "cli", "__main__")
 #: Pure modules named here so that a slip in :func:`pure_modules` cannot empty the check.
 KNOWN_PURE = ("atomic", "batch_report", "depth", "depth_fill", "describe", "easing", "errors",
-              "estimate", "estimate.align", "estimate.model", "estimate.preprocess",
-              "estimate.registry", "estimate.request", "estimate.solve", "estimate.temporal",
-              "estimate.upsample", "estimate.video", "exr", "frames", "limits", "marks",
-              "optics", "plan", "plate_cache", "plate_mesh", "plate_request", "plot", "presets",
-              "progress", "readability", "realism", "request", "resume", "schedule",
-              "shot_schema", "shots", "suggest", "validate")
+              "estimate", "estimate.align", "estimate.model", "estimate.motion",
+              "estimate.owned", "estimate.preprocess", "estimate.registry", "estimate.request",
+              "estimate.solve", "estimate.temporal", "estimate.upsample", "estimate.video",
+              "exr", "frames", "image_files", "limits", "marks", "optics", "plan", "plate_cache",
+              "plate_mesh", "plate_request", "plot", "presets", "progress", "readability",
+              "realism", "request", "resume", "schedule", "shot_schema", "shots", "suggest",
+              "validate")
 
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:

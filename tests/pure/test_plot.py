@@ -238,3 +238,15 @@ def test_a_subject_keeps_its_colour_in_every_plot():
     # Without colours the palette goes in order, as before.
     plain = plot.focus_plot(frames, focus, {"Far": [1.0, 5.0, 9.0]})
     assert mask_of(plain, plot.PALETTE[0]).sum() > 50
+
+
+def test_a_mark_on_the_last_frame_is_drawn_at_the_right_edge():
+    frames = list(range(1, 41))
+    img = plot.focus_plot(frames, [3.0] * 40, {"A": [1.0] * 40}, [(40, "A@40"), (41, "B@41")],
+                          width=640, height=400)
+    mark = mask_of(img, plot.MARK)
+    right, top = 640 - 20, 52
+    bottom = 400 - 22 - 18
+    column = mark[top:bottom, right]
+    assert 0.3 < column.mean() < 0.8  # dashed, through both panels
+    assert mark[top:top + 80, right].any() and mark[bottom - 80:bottom, right].any()

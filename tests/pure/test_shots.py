@@ -498,3 +498,87 @@ def test_the_shot_lists_subjects_in_first_appearance_order(tmp_path):
         str(tmp_path / "shots.toml"))
     assert not errors
     assert shot_list.subject_names() == ["Near", "Far", "Mid", '"Fox:Rig"', "point:0,5,1"]
+
+
+# --- issue 19: a shot never writes onto its own inputs ----------------------------------------
+
+@pytest.mark.parametrize("shot,fix", [
+    # The shot's .blend would replace its own scene (and a second run its backup).
+    ('name = "sh010"\nscene = "sh010.blend"\noutput = "."', "key 'scene'"),
+    # Rendered frames would replace the footage.
+    ('name = "sh020"\nfootage = "frame_0001.png"\ndepth = "depth_0001.exr"\noutput = "."',
+     "key 'footage'"),
+    # The plate cache is the shot's own folder, emptied when it is rebuilt.
+    ('name = "sh030"\nfootage = "clip/shot_0001.png"\n'
+     'depth = "rackfocus_cache/depth_0001.exr"\noutput = "."', "key 'depth'"),
+])
+def test_a_shot_whose_outputs_would_overwrite_its_inputs_is_refused(folder, shot, fix):
+    for name in ("sh010.blend", "sh010.blend1", "frame_0001.png"):
+        (folder / name).write_bytes(b"mine")
+    (folder / "rackfocus_cache").mkdir()
+    (folder / "rackfocus_cache" / "depth_0001.exr").write_bytes(b"mine")
+    errors = errors_of(folder, f'[[shot]]\n{shot}\nmarks = ["px:1,1@1", "px:2,2@9"]\n'
+                       if "footage" in shot else
+                       f'[[shot]]\n{shot}\nmarks = ["Near@1", "Far@9"]\n')
+    assert len(errors) == 1, errors
+    assert fix in errors[0] and "would overwrite" in errors[0], errors
+    assert "'output'" in errors[0]  # the fix
+
+
+def test_the_fingerprint_reads_every_frame_of_a_sequence(folder):
+    """Issue 19, item 5: replacing frame 3 of the footage (or of the depth) rebuilds the shot;
+    it used to read the first file only."""
+    for i in (2, 3):
+        (folder / "clip" / f"shot_{i:04d}.png").write_bytes(b"")
+        (folder / f"depth_{i:04d}.exr").write_bytes(b"")
+    shot_list, errors = parse(folder, GOOD)
+    assert errors == []
+    shot = shot_list.shots[1]
+    before = shot.fingerprint()
+    assert shot.fingerprint() == before
+    (folder / "clip" / "shot_0003.png").write_bytes(b"another frame 3")
+    after_footage = shot.fingerprint()
+    assert after_footage != before
+    (folder / "depth_0002.exr").write_bytes(b"another depth 2")
+    assert shot.fingerprint() != after_footage
+    # Same size, new modification time: a frame copied over another of the same size.
+    stamp = os.stat(folder / "clip" / "shot_0002.png").st_mtime_ns
+    before = shot.fingerprint()
+    os.utime(folder / "clip" / "shot_0002.png", ns=(stamp + 10**9, stamp + 10**9))
+    assert shot.fingerprint() != before
+
+
+@pytest.mark.parametrize("marks,needle", [
+    ('["Far@12", "Near@1"]', "Marks out of order: 'Near' at frame 1 comes after 'Far' at frame 12"),
+    ('["Far@12", "Near@12"]', "Two marks on frame 12"),
+])
+def test_marks_out_of_order_are_found_at_validation(folder, marks, needle):
+    """Issue 19, item 16: they passed validation and failed at build, after the shot's folder
+    was made."""
+    errors = errors_of(folder, f'[[shot]]\nname = "a"\nscene = "shot.blend"\nmarks = {marks}\n')
+    assert len(errors) == 1 and "key 'marks'" in errors[0] and needle in errors[0], errors
+
+
+def test_reordering_shots_keeps_each_shots_fingerprint(folder):
+    """A shot's fingerprint decides whether its saved build is reused: moving it in the list
+    must not rebuild it."""
+    first, _ = parse(folder, GOOD)
+    head, _sep, rest = GOOD.partition("[[shot]]")
+    sh010, _sep, sh020 = rest.partition("[[shot]]")
+    swapped, errors = parse(folder, head + "[[shot]]" + sh020 + "[[shot]]" + sh010)
+    assert errors == [] and [s.name for s in swapped.shots] == ["sh020", "sh010"]
+    assert [s.index for s in swapped.shots] == [1, 2]
+    by_name = {s.name: s.fingerprint() for s in swapped.shots}
+    assert by_name == {s.name: s.fingerprint() for s in first.shots}
+
+
+@pytest.mark.parametrize("samples,ok", [(0, False), (-1, False), (1, True),
+                                        (shots.MAX_SAMPLES, True), (shots.MAX_SAMPLES + 1, False)])
+def test_samples_run_from_one(folder, samples, ok):
+    text = GOOD.replace("samples = 16", f"samples = {samples}")
+    shot_list, errors = parse(folder, text)
+    if ok:
+        assert errors == [] and shot_list.shots[0].render.samples == samples
+    else:
+        assert len(errors) == 1 and "key 'render.samples'" in errors[0] \
+            and f"is {samples}, out of range" in errors[0], errors
