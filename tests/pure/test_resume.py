@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
 
 from rackfocus_addon import resume
 from rackfocus_addon.batch_report import (
@@ -40,10 +42,23 @@ def a_shot(tmp_path):
     return shot
 
 
-def touch(path):
+def png_bytes() -> bytes:
+    """A complete 1x1 grey PNG."""
+    def chunk(tag, body):
+        return (struct.pack(">I", len(body)) + tag + body
+                + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
+
+
+def touch(path, data: bytes | None = None):
+    """A finished file: a complete PNG for a .png, else a few bytes."""
     path = str(path)
-    with open(path, "wb"):
-        pass
+    with open(path, "wb") as fh:
+        fh.write(data if data is not None else
+                 png_bytes() if path.endswith(".png") else b"movie")
 
 
 def test_a_shot_is_finished_only_when_everything_it_makes_is_there(tmp_path):
@@ -63,6 +78,9 @@ def test_a_shot_is_finished_only_when_everything_it_makes_is_there(tmp_path):
         touch(shot.frame_path(f))
     assert resume.count_done(shot) == 2
     assert resume.finished_state(shot, BatchOptions(frames=(1, 2))) == manifest  # this chunk
+    touch(shot.frame_path(3), png_bytes()[:20])  # cut short (a full disk)
+    assert not resume.finished(shot.frame_path(3)) and resume.count_done(shot) == 2
+    assert resume.finished_state(shot, options) is None
     touch(shot.frame_path(3))
     assert resume.finished_state(shot, options) is None  # the movie is missing
     touch(shot.movie_path)
