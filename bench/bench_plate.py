@@ -5,6 +5,8 @@
     .venv/bin/python bench/bench_plate.py --hd            # + 1080p build/render cost, real-like
     .venv/bin/python bench/bench_plate.py --hd --densities 0.25,0.5,1,2
     .venv/bin/python bench/bench_plate.py --eevee --resolution 160x90 --samples 64
+    .venv/bin/python bench/bench_plate.py --no-fidelity --render    # render vs flat-quad floor
+    .venv/bin/python bench/bench_plate.py --no-fidelity --denoise   # samples for a clean frame
 
 Fidelity: a CG shot (box 2.2 m, sphere 3.5 m, wall 8 m; emission-lit) is rendered all-in-focus
 with an exact planar depth render (the "footage"), and with true thin-lens DOF at several focus
@@ -20,6 +22,13 @@ depth) at 1080p (1920x1296) and 4K (3840x2591), and a 48-frame 1080p clip. Each 
 fresh process (``import_plate`` as the CLI runs it), which reports the time per frame and its peak
 memory (VmHWM, Blender included); printed beside the targets, with the clip's peak against one
 frame's. ``--code DIR`` measures another checkout's ``rackfocus_addon`` (e.g. the code before).
+
+Render: a real-like 1080p (or 4K) plate rendered at 1, 8 and 16 samples (Cycles CPU, f/2, no
+denoiser, no adaptive sampling), each in a fresh process with its peak memory, back to back with
+the floor: the footage as emission on one flat quad, same camera and DOF. Variants: the light
+plate with the render settings made for it, the uniform grid, Blender's default settings.
+Denoise: PSNR against a 256-sample render of a centre crop at each sample count, with and
+without OpenImageDenoise (where this Blender has it).
 """
 
 from __future__ import annotations
@@ -93,10 +102,10 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t0 = time.perf_counter()
-    plate.import_plate(scene, PlateRequest(colors[0], depths[0], cache_dir=os.path.join(out,
-                                           "cache"),
-                                           density=density))
+    result = plate.import_plate(scene, PlateRequest(colors[0], depths[0], density=density,
+                                                    cache_dir=os.path.join(out, "cache")))
     build_s = time.perf_counter() - t0
+    layers = [scene.objects[result.plate], scene.objects[result.fill]]
     cycles(scene, samples)
     cam = scene.camera
     z = footage.read_pixels(depths[0], data=True)[0][..., 0]
@@ -122,6 +131,15 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
         truth = truths[f]
         rows = [("plate", ours, plate_s), ("Defocus node", base, defocus_s),
                 ("noise floor", floor[f], float("nan"))]
+        if density == plate.DEFAULT_DENSITY:  # the light plate against the uniform grid
+            for obj in layers:
+                plate.set_plate_input(obj, "Adaptive", False)
+            t0 = time.perf_counter()
+            dp.render_still(scene, f"{out}/uniform_{f}.png", "PNG")
+            rows.insert(1, ("plate uniform", footage.read_pixels(f"{out}/uniform_{f}.png")[0][
+                ..., :3], time.perf_counter() - t0))
+            for obj in layers:
+                plate.set_plate_input(obj, "Adaptive", True)
         if eevee:
             from rackfocus_addon.bl import compat
 
@@ -352,6 +370,198 @@ def real_like(out: str, cases: list[str], code: str | None = None) -> None:
           "busy: CPU time / wall time of the build")
 
 
+# --- Render cost: the plate against the flat-quad floor ----------------------------------------
+
+#: Variants of one frame's render: the plate with the render settings made for it, the plate
+#: with Blender's defaults (plate-defaults), the uniform grid of one vertex per pixel instead of
+#: the light plate (plate-uniform: both as the import made them before), and the floor: the
+#: footage as emission on one flat quad with the same camera and depth of field.
+RENDER_VARIANTS = ("floor", "plate", "plate-uniform", "plate-defaults")
+RENDER_FOCUS_M, RENDER_FSTOP = 3.5, 2.0
+
+
+def render_blend(out: str, case: str) -> str:
+    """A saved .blend with a real-like plate of ``case`` (1080p or 4K), built once."""
+    width, height, _ = REAL_LIKE[case]
+    folder = os.path.join(out, "real_like", f"{width}x{height}x1")
+    footage_path, depth_path = write_real_like(folder, width, height, 1)
+    blend = os.path.join(out, f"render_{case}.blend")
+    if not os.path.exists(blend):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        bpy.ops.wm.save_as_mainfile(filepath=blend)
+        plate.import_plate(bpy.context.scene, PlateRequest(footage_path, depth_path))
+        bpy.ops.wm.save_as_mainfile(filepath=blend)
+    return blend
+
+
+def _floor(scene) -> None:
+    """Hide the plates; the footage on one quad at 10 m filling the frame, emission only."""
+    from rackfocus_addon.bl import records
+
+    plates = [o for o in scene.objects if records.read(o, plate.RECORD)]
+    image = plates[0].material_slots[0].material.node_tree.nodes["Image Texture"].image
+    for obj in plates:
+        obj.hide_render = True
+    cam = scene.camera
+    z = 10.0
+    half_w = 0.5 * cam.data.sensor_width / cam.data.lens * z
+    half_h = half_w * scene.render.resolution_y / scene.render.resolution_x
+    mesh = bpy.data.meshes.new("Floor")
+    mesh.from_pydata([(-half_w, -half_h, -z), (half_w, -half_h, -z), (half_w, half_h, -z),
+                      (-half_w, half_h, -z)], [], [(0, 1, 2, 3)])
+    uv = mesh.uv_layers.new()
+    for loop, co in zip(uv.data, ((0, 0), (1, 0), (1, 1), (0, 1))):
+        loop.uv = co
+    mat = bpy.data.materials.new("Floor")
+    mat.use_nodes = True
+    nodes = mat.node_tree.nodes
+    nodes.clear()
+    tex = nodes.new("ShaderNodeTexImage")
+    tex.image = image
+    tex.interpolation = "Closest"
+    emit = nodes.new("ShaderNodeEmission")
+    out = nodes.new("ShaderNodeOutputMaterial")
+    mat.node_tree.links.new(tex.outputs[0], emit.inputs[0])
+    mat.node_tree.links.new(emit.outputs[0], out.inputs[0])
+    mesh.materials.append(mat)
+    obj = bpy.data.objects.new("Floor", mesh)
+    scene.collection.objects.link(obj)
+    obj.parent = cam
+
+
+def render_case(blend: str, variant: str, samples: int) -> dict:
+    """Render frame 1 of ``blend`` as ``variant`` (a fresh process: its own peak memory)."""
+    from rackfocus_addon.bl import plate_render, records
+
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    scene = bpy.context.scene
+    cycles(scene, samples)
+    scene.cycles.use_adaptive_sampling = False
+    scene.cycles.seed = 0
+    if variant == "floor":
+        _floor(scene)
+    if variant in ("plate-defaults", "plate-uniform"):
+        for obj in scene.objects:
+            if records.read(obj, plate.RECORD):
+                plate.set_plate_input(obj, "Adaptive", False)
+    if variant == "plate-defaults":
+        defaults = bpy.types.CyclesRenderSettings.bl_rna.properties
+        for attr in ("max_bounces", "transparent_max_bounces", "caustics_reflective",
+                     "caustics_refractive", "use_light_tree"):
+            setattr(scene.cycles, attr, defaults[attr].default)
+        scene.render.use_persistent_data = False
+        for mat in bpy.data.materials:
+            mat.cycles.emission_sampling = "AUTO"
+    else:
+        plates = [o for o in scene.objects if records.read(o, plate.RECORD)]
+        plate_render.apply(scene, plates)
+    cam = scene.camera.data
+    cam.dof.use_dof = True
+    cam.dof.focus_distance = RENDER_FOCUS_M
+    cam.dof.aperture_fstop = RENDER_FSTOP
+    base = status_mb("VmHWM")
+    cpu0 = sum(os.times()[:2])
+    t0 = time.perf_counter()
+    dp.render_still(scene, os.path.join(os.path.dirname(blend), f"r_{variant}_{samples}.png"),
+                    "PNG")
+    render_s = time.perf_counter() - t0
+    cpu_s = sum(os.times()[:2]) - cpu0
+    for obj in scene.objects:  # the uniform grid as rendered, not the viewport's lighter one
+        if records.read(obj, plate.RECORD):
+            plate.set_plate_input(obj, "Viewport Density", plate.DEFAULT_DENSITY)
+    dg = bpy.context.evaluated_depsgraph_get()
+    faces = sum(len(o.evaluated_get(dg).data.polygons) for o in scene.objects
+                if o.type == "MESH" and not o.hide_render)
+    return {"render_s": render_s, "cpu_s": cpu_s, "peak_mb": status_mb("VmHWM"),
+            "base_mb": base, "faces": faces}
+
+
+def render_cost(out: str, cases: list[str], samples: list[int], variants: list[str]) -> None:
+    """Plate render time at each sample count against the floor, measured back to back."""
+    load = os.getloadavg()[0]
+    print(f"\nRender of frame 1, Cycles CPU, f/{RENDER_FSTOP:g} at {RENDER_FOCUS_M:g} m, no "
+          f"denoiser, no adaptive sampling, each in a fresh process ({os.cpu_count()} cores, "
+          f"load {load:.1f} before)")
+    head = (f"{'case':<6} | {'variant':<14} | {'spp':>4} | {'render s':>8} | {'x floor':>7} | "
+            f"{'CPU s':>7} | {'x floor':>7} | {'peak MB':>7} | {'faces':>9}")
+    print(head)
+    print("-" * len(head))
+    for case in cases:
+        blend = render_blend(out, case)
+        for spp in samples:
+            floor = None
+            for variant in variants:
+                row = _run_case(["--render-case", blend, variant, str(spp)], None)
+                if variant == "floor":
+                    floor = row
+                ratio = cpu_ratio = f"{'':>7}"
+                if floor:
+                    ratio = f"{row['render_s'] / floor['render_s']:>7.2f}"
+                    cpu_ratio = f"{row['cpu_s'] / floor['cpu_s']:>7.2f}"
+                print(f"{case:<6} | {variant:<14} | {spp:>4} | {row['render_s']:>8.2f} | "
+                      f"{ratio} | {row['cpu_s']:>7.1f} | {cpu_ratio} | {row['peak_mb']:>7.0f} | "
+                      f"{row['faces']:>9}", flush=True)
+    print(f"load after: {os.getloadavg()[0]:.1f}; CPU s: the render process's CPU time (both "
+          "cores), steadier than wall time on a shared machine")
+
+
+def denoise_case(blend: str, samples: list[int], reference_spp: int, border: float) -> dict:
+    """PSNR against a ``reference_spp`` render at each sample count, with and without
+    OpenImageDenoise, on a centred crop (``border`` of the width and height) of the full-size
+    frame: per-pixel noise as in the whole frame, at a fraction of its cost."""
+    from rackfocus_addon.bl import plate_render
+
+    bpy.ops.wm.open_mainfile(filepath=blend)
+    scene = bpy.context.scene
+    r = scene.render
+    r.use_border, r.use_crop_to_border = True, True
+    r.border_min_x = r.border_min_y = 0.5 - border / 2
+    r.border_max_x = r.border_max_y = 0.5 + border / 2
+    cam = scene.camera.data
+    cam.dof.use_dof = True
+    cam.dof.focus_distance = RENDER_FOCUS_M
+    cam.dof.aperture_fstop = RENDER_FSTOP
+    folder = os.path.dirname(blend)
+
+    def shot(spp: int, denoise: bool) -> np.ndarray:
+        cycles(scene, spp)
+        scene.cycles.use_adaptive_sampling = False
+        scene.cycles.use_denoising = denoise
+        path = os.path.join(folder, f"dn_{spp}_{int(denoise)}.exr")
+        dp.render_still(scene, path, "OPEN_EXR")
+        return footage.read_pixels(path, data=True)[0][..., :3]
+
+    truth = shot(reference_spp, False)
+    rows = {"has_denoiser": plate_render.has_denoiser(), "plain": {}, "denoised": {}}
+    for spp in samples:
+        rows["plain"][spp] = oracles.psnr(shot(spp, False), truth)
+        if rows["has_denoiser"]:
+            rows["denoised"][spp] = oracles.psnr(shot(spp, True), truth)
+    return rows
+
+
+def denoise_cost(out: str, samples: list[int], reference_spp: int, clean_db: float) -> None:
+    blend = render_blend(out, "1080p")
+    border = 0.25
+    rows = _run_case(["--denoise-case", blend, ",".join(map(str, samples)),
+                      str(reference_spp), str(border)], None)
+    print(f"\nSamples for a clean plate (PSNR >= {clean_db:g} dB against {reference_spp} spp), "
+          f"real-like 1080p, f/{RENDER_FSTOP:g} at {RENDER_FOCUS_M:g} m, centre "
+          f"{border * 100:.0f} % crop at full size")
+    if not rows["has_denoiser"]:
+        print("this Blender has no OpenImageDenoise: only the plain renders are measured")
+    print(f"{'spp':>5} | {'plain dB':>8} | {'OIDN dB':>8}")
+    for spp in samples:
+        den = rows["denoised"].get(str(spp))
+        print(f"{spp:>5} | {rows['plain'][str(spp)]:>8.2f} | "
+              f"{den if den is None else f'{den:>8.2f}'}")
+    for key in ("plain", "denoised"):
+        clean = [int(s) for s, db in rows[key].items() if db >= clean_db]
+        if rows[key]:
+            print(f"{key}: clean from {min(clean) if clean else 'more than ' + str(samples[-1])} "
+                  "spp")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="work folder (default: a temp folder)")
@@ -377,7 +587,29 @@ def main(argv=None) -> int:
                         help=argparse.SUPPRESS)
     parser.add_argument("--compute-case", nargs=2, metavar=("FOOTAGE", "DEPTH"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--render", action="store_true",
+                        help="plate render time at 1, 8, 16 spp against the flat-quad floor")
+    parser.add_argument("--render-cases", default="1080p", help="of 1080p, 4K")
+    parser.add_argument("--render-samples", default="1,8,16")
+    parser.add_argument("--render-variants", default=",".join(RENDER_VARIANTS))
+    parser.add_argument("--render-case", nargs=3, metavar=("BLEND", "VARIANT", "SAMPLES"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--denoise", action="store_true",
+                        help="samples a clean plate needs with and without OpenImageDenoise")
+    parser.add_argument("--denoise-samples", default="1,2,4,8,16,32")
+    parser.add_argument("--denoise-reference", type=int, default=256)
+    parser.add_argument("--clean-db", type=float, default=40.0)
+    parser.add_argument("--denoise-case", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.denoise_case:
+        blend, spp, ref, border = args.denoise_case
+        print(json.dumps(denoise_case(blend, [int(v) for v in spp.split(",")], int(ref),
+                                      float(border))))
+        return 0
+    if args.render_case:
+        blend, variant, spp = args.render_case
+        print(json.dumps(render_case(blend, variant, int(spp))))
+        return 0
     if args.cache_case:
         print(json.dumps(cache_case(*args.cache_case)))
         return 0
@@ -394,6 +626,13 @@ def main(argv=None) -> int:
         hd_cost(out, [float(d) for d in args.densities.split(",")], args.hd_samples)
     if args.hd or args.real_like:
         real_like(out, [c.strip() for c in args.real_like_cases.split(",")], args.code)
+    if args.denoise:
+        denoise_cost(out, [int(v) for v in args.denoise_samples.split(",")],
+                     args.denoise_reference, args.clean_db)
+    if args.render:
+        render_cost(out, [c.strip() for c in args.render_cases.split(",")],
+                    [int(v) for v in args.render_samples.split(",")],
+                    [v.strip() for v in args.render_variants.split(",")])
     print(f"\nfiles in {out}")
     return 0
 

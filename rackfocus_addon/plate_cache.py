@@ -26,7 +26,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import exr, plate_mesh
+from . import exr, plate_lod, plate_mesh
 from .progress import Progress, tick
 
 
@@ -63,6 +63,8 @@ def _cache_frames(folder, frames, total, converter, radius, tear, progress, writ
         del color, z, measured
         writer.put(os.path.join(folder, f"depth_{i + 1:04d}.exr"), depth, DEPTH_TYPES)
         writer.put(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fill, FILL_TYPES)
+        writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
+                   plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
         del depth, fill
         tick(progress, "writing depth and background fill", i + 1, total)
     writer.wait()  # then the memory kept for the frames is given back
@@ -199,10 +201,13 @@ FILL_TYPES = ("h", "h", "h", "h")
 
 
 def cache_bytes(frames: int, width: int, height: int, movie: bool = False) -> int:
-    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), a
-    movie's decoded PNG frames (3 at most) and a header per file."""
+    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
+    light plate's mesh image (12, on a frame padded to whole 32 px blocks), a movie's decoded
+    PNG frames (3 at most) and a header per file."""
+    wp, hp = plate_lod.padded_size(width, height)
     per_px = 20 + (3 if movie else 0)
-    return frames * (width * height * per_px + 2 * 4096)
+    mesh = 12 * (wp + 1) * (hp + 1)
+    return frames * (width * height * per_px + mesh + 3 * 4096)
 
 
 def write_cache_exr(path: str, planes, types=("f", "f", "f", "f")) -> None:

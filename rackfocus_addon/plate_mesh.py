@@ -30,7 +30,8 @@ DEFAULT_TEAR = 0.03
 #: pixel at its centre and tears follow pixel boundaries, so 1 (one face per pixel) already keeps
 #: every pixel, thin ones included, at its own depth; 2 (the half-pixel grid: pixel centres are
 #: vertices) rendered within 2/255 of it in the benchmark at 4x the faces; below 1 faces span
-#: several pixels and edges lose accuracy (about 2.5 dB on the edge band at 0.5).
+#: several pixels and edges lose accuracy (about 2.5 dB on the edge band at 0.5). At 1 the plate
+#: is the light plate (:mod:`plate_lod`): one face per pixel only where depth changes.
 DENSITIES = (2.0, 1.0, 0.5, 0.25)
 
 

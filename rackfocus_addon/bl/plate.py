@@ -55,7 +55,7 @@ from ..plate_request import (
     cache_root,
 )
 from ..progress import Progress, tick
-from . import compat, estimation, records
+from . import compat, estimation, plate_nodes, plate_render, records
 from . import footage as footage_io
 
 RECORD = "rackfocus_plate"
@@ -273,6 +273,7 @@ def _place(scene: bpy.types.Scene, camera: bpy.types.Object | None, request: Pla
     remove_plates(camera)
     plate, fill = _plate_objects(scene, camera, request, built)
     configure_render(scene)
+    scene_changes += plate_render.apply(scene, [plate, fill])
     record = {
         "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
         "sensor_mm": request.sensor_mm, "focal_mm": request.focal_mm, "frames": clip.frames,
@@ -292,12 +293,14 @@ def _plate_objects(scene, camera, request: PlateRequest, built: _Cache):
     clip, name, folder = built.clip, built.name, built.folder
     depth_img = _cache_image(folder, "depth", clip.frames, f"{name} Depth")
     fill_img = _cache_image(folder, "fill", clip.frames, f"{name} Fill")
+    mesh_img = _cache_image(folder, "mesh", clip.frames, f"{name} Mesh")
     color_img = footage_io.load_image(clip, f"{name} Footage")
     group = ensure_node_group()
     common = {"width": clip.width, "height": clip.height, "density": request.density,
               "sensor": request.sensor_mm, "focal": request.focal_mm,
               "offset": 1 - scene.frame_start, "tear": request.tear, "depth": depth_img,
-              "margin": built.radius}
+              "margin": built.radius, "mesh": mesh_img,
+              "adaptive": request.density == DEFAULT_DENSITY}
     plate = _plate_object(scene, camera, name, group, common, fill=False,
                           material=_material(f"{name} Plate", color_img, clip, scene,
                                              clip.first_number - 1))
@@ -377,7 +380,8 @@ def _cache_image(folder: str, prefix: str, frames: int, name: str) -> bpy.types.
     img.name = name
     if frames > 1:
         img.source = "SEQUENCE"
-    img.colorspace_settings.name = "Non-Color" if prefix == "depth" else _linear_space()
+    img.colorspace_settings.name = ("Non-Color" if prefix in ("depth", "mesh")
+                                    else _linear_space())
     img.alpha_mode = "CHANNEL_PACKED"
     return img
 
@@ -457,16 +461,18 @@ _INPUTS = (
     ("Margin", "NodeSocketInt", 0),
     ("Viewport Density", "NodeSocketFloat", DEFAULT_VIEWPORT_DENSITY),
     ("Material", "NodeSocketMaterial", None),
+    ("Mesh", "NodeSocketImage", None),
+    ("Adaptive", "NodeSocketBool", False),
 )
 
 
 def ensure_node_group() -> bpy.types.NodeTree:
     """The shared plate node group (built once per file)."""
     group = bpy.data.node_groups.get(GROUP_NAME)
-    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 6:
+    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 7:
         return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
-    group["rf_version"] = 6
+    group["rf_version"] = 7
     _build_group(group)
     return group
 
@@ -519,14 +525,14 @@ def _build_group(group) -> None:
     gi = b.node("NodeGroupInput")
     go = b.node("NodeGroupOutput")
     inp = {s.name: s for s in gi.outputs}
-    store, uv, face_z = _sampled_grid(b, inp)
-    result = _torn_plate(b, inp, store, uv, face_z)
+    store, uv, face_z, frame = _sampled_grid(b, inp)
+    result = _torn_plate(b, inp, store, uv, face_z, frame)
     group.links.new(result, go.inputs[0])
 
 
 def _sampled_grid(b: _Builder, inp: dict):
     """The grid with its UVs stored, and each face's depth sampled from this frame's image:
-    (grid geometry socket, UV attribute node, face depth field)."""
+    (grid geometry socket, UV attribute node, face depth field, this frame's number)."""
     # Grid over the frame plus a margin of M pixels on every side (a wide aperture looks past
     # the frame's edge): round((W + 2M) * density) + 1 vertices across, in texture units.
     viewport = b.node("GeometryNodeIsViewport")
@@ -562,10 +568,10 @@ def _sampled_grid(b: _Builder, inp: dict):
     b.set(pick.inputs[1], sep.outputs["Red"])
     b.set(pick.inputs[2], sep.outputs["Green"])
     face_z = b.on_domain("FACE", pick.outputs[0])
-    return store, uv, face_z
+    return store, uv, face_z, frame
 
 
-def _torn_plate(b: _Builder, inp: dict, store, uv, face_z):
+def _torn_plate(b: _Builder, inp: dict, store, uv, face_z, frame):
     """Faces kept (fill layer: those with a fill depth), edges torn at depth jumps, vertices on
     their camera rays, UV map and material: the output geometry socket."""
     # Fill layer: only faces with a fill depth (0 means none); the main layer keeps every face.
@@ -596,7 +602,12 @@ def _torn_plate(b: _Builder, inp: dict, store, uv, face_z):
     setpos = b.node("GeometryNodeSetPosition", split.outputs[0], None, new_pos.outputs[0])
     # The same UVs as a UV map (2D, on face corners): the Solid view's Texture colour shows the
     # footage through it, so the plate is the shot there too instead of a grey wall.
-    uv_map = b.node("GeometryNodeStoreNamedAttribute", setpos.outputs[0], None,
+    # The light plate (plate_nodes) where the cache has its mesh image.
+    which = b.node("GeometryNodeSwitch", input_type="GEOMETRY")
+    b.set(which.inputs[0], inp["Adaptive"])
+    b.set(which.inputs[1], setpos.outputs[0])
+    b.set(which.inputs[2], plate_nodes.adaptive_plate(b, inp, frame))
+    uv_map = b.node("GeometryNodeStoreNamedAttribute", which.outputs[0], None,
                     data_type="FLOAT2", domain="CORNER")
     uv_map.inputs["Name"].default_value = UV_MAP
     b.set(uv_map.inputs["Value"], uv.outputs["Attribute"])
@@ -638,7 +649,8 @@ def _plate_object(scene, camera, name: str, group, values: dict, fill: bool, mat
                         ("Tear", float(values["tear"])), ("Margin", int(values["margin"])),
                         ("Viewport Density", float(values.get("viewport_density",
                                                               DEFAULT_VIEWPORT_DENSITY))),
-                        ("Material", material)):
+                        ("Material", material), ("Mesh", values.get("mesh")),
+                        ("Adaptive", bool(values.get("adaptive", False)))):
         compat.set_modifier_input(mod, ids[name], value)
     for flag in ("visible_diffuse", "visible_glossy", "visible_transmission",
                  "visible_volume_scatter", "visible_shadow"):

@@ -13,13 +13,16 @@ from .. import plot
 from ..errors import RackFocusError
 from ..limits import disk_full_error, is_disk_full, png_complete
 from ..progress import Progress
-from . import compat
+from . import compat, plate_render, records
 from .files import blender_stdout_silenced
+from .plate import RECORD as PLATE_RECORD
 
 
 def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | None = None,
-              resolution: tuple[int, int] | None = None) -> None:
-    """Engine, samples and resolution for a headless render (CPU Cycles, no denoiser).
+              resolution: tuple[int, int] | None = None) -> list[str]:
+    """Engine, samples and resolution for a headless render (CPU Cycles, no denoiser), and the
+    render settings made for depth plates where the scene has plates
+    (:func:`plate_render.apply`); returns those settings' changes, one line each.
 
     The denoiser is off because Debian's Blender is built without OIDN; a few more samples do the
     same job everywhere.
@@ -38,6 +41,8 @@ def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | Non
     if resolution:
         scene.render.resolution_x, scene.render.resolution_y = resolution
         scene.render.resolution_percentage = 100
+    plates = [o for o in scene.objects if records.read(o, PLATE_RECORD)]
+    return plate_render.apply(scene, plates) if plates else []
 
 
 def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],

@@ -105,7 +105,8 @@ def run_render(args, out) -> int:
     written += [os.path.join(folder, name) for name, on in (("contact_sheet.png",
                 args.contact_sheet), ("pull.mp4", args.movie)) if on]
     refuse_inputs(written, farm.used_files() + [bpy.data.filepath])
-    render.configure(scene, args.engine, args.samples, resolution)
+    for change in render.configure(scene, args.engine, args.samples, resolution):
+        out.note(f"render setting {change}")
     paths = render.render_frames(scene, folder, frames, out.progress, camera=camera)
     data = {"frames": frames, "files": paths, "folder": folder,
             "camera": (camera or scene.camera).name}

@@ -476,7 +476,7 @@ def test_cli_plate_then_pull_on_pixels(empty_scene, shot, tmp_path):
     assert os.path.isfile(str(tmp_path / "shot" / "rackfocus_cache" / folder / "depth_0003.exr"))
     bpy.ops.wm.open_mainfile(filepath=out)
     paths = [img.filepath for img in bpy.data.images if img.filepath]
-    assert len(paths) == 3 and all(p.startswith("//") for p in paths), paths  # farm-safe
+    assert len(paths) == 4 and all(p.startswith("//") for p in paths), paths  # farm-safe
     pulled = str(tmp_path / "shot" / "pulled.blend")
     code = cli.main(["pull", out, "--mark", "px:19,21@1", "--mark", "px:3,3@3", "--mode",
                      "bake", "--out", pulled])

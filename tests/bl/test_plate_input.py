@@ -149,7 +149,7 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     cache = tmp_path / "cache"
     first = plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     before = snapshot(cache)
-    assert len(before) == 6, before  # depth and fill for 3 frames
+    assert len(before) == 9, before  # depth, fill and mesh for 3 frames
     # Re-importing the same inputs fails half-way through writing (the disk fills up after
     # frame 1): the existing cache is kept as it was and the partial one goes.
     real_write, written = plate_cache.write_cache_exr, []

@@ -151,6 +151,9 @@ def write_footage(folder):
     w, h = 64, 36
     color = bpy.data.images.new("rf-footage", w, h)
     depth = bpy.data.images.new("rf-depth", w, h, float_buffer=True)
+    # Metres, not colour: saved as is (a colour space would sRGB-encode 2 m and 6 m to 1.35 and
+    # 2.17 in the EXR).
+    depth.colorspace_settings.name = "Non-Color"
     rgba, z = [], []
     for y in range(h):
         for x in range(w):
@@ -432,6 +435,8 @@ def step_footage_mark():
     settings = bpy.context.scene.rackfocus
     mark = settings.marks[settings.active_mark]  # placed by its frame, not appended
     assert mark.kind == "PIXEL" and tuple(mark.pixel) == (x, y)
+    # The centre pixel lies on the 6 m wall (the near block spans columns 12-29).
+    assert abs(mark.depth_m - 6.0) < 1e-3, f"footage mark at {x},{y} reads {mark.depth_m} m"
     assert mark.frame == bpy.context.scene.frame_current
 
 

@@ -1,0 +1,135 @@
+"""The light plate (full density only where depth changes): fewer faces, the footage back with
+DOF off, no holes at any focus (the world never shows through more than through the uniform
+grid), and torn at depth edges."""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+import oracles
+import pytest
+
+from rackfocus_addon.bl import compat, demo_plate, footage, plate
+from rackfocus_addon.plate_request import PlateRequest
+
+W, H = 96, 54
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("shot"))
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    demo_plate.build_cg_scene(scene, W, H, frames=1)
+    colors, depths = demo_plate.render_footage(scene, root, samples=4)
+    return colors[0], depths[0]
+
+
+def _layers(scene, result):
+    return [scene.objects[result.plate], scene.objects[result.fill]]
+
+
+def _adaptive(layers, on: bool) -> None:
+    for obj in layers:
+        plate.set_plate_input(obj, "Adaptive", on)
+    bpy.context.view_layer.update()
+
+
+def _mesh(obj):
+    """(camera-space vertices, uv, faces as vertex index lists) of the evaluated plate."""
+    dg = bpy.context.evaluated_depsgraph_get()
+    mesh = obj.evaluated_get(dg).to_mesh()
+    n = len(mesh.vertices)
+    co = np.empty(n * 3)
+    mesh.vertices.foreach_get("co", co)
+    uv = np.empty(n * 3)
+    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
+    loops = np.empty(len(mesh.loops), dtype=np.int64)
+    mesh.loops.foreach_get("vertex_index", loops)
+    obj.evaluated_get(dg).to_mesh_clear()
+    return co.reshape(n, 3), uv.reshape(n, 3), loops.reshape(-1, 4)
+
+
+def _render(scene, path):
+    demo_plate.render_still(scene, path, "OPEN_EXR")
+    return footage.read_pixels(path, data=True)[0][..., :3]
+
+
+def test_light_plate_is_lighter_and_returns_the_footage(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
+    layers = _layers(scene, result)
+    bpy.context.view_layer.update()
+    light = [len(_mesh(o)[2]) for o in layers]
+    for obj in layers:
+        plate.set_plate_input(obj, "Viewport Density", 1.0)  # the uniform grid as rendered
+    _adaptive(layers, False)
+    uniform = [len(_mesh(o)[2]) for o in layers]
+    _adaptive(layers, True)
+    print(f"faces (plate, fill): light {light}, uniform {uniform}")
+    assert light[0] < 0.6 * uniform[0] and light[1] <= uniform[1]
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 2
+    scene.cycles.use_denoising = False
+    scene.camera.data.dof.use_dof = False
+    demo_plate.render_still(scene, str(tmp_path / "rt.png"), "PNG")
+    out = footage.read_pixels(str(tmp_path / "rt.png"), data=True)[0][..., :3]
+    assert oracles.psnr(out, footage.read_pixels(shot[0], data=True)[0][..., :3]) >= 45.0
+
+
+def test_light_plate_has_no_holes_at_any_focus(empty_scene, shot, tmp_path):
+    """The world is rendered green, then magenta, with the same seed: a pixel differs by the
+    share of its lens samples that saw the world. The light plate lets it through nowhere more
+    than the uniform grid does (at the frame's border a wide aperture looks past both)."""
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
+    layers = _layers(scene, result)
+    world = compat.new_node_world("Probe")
+    scene.world = world
+    background = world.node_tree.nodes["Background"].inputs["Color"]
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 16
+    scene.cycles.use_denoising = False
+    scene.cycles.use_adaptive_sampling = False
+    cam = scene.camera.data
+    cam.dof.use_dof, cam.dof.aperture_fstop = True, 1.0
+    for focus in (1.0, 2.2, 3.5, 8.0, 50.0):
+        cam.dof.focus_distance = focus
+        seen = {}
+        for adaptive in (True, False):
+            _adaptive(layers, adaptive)
+            shots = []
+            for colour in ((0.0, 1.0, 0.0, 1.0), (1.0, 0.0, 1.0, 1.0)):
+                background.default_value = colour
+                shots.append(_render(scene, str(tmp_path / f"w{focus}_{adaptive}.exr")))
+            seen[adaptive] = np.abs(shots[0] - shots[1]).mean(axis=-1)  # world share
+        inner = (slice(4, -4), slice(4, -4))  # away from the frame's border
+        print(f"focus {focus}: world seen, light {seen[True].sum():.3f} "
+              f"(inner max {seen[True][inner].max():.3f}), uniform {seen[False].sum():.3f}")
+        assert seen[True][inner].max() <= seen[False][inner].max() + 1e-6, focus
+        assert seen[True].sum() <= seen[False].sum() + 0.07, focus
+
+
+def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, shot, tmp_path):
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
+    bpy.context.view_layer.update()
+    co, uv, faces = _mesh(scene.objects[result.plate])
+    depth = -co[:, 2]
+    # Every vertex on its camera ray (the camera sees exactly the frame).
+    np.testing.assert_allclose(co[:, 0] / depth * 50.0 / 36.0 + 0.5, uv[:, 0], atol=1e-5)
+    np.testing.assert_allclose(co[:, 1] / depth * 50.0 * W / (36.0 * H) + 0.5, uv[:, 1],
+                               atol=1e-5)
+    # Torn: no face spans the box (about 2.2 m) and the wall (8 m) ...
+    span = depth[faces].max(axis=1) / depth[faces].min(axis=1)
+    assert span.max() < 1.5
+    # ... and the edge has two vertices at the same place in the picture, one on each side.
+    key = np.round(uv[:, :2] * [W, H]).astype(int)
+    order = np.lexsort((depth, key[:, 1], key[:, 0]))
+    same = (key[order][1:] == key[order][:-1]).all(axis=1)
+    ratio = depth[order][1:][same] / depth[order][:-1][same]
+    assert (ratio > 2.5).sum() > 20
+    # Flat regions with few large faces: most of the picture is in blocks of 2-8 px.
+    size = np.ptp(uv[faces][:, :, 0], axis=1) * W
+    area = size ** 2
+    assert size.max() > 7.9 and area[size > 1.5].sum() > 0.6 * area.sum()
