@@ -195,9 +195,10 @@ def test_plate_on_a_full_disk_says_how_much_is_needed(empty_scene, tmp_path, sma
     capsys.readouterr()
     assert main(["plate", base, "--footage", color, "--depth", depth,
                  "--quiet", "--out", str(small_disk / "p.blend")]) == 2
-    # 24 frames x (96 x 54 pixels x 20 bytes + two headers): 2.7 MB.
+    # 24 frames x (96 x 54 pixels x 20 bytes + the light plate's mesh image, 12 bytes on a
+    # 97 x 65 corner grid, + three headers): 4.6 MB.
     assert (error_line(capsys.readouterr())
-            == f"rackfocus: error: disk full: 3 MB needed in {small_disk / 'rackfocus_cache'}")
+            == f"rackfocus: error: disk full: 5 MB needed in {small_disk / 'rackfocus_cache'}")
     assert sorted(os.listdir(small_disk)) == ["notes.txt"]
     assert (small_disk / "notes.txt").read_text() == "kept"
 
@@ -215,7 +216,7 @@ def test_plate_filling_the_disk_while_writing_keeps_what_was_there(empty_scene, 
     assert main(["plate", base, "--footage", color, "--depth", depth,
                  "--quiet", "--out", str(small_disk / "p.blend")]) == 2
     assert (error_line(capsys.readouterr())
-            == f"rackfocus: error: disk full: 3 MB needed in {small_disk / 'rackfocus_cache'}")
+            == f"rackfocus: error: disk full: 5 MB needed in {small_disk / 'rackfocus_cache'}")
     assert os.listdir(small_disk) == []
 
 
