@@ -21,14 +21,15 @@ import zlib
 import bpy
 import numpy as np
 import pytest
-from test_estimation import tiny_model, write_clip
+from test_estimation import write_clip
 from test_estimation import write_png as write_raw_png
 from test_plate_input import make_shot, snapshot
+from tiny_models import tiny_model
 
 from helpers import two_subject_scene
 from rackfocus_addon import limits
-from rackfocus_addon.bl import estimation
 from rackfocus_addon.cli import main
+from rackfocus_addon.estimate import model as estimate_model
 
 
 def error_line(captured) -> str:
@@ -130,14 +131,15 @@ def test_more_threads_than_cores_are_capped_and_said(empty_scene, tmp_path, caps
     machine's cores and stderr says so."""
     model = tiny_model(tmp_path / "tiny.onnx")
     clip = write_clip(tmp_path / "shot", 1)
-    real, asked = estimation.onnxruntime.InferenceSession, []
+    runtime = estimate_model.runtime()
+    real, asked = runtime.InferenceSession, []
 
     def session(path, sess_options=None, **kw):
         asked.append(sess_options.intra_op_num_threads)
         assert asked[-1] <= os.cpu_count(), "the session was asked for more threads than cores"
         return real(path, sess_options=sess_options, **kw)
 
-    monkeypatch.setattr(estimation.onnxruntime, "InferenceSession", session)
+    monkeypatch.setattr(runtime, "InferenceSession", session)
     out = tmp_path / "est"
     assert main(["estimate", "--footage", clip, "--out", str(out), "--model", model,
                  "--anchor", "5,13=6", "--anchor", "42,13=2", "--threads", "100000"]) == 0

@@ -10,6 +10,7 @@ import oracles
 import pytest
 
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
+from rackfocus_addon.plate_request import PlateRequest
 
 W, H = 96, 54
 
@@ -56,7 +57,7 @@ def _render(scene, path):
 
 def test_light_plate_is_lighter_and_returns_the_footage(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     layers = _layers(scene, result)
     bpy.context.view_layer.update()
     light = [len(_mesh(o)[2]) for o in layers]
@@ -81,7 +82,7 @@ def test_light_plate_has_no_holes_at_any_focus(empty_scene, shot, tmp_path):
     share of its lens samples that saw the world. The light plate lets it through nowhere more
     than the uniform grid does (at the frame's border a wide aperture looks past both)."""
     scene = empty_scene
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     layers = _layers(scene, result)
     world = compat.new_node_world("Probe")
     scene.world = world
@@ -111,7 +112,7 @@ def test_light_plate_has_no_holes_at_any_focus(empty_scene, shot, tmp_path):
 
 def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     bpy.context.view_layer.update()
     co, uv, faces = _mesh(scene.objects[result.plate])
     depth = -co[:, 2]
