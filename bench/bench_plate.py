@@ -19,7 +19,7 @@ Real-like: the plate cache (depth conversion, background fill, EXRs) of footage 
 gives it (``tests/oracles.py`` ``real_like_frame``: many depth edges, fences, foliage, spokes,
 wires, 7 % unmeasured depth in clumps and speckle, textured colour; 8-bit PNG footage, float EXR
 depth) at 1080p (1920x1296) and 4K (3840x2591), and a 48-frame 1080p clip. Each case runs in a
-fresh process (``build_plate`` as the CLI runs it), which reports the time per frame and its peak
+fresh process (``import_plate`` as the CLI runs it), which reports the time per frame and its peak
 memory (VmHWM, Blender included); printed beside the targets, with the clip's peak against one
 frame's. ``--code DIR`` measures another checkout's ``rackfocus_addon`` (e.g. the code before).
 
@@ -54,9 +54,11 @@ import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 import oracles  # noqa: E402
 
+from rackfocus_addon import plate_cache  # noqa: E402
 from rackfocus_addon import plate_mesh as pm  # noqa: E402
 from rackfocus_addon.bl import demo_plate as dp  # noqa: E402
 from rackfocus_addon.bl import footage, plate  # noqa: E402
+from rackfocus_addon.plate_request import PlateRequest  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -100,8 +102,8 @@ def fidelity(out: str, width: int, height: int, samples: int, fstop: float,
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     t0 = time.perf_counter()
-    result = plate.build_plate(scene, colors[0], depths[0], cache_dir=os.path.join(out, "cache"),
-                               density=density)
+    result = plate.import_plate(scene, PlateRequest(colors[0], depths[0], density=density,
+                                                    cache_dir=os.path.join(out, "cache")))
     build_s = time.perf_counter() - t0
     layers = [scene.objects[result.plate], scene.objects[result.fill]]
     cycles(scene, samples)
@@ -184,9 +186,9 @@ def hd_cost(out: str, densities: list[float], samples: int) -> None:
         scene = bpy.context.scene
         base = rss_mb()
         t0 = time.perf_counter()
-        result = plate.build_plate(scene, colors[0], depths[0],
+        result = plate.import_plate(scene, PlateRequest(colors[0], depths[0],
                                    cache_dir=os.path.join(out, f"cache_{density:g}"),
-                                   density=density)
+                                                        density=density))
         cache_s = time.perf_counter() - t0
         plate.set_plate_input(scene.objects[result.plate], "Viewport Density", density)
         t0 = time.perf_counter()
@@ -252,7 +254,7 @@ def write_real_like(folder: str, width: int, height: int, frames: int, seed: int
         img.save()
         bpy.data.images.remove(img)
         z = depth[:, x:x + width]
-        plate.write_cache_exr(os.path.join(folder, f"depth_{i + 1:04d}.exr"),
+        plate_cache.write_cache_exr(os.path.join(folder, f"depth_{i + 1:04d}.exr"),
                               np.stack([z, z, z, np.ones_like(z)]))
     open(done, "w").close()
     return first
@@ -264,7 +266,7 @@ def cache_case(footage_path: str, depth_path: str, out: str) -> dict:
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     spans = []
-    real = plate._write_cache
+    real = plate.write_cache
 
     def timed(*args, **kwargs):
         t0 = time.perf_counter()
@@ -273,11 +275,11 @@ def cache_case(footage_path: str, depth_path: str, out: str) -> dict:
         finally:
             spans.append(time.perf_counter() - t0)
 
-    plate._write_cache = timed
+    plate.write_cache = timed
     base = status_mb("VmHWM")
     cpu0 = sum(os.times()[:2])
     t0 = time.perf_counter()
-    result = plate.build_plate(scene, footage_path, depth_path, cache_dir=out)
+    result = plate.import_plate(scene, PlateRequest(footage_path, depth_path, cache_dir=out))
     total = time.perf_counter() - t0
     cpu = sum(os.times()[:2]) - cpu0
     frames = result.footage.frames
@@ -387,7 +389,7 @@ def render_blend(out: str, case: str) -> str:
     if not os.path.exists(blend):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         bpy.ops.wm.save_as_mainfile(filepath=blend)
-        plate.build_plate(bpy.context.scene, footage_path, depth_path)
+        plate.import_plate(bpy.context.scene, PlateRequest(footage_path, depth_path))
         bpy.ops.wm.save_as_mainfile(filepath=blend)
     return blend
 

@@ -12,7 +12,7 @@ reports its time and its peak memory (VmHWM, Blender included):
   in ONNX Runtime, alignment by --near/--far, upsampling, the temporal chain, EXR writing) with a
   model of Depth Anything V2 Small's size (``bench_estimate.vit_small_onnx``: a ViT-S/14 encoder
   with random weights; no DPT head, so a lower bound of the real model's time);
-- plate: ``plate.build_plate`` on the clip's measured depth (random weights give no real depth
+- plate: ``plate.import_plate`` on the clip's measured depth (random weights give no real depth
   edges, so the plate and the render are costed on real-like depth instead);
 - pull: a baked pull from a near pixel on the first frame to a far one on the last;
 - render: ``--render-frames`` frames spread over the clip, Cycles CPU at ``--samples`` (no
@@ -78,6 +78,7 @@ def stage_plate(folder: str, out: str) -> dict:
     """Plate the clip (its measured depth), then bake a pull across it; save the .blend."""
     from rackfocus_addon.bl import pull as pull_engine
     from rackfocus_addon.marks import Mark, SubjectRef
+    from rackfocus_addon.plate_request import PlateRequest
     from rackfocus_addon.request import PullRequest
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -85,9 +86,9 @@ def stage_plate(folder: str, out: str) -> dict:
     bpy.ops.wm.save_as_mainfile(filepath=blend)
     scene = bpy.context.scene
     start = _clock()
-    result = plate.build_plate(scene, os.path.join(folder, "shot_0001.png"),
-                               os.path.join(folder, "depth_0001.exr"),
-                               cache_dir=os.path.join(out, "cache"))
+    result = plate.import_plate(scene, PlateRequest(os.path.join(folder, "shot_0001.png"),
+                                                    os.path.join(folder, "depth_0001.exr"),
+                                                    cache_dir=os.path.join(out, "cache")))
     plate_wall, plate_cpu = _since(start)
     cam = scene.objects[result.camera]
     n = result.footage.frames

@@ -1,5 +1,6 @@
 """Import Plate: footage + depth as a depth plate in front of the scene camera."""
 
+import dataclasses
 import os
 
 import bpy
@@ -17,11 +18,18 @@ from ..rackfocus_addon.depth import (
     SENSOR_RANGE_MM,
     TEAR_RANGE,
     parse_anchor,
-    validate_plate_settings,
 )
 from ..rackfocus_addon.errors import RackFocusError
+from ..rackfocus_addon.estimate import model as estimate_model
 from ..rackfocus_addon.marks import SubjectRef
 from ..rackfocus_addon.plate_mesh import DEFAULT_TEAR
+from ..rackfocus_addon.plate_request import (
+    DEFAULT_DENSITY,
+    DEFAULT_FOCAL_MM,
+    DEFAULT_SENSOR_MM,
+    EstimateSettings,
+    PlateRequest,
+)
 from .common import ViewportPick, run_reported, ui_progress, wrapped
 from .from_panel import insert_mark
 from .prefs import preferred_model
@@ -63,10 +71,8 @@ _MODEL_ITEMS: list = []
 
 
 def _estimation_problem() -> str | None:
-    # Imported here, not at registration: importing ONNX Runtime takes a while.
-    from ..rackfocus_addon.bl import estimation
-
-    return estimation.runtime_problem()
+    # Asked only when the dialog shows estimation: importing ONNX Runtime takes a while.
+    return estimate_model.runtime_problem()
 
 
 def _saved_or_why(context) -> str | None:
@@ -101,14 +107,16 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
     # The ranges live in the fields as soft limits (dragging stops there); a typed value
     # beyond them is refused with a message naming the field, not clamped silently, by the one
     # set of ranges (depth.validate_plate_settings), and the dialog keeps what was typed.
-    sensor: bpy.props.FloatProperty(name="Sensor Width", default=36.0, subtype="DISTANCE_CAMERA",
+    sensor: bpy.props.FloatProperty(name="Sensor Width", default=DEFAULT_SENSOR_MM,
+                                    subtype="DISTANCE_CAMERA",
                                     soft_min=SENSOR_RANGE_MM[0], soft_max=SENSOR_RANGE_MM[1],
                                     description="Width of the frame on the sensor in millimetres "
                                                 "(the camera keeps its sensor fit)")
-    focal: bpy.props.FloatProperty(name="Focal Length", default=50.0, subtype="DISTANCE_CAMERA",
+    focal: bpy.props.FloatProperty(name="Focal Length", default=DEFAULT_FOCAL_MM,
+                                   subtype="DISTANCE_CAMERA",
                                    soft_min=FOCAL_RANGE_MM[0], soft_max=FOCAL_RANGE_MM[1],
                                    description="Lens focal length in millimetres")
-    density: bpy.props.FloatProperty(name="Grid Density", default=1.0,
+    density: bpy.props.FloatProperty(name="Grid Density", default=DEFAULT_DENSITY,
                                      soft_min=DENSITY_RANGE[0], soft_max=DENSITY_RANGE[1],
                                      description="Plate vertices per footage pixel along each "
                                                  "axis (1: one per pixel; 0.25: a light "
@@ -218,25 +226,37 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         col.prop(self, "density")
         layout.prop(self, "fps")
 
-    def _settings(self):
-        """(near, far, fill_px, fps, anchors), checked; raises RackFocusError naming a setting."""
-        near, far = self.near or None, self.far or None
-        fill_px, fps = self.fill_px or None, self.fps or None
-        problems = validate_plate_settings(self.sensor, self.focal, self.density, self.tear,
-                                           fill_px, fps, near, far, names=_LABELS)
-        if problems:
-            raise RackFocusError("; ".join(problems))
+    def _request(self) -> PlateRequest:
+        """The plate these settings ask for, checked; raises RackFocusError naming a setting.
+        A camera solve's anchors join the typed ones."""
+        request = PlateRequest(
+            footage=self.footage, depth=None if self.estimate else self.depth,
+            kind=self.depth_kind, near_m=self.near or None, far_m=self.far or None,
+            sensor_mm=self.sensor, focal_mm=self.focal, density=self.density, tear=self.tear,
+            fill_px=self.fill_px or None, fps=self.fps or None, keep_range=self.keep_range)
+        request.check(names=_LABELS)
         anchors = [parse_anchor(a) for a in self.anchors.split(";") if a.strip()]
         if self.solve_clip not in ("", "NONE"):
             footage = find_clip(bpy.path.abspath(self.footage))
             anchors += read_solve(f"{bpy.data.filepath}:{self.solve_clip}", footage).anchors
-        return near, far, fill_px, fps, anchors
+        return dataclasses.replace(request, anchors=tuple(anchors),
+                                   estimate=self._estimate_settings())
+
+    def _estimate_settings(self) -> EstimateSettings | None:
+        if not self.estimate:
+            return None
+        model = (self.model_file or preferred_model()) if self.model == "FILE" else self.model
+        if not model:
+            raise RackFocusError("Choose a model file (or set one in the extension's "
+                                 "preferences)")
+        return EstimateSettings(model=bpy.path.abspath(model), temporal=self.temporal,
+                                download=self.download and bool(bpy.app.online_access))
 
     def execute(self, context):
         if self.estimate:
             done = self._start_estimate(context)
         else:
-            done = run_reported(self, lambda: self._import(context, self.depth, self.depth_kind))
+            done = run_reported(self, lambda: self._import(context, self._request()))
         _typed.clear()
         if "CANCELLED" in done:
             _typed.update(typed_values(self))
@@ -245,27 +265,13 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
     # -- estimated depth: a modal job, one frame per timer tick, Esc stops it ------------------
 
     def _start_estimate(self, context):
-        from ..rackfocus_addon.bl import estimation
-
-        problem = estimation.runtime_problem()
+        problem = estimate_model.runtime_problem()
         if problem:
             self.report({"ERROR"}, runtime_help(problem))
             return {"CANCELLED"}
         try:
-            near, far, _fill, _fps, anchors = self._settings()
-            model = (self.model_file or preferred_model()) if self.model == "FILE" else self.model
-            if not model:
-                raise RackFocusError("Choose a model file (or set one in the extension's "
-                                     "preferences)")
-            stem = os.path.splitext(os.path.basename(bpy.path.abspath(self.footage)))[0]
-            out_dir = os.path.join(os.path.dirname(bpy.data.filepath), "rackfocus_cache",
-                                   f"{stem or 'footage'}_estimated_depth")
-            request = estimation.EstimateRequest(
-                footage=bpy.path.abspath(self.footage), out_dir=out_dir,
-                model=bpy.path.abspath(model), anchors=tuple(anchors), near_m=near, far_m=far,
-                sensor_mm=self.sensor, focal_mm=self.focal, temporal=self.temporal,
-                download=self.download and bool(bpy.app.online_access))
-            self._job = estimation.Estimation(request)
+            self._plate = self._request()
+            self._job = plate_engine.estimation_job(self._plate)
             self._steps = self._job.steps()
         except RackFocusError as err:
             self.report({"ERROR"}, str(err))
@@ -312,22 +318,12 @@ class RACKFOCUS_OT_import_plate(bpy.types.Operator):
         for warning in result.warnings:
             self.report({"WARNING"}, warning)
         self.report({"INFO"}, result.summary())
-        # The estimate is metric already: anchors and near/far were used to scale it.
-        self._import(context, result.depth_path, "metric", estimated=True)
+        self._import(context, self._plate, estimated=result)
 
-    def _import(self, context, depth: str, kind: str, estimated: bool = False) -> None:
+    def _import(self, context, request: PlateRequest, estimated=None) -> None:
         scene = context.scene
-        near, far, fill_px, fps, anchors = self._settings()
-        if estimated:
-            near = far = None
-            anchors = []
         with ui_progress(context) as progress:
-            result = plate_engine.build_plate(
-                scene, self.footage, depth, kind, near, far, anchors,
-                sensor_mm=self.sensor, focal_mm=self.focal, density=self.density,
-                tear=self.tear, fill_px=fill_px, fps=fps, progress=progress,
-                keep_range=self.keep_range,
-            )
+            result = plate_engine.import_plate(scene, request, progress, estimated)
         for warning in result.warnings:
             self.report({"WARNING"}, warning)
         for change in result.scene_changes:

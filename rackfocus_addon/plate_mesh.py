@@ -77,6 +77,27 @@ def fitted_sensor(fit: str, sensor_mm: float, width: int, height: int) -> tuple[
     return "sensor_width", float(sensor_mm)
 
 
+def camera_values(fit: str, sensor_mm: float, focal_mm: float, width: int, height: int,
+                  clip_start: float, clip_end: float, min_m: float, max_m: float
+                  ) -> dict[str, tuple[str, str, float]]:
+    """The camera values a plate needs: {attribute: (label, unit, value)}.
+
+    The sensor size (millimetres) is the one ``fit`` uses (:func:`fitted_sensor`); the clip
+    range (metres) changes only where it would cut the plate, whose depths span ``min_m`` to
+    ``max_m`` metres.
+    """
+    attr, size = fitted_sensor(fit, sensor_mm, width, height)
+    label = {"sensor_height": "sensor height", "sensor_width": "sensor width"}[attr]
+    if fit == "AUTO" and height > width:
+        label = "sensor size"  # Blender's label for the width applied to the larger side
+    out = {attr: (label, "mm", size), "lens": ("focal length", "mm", float(focal_mm))}
+    if clip_start > 0.5 * min_m:
+        out["clip_start"] = ("clip start", "m", max(0.5 * min_m, 1e-4))
+    if clip_end < 2.0 * max_m:
+        out["clip_end"] = ("clip end", "m", max_m * 4.0 + 1.0)
+    return out
+
+
 def camera_point(u: float, v: float, depth_m: float, width: int, height: int,
                  sensor_mm: float, focal_mm: float) -> np.ndarray:
     """Camera-space point at planar depth ``depth_m`` on the ray through texture coords (u, v)."""

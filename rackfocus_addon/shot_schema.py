@@ -53,12 +53,11 @@ from .frames import frame_range_problem, parse_frame_list
 from .limits import folder_problem
 from .marks import parse_mark, parse_subject
 from .plan import MODES, SPACES, make_plan
+from .plate_request import CACHE_DIR
 from .shots import (
-    CACHE_DIR,
     DENOISERS,
     ENGINES,
     ESTIMATE,
-    ESTIMATE_DIR,
     FORMATS,
     FRAME_PREFIX,
     MANIFEST,
@@ -433,9 +432,9 @@ def _input_clash(name: str, output: str, inputs: dict[str, str | None]) -> str |
             what = {os.path.normcase(k): v for k, v in own.items()}.get(base)
             if what is None and _FRAME_FILE.match(base):
                 what = "rendered frames"
-        for sub in (CACHE_DIR, ESTIMATE_DIR):
-            if full.startswith(os.path.join(folder, os.path.normcase(sub)) + os.sep):
-                what = f"{sub} folder (rebuilt when the shot changes)"
+        # The cache folder holds the plate caches and the estimated depth (plate_request).
+        if full.startswith(os.path.join(folder, os.path.normcase(CACHE_DIR)) + os.sep):
+            what = f"{CACHE_DIR} folder (rebuilt when the shot changes)"
         if what:
             return (f"key '{key}': the shot's {what} would overwrite {path}: set 'output' to "
                     f"another folder (or move the file out of {output})")

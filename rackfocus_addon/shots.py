@@ -20,11 +20,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from .depth import parse_anchor
 from .easing import Easing
 from .errors import RackFocusError
 from .frames import format_frame_list
 from .marks import Mark, SubjectRef
 from .plate_mesh import DEFAULT_TEAR
+from .plate_request import EstimateSettings, PlateRequest, cache_root, estimate_dir
 from .request import PullRequest
 from .suggest import did_you_mean
 
@@ -42,10 +44,6 @@ RESOLUTION_RANGE = (4, 65536)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: The file in a shot's output folder that records what was built (for resume).
 MANIFEST = "rackfocus_shot.json"
-#: Where a depth plate's cache goes, inside the shot's output folder.
-CACHE_DIR = "rackfocus_cache"
-#: Where estimated depth goes, inside the shot's output folder.
-ESTIMATE_DIR = "rackfocus_depth"
 #: Frame files: ``frame_0001.png``; Blender's ``//frame_####`` names the same files.
 FRAME_PREFIX = "frame_"
 PARTIAL = ".partial"
@@ -69,7 +67,7 @@ class ShotListError(RackFocusError):
 
 @dataclass(frozen=True)
 class PlateSettings:
-    """How a footage shot becomes a depth plate (see ``bl.plate.build_plate``).
+    """How a footage shot becomes a depth plate (see ``plate_request.PlateRequest``).
 
     ``near_m``/``far_m`` metres at the nearest/farthest depth value, ``anchors`` ``X,Y=M``
     (pixel, metres), ``sensor_mm``/``focal_mm`` millimetres, ``density`` vertices per pixel,
@@ -184,6 +182,22 @@ class Shot:
         """The pull request of a shot without a preset (a preset needs the scene: ``bl.batch``)."""
         return self.configure(PullRequest(self.base_marks(start_frame)))
 
+    def plate_request(self) -> PlateRequest:
+        """The plate of a footage shot: its depth file, or its depth estimated over the whole
+        clip at once (one metric alignment for the clip; never cut into chunks); the cache in
+        the shot's output folder."""
+        p = self.plate
+        estimate = None
+        if self.estimates:
+            estimate = EstimateSettings(model=self.model) if self.model else EstimateSettings()
+        return PlateRequest(
+            footage=self.footage, depth=None if self.estimates else self.depth,
+            kind=p.depth_kind, near_m=p.near_m, far_m=p.far_m,
+            anchors=tuple(parse_anchor(a) for a in p.anchors), estimate=estimate,
+            camera=self.camera or None, sensor_mm=p.sensor_mm, focal_mm=p.focal_mm,
+            density=p.density, tear=p.tear, fill_px=p.fill_px, fps=p.fps,
+            cache_dir=self.cache_dir)
+
     # --- outputs ----------------------------------------------------------------------------
 
     @property
@@ -208,12 +222,12 @@ class Shot:
 
     @property
     def cache_dir(self) -> str:
-        return os.path.join(self.output, CACHE_DIR)
+        return cache_root(self.output)
 
     @property
     def estimate_dir(self) -> str:
         """Where estimated depth goes (``depth = "estimate"``): EXRs and their sidecar."""
-        return os.path.join(self.output, ESTIMATE_DIR)
+        return estimate_dir(self.cache_dir, self.footage)
 
     def frame_path(self, frame: int) -> str:
         """The finished file of ``frame``: ``frame_0012.png`` (what ``//frame_####`` writes)."""

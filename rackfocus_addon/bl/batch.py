@@ -33,8 +33,8 @@ renders the same files, and the same pixels (Cycles derives each frame's seed fr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
-import json
 import os
 import re
 import shutil
@@ -43,139 +43,54 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 import bpy
 
 from .. import plot
-from ..depth import parse_anchor
+from ..atomic import process_tag, remove_quietly, write_atomic
+from ..batch_report import (
+    BUILT,
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    NOT_RUN,
+    PARTIAL,
+    BatchOptions,
+    BatchReport,
+    Log,
+    ShotReport,
+)
 from ..errors import RackFocusError
+from ..estimate.model import load_model, runtime_problem
 from ..frames import format_frame_list
 from ..image_files import image_problem
 from ..plan import make_plan
 from ..request import PullRequest
+from ..resume import (
+    count_done,
+    finished,
+    finished_state,
+    read_manifest,
+    report_finished,
+    shot_files,
+    stale_media,
+    write_manifest,
+)
 from ..shots import Shot, ShotList, ShotListError, key_frames, restrict_frames
 from . import compat, estimation, export, farm, render
 from . import pull as pull_engine
 from .files import blender_stdout_silenced, save_blend
 from .footage import find_clip
-from .plate import build_plate
+from .plate import EstimationStopped, import_plate
 from .solve_anchors import read_solve
 from .subjects import marker_frame, resolve_camera, resolve_subject
 from .user_presets import apply_preset, find_preset
 
 #: Free space (bytes) below which a frame that Blender failed to write counts as a full disk.
 LOW_SPACE_BYTES = 1 << 20
-#: Statuses a shot ends with.
-DONE, BUILT, PARTIAL, FAILED, INTERRUPTED, NOT_RUN = (
-    "done", "built", "partial", "failed", "interrupted", "not run")
-
-
 class ShotFailure(RuntimeError):
     """A shot that could not finish (a frame that could not be written); the message says what
     was kept and what to do."""
-
-
-class Log:
-    """Where the batch reports: the CLI's ``Output`` has the same methods. This one is silent."""
-
-    def progress(self, label: str, done: int, total: int) -> None:
-        """``label`` reached ``done`` of ``total`` (frames, samples)."""
-
-    def note(self, text: str) -> None:
-        """Something the user should know."""
-
-    def warn(self, text: str) -> None:
-        """Something that may be wrong."""
-
-    def error(self, text: str) -> None:
-        """A shot failed."""
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """``force``: rebuild every shot and re-render frames that exist; ``frames``: render only
-    these frames of each shot (a chunk; None: all); ``build_only``: build and save, no render."""
-
-    force: bool = False
-    frames: tuple[int, ...] | None = None
-    build_only: bool = False
-
-
-@dataclass
-class ShotReport:
-    """How one shot went. Times are seconds (wall clock); frames are counts."""
-
-    name: str
-    output: str
-    status: str = NOT_RUN
-    blend: str = ""
-    frames_total: int = 0
-    frames_done: int = 0
-    frames_rendered: int = 0
-    frames_kept: int = 0
-    resumed: bool = False
-    build_s: float = 0.0
-    render_s: float = 0.0
-    media_s: float = 0.0
-    time_s: float = 0.0
-    files: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "shot": self.name, "status": self.status, "output": self.output,
-            "blend": self.blend or None, "frames": self.frames_total,
-            "frames_done": self.frames_done, "frames_rendered": self.frames_rendered,
-            "frames_kept": self.frames_kept, "resumed": self.resumed,
-            "build_s": round(self.build_s, 4), "render_s": round(self.render_s, 4),
-            "media_s": round(self.media_s, 4), "time_s": round(self.time_s, 4),
-            "files": dict(self.files), "notes": list(self.notes), "error": self.error,
-        }
-
-
-@dataclass
-class BatchReport:
-    """Every shot's report, in order; ``interrupted`` when Ctrl-C stopped the batch."""
-
-    source: str
-    shots: list[ShotReport]
-    interrupted: bool = False
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for s in self.shots if s.status == FAILED)
-
-    def exit_code(self) -> int:
-        """130 when interrupted, else the number of failed shots (at most 125)."""
-        return 130 if self.interrupted else min(self.failed, 125)
-
-    def table(self) -> list[str]:
-        """The summary table: shot, status, frames (done/total, +rendered now), time."""
-        rows = [("shot", "status", "frames", "time")]
-        for s in self.shots:
-            frames = f"{s.frames_done}/{s.frames_total}" if s.frames_total else "-"
-            if s.frames_rendered:
-                frames += f" (+{s.frames_rendered})"
-            rows.append((s.name, s.status, frames, f"{s.time_s:.2f} s"))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = ["  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]),
-                            r[2].ljust(widths[2]), r[3].rjust(widths[3])]).rstrip()
-                 for r in rows]
-        for s in self.shots:
-            if s.error:
-                lines.append(f"{s.name}: {s.error}")
-        done = sum(1 for s in self.shots if s.status in (DONE, BUILT))
-        tail = f"{done} of {len(self.shots)} shot(s) done, {self.failed} failed"
-        if self.interrupted:
-            tail += "; interrupted: run the batch again to continue"
-        return lines + [tail]
-
-    def to_dict(self) -> dict:
-        return {"shot_list": self.source, "shots": [s.to_dict() for s in self.shots],
-                "failed": self.failed, "interrupted": self.interrupted,
-                "exit_code": self.exit_code()}
 
 
 # --- the batch -------------------------------------------------------------------------------
@@ -191,7 +106,7 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
     log = log or Log()
     shots = shot_list.select(only)
     reports = [ShotReport(s.name, s.output) for s in shots]
-    pending = [s for s in shots if options.force or _finished_state(s, options) is None]
+    pending = [s for s in shots if options.force or finished_state(s, options) is None]
     check_shots(pending, shot_list.path)
     report = BatchReport(shot_list.path, reports)
     # A subject keeps one colour in every plot of the list (also when a farm runs one shot).
@@ -203,7 +118,7 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
                 if shot in pending:
                     _run_shot(shot, options, r, log, stop, colors)
                 else:
-                    _report_finished(shot, options, r)
+                    report_finished(shot, options, r)
             except KeyboardInterrupt:
                 r.status = INTERRUPTED
                 r.error = "interrupted: finished frames are kept; run the batch again to continue"
@@ -220,7 +135,7 @@ def run_batch(shot_list: ShotList, only: Sequence[str] | None = None,
             finally:
                 r.time_s = time.perf_counter() - started
                 if r.status in (FAILED, INTERRUPTED):
-                    r.frames_done = _count_done(shot)
+                    r.frames_done = count_done(shot)
     return report
 
 
@@ -228,12 +143,6 @@ def _fail(r: ShotReport, message: str, log: Log) -> None:
     r.status = FAILED
     r.error = message
     log.error(f"shot '{r.name}' failed: {message}")
-
-
-def _count_done(shot: Shot) -> int:
-    manifest = read_manifest(shot)
-    frames = manifest.get("frames", []) if manifest else []
-    return sum(1 for f in frames if _finished(shot.frame_path(f)))
 
 
 @contextlib.contextmanager
@@ -268,88 +177,6 @@ def _ctrl_c(log: Log) -> Iterator[Callable[[], bool]]:
         restore()
 
 
-# --- resume ----------------------------------------------------------------------------------
-
-def read_manifest(shot: Shot) -> dict | None:
-    """What the last run recorded in the shot's folder, or None."""
-    try:
-        with open(shot.manifest_path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def write_manifest(shot: Shot, fingerprint: str, frames: Sequence[int], complete: bool) -> None:
-    """Record the shot's fingerprint, frames and state (written whole, then renamed)."""
-    data = {"version": 1, "shot": shot.name, "fingerprint": fingerprint,
-            "blend": os.path.basename(shot.blend_path), "frames": list(frames),
-            "frame_list": format_frame_list(frames), "format": shot.render.format,
-            "complete": complete}
-    _atomic(shot.manifest_path,
-            lambda tmp: _write_text(tmp, json.dumps(data, indent=1) + "\n"))
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def _finished_state(shot: Shot, options: BatchOptions) -> dict | None:
-    """The manifest when this run has nothing to do for ``shot`` (checked without Blender):
-    same fingerprint, the .blend saved, and every frame (and media, once all frames are there)
-    this run would make already on disk."""
-    manifest = read_manifest(shot)
-    if not manifest or manifest.get("fingerprint") != shot.fingerprint():
-        return None
-    if not os.path.isfile(shot.blend_path):
-        return None
-    if options.build_only:
-        return manifest
-    frames = manifest.get("frames") or []
-    wanted = restrict_frames(frames, options.frames)
-    if not all(_finished(shot.frame_path(f)) for f in wanted):
-        return None
-    everything = all(_finished(shot.frame_path(f)) for f in frames)
-    if everything and _stale_media(shot, frames, shot.media_paths()):
-        return None
-    return manifest
-
-
-def _stale_media(shot: Shot, frames: Sequence[int], media: dict[str, str]) -> dict[str, str]:
-    """The files of ``media`` (name -> path) that are missing or older than a frame of
-    ``frames`` (a frame rendered after them, e.g. by a farm's chunk: they show old pictures)."""
-    stamps = [os.path.getmtime(p) for p in map(shot.frame_path, frames) if os.path.isfile(p)]
-    newest = max(stamps, default=0.0)
-    return {k: p for k, p in media.items()
-            if not _finished(p) or os.path.getmtime(p) < newest}
-
-
-def _report_finished(shot: Shot, options: BatchOptions, r: ShotReport) -> None:
-    manifest = _finished_state(shot, options) or {}
-    frames = manifest.get("frames") or []
-    r.resumed = True
-    r.blend = shot.blend_path
-    r.frames_total = len(frames)
-    r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
-    r.frames_kept = len(restrict_frames(frames, options.frames))
-    if options.build_only:
-        r.status = BUILT
-    else:
-        r.status = DONE if r.frames_done == r.frames_total else PARTIAL
-    r.files = _files(shot, frames)
-
-
-def _files(shot: Shot, frames: Sequence[int]) -> dict[str, str]:
-    files = {"blend": shot.blend_path, "frames": shot.output}
-    for key, path in shot.media_paths().items():
-        if os.path.isfile(path):
-            files[key] = path
-    if os.path.isfile(shot.manifest_path):
-        files["manifest"] = shot.manifest_path
-    return files
-
-
 # --- one shot --------------------------------------------------------------------------------
 
 def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
@@ -375,12 +202,12 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     else:
         if manifest is not None and not options.force:
             stale = [f for f in manifest.get("frames") or []
-                     if _finished(shot.frame_path(f))]
+                     if finished(shot.frame_path(f))]
             if stale:
                 log.warn(f"shot '{shot.name}': its settings or source files changed; "
                          f"{len(stale)} frame(s) rendered before are kept (--force re-renders "
                          "them)")
-        _remove(shot.manifest_path)
+        remove_quietly(shot.manifest_path)
         scene, camera, frames, notes = build_shot(shot, log, stop)
         for text in notes:
             log.note(f"shot '{shot.name}': {text}")
@@ -391,8 +218,8 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     r.build_s = time.perf_counter() - t0
     if options.build_only:
         r.status = BUILT
-        r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
-        r.files = _files(shot, frames)
+        r.frames_done = sum(1 for f in frames if finished(shot.frame_path(f)))
+        r.files = shot_files(shot, frames)
         return
 
     t1 = time.perf_counter()
@@ -409,10 +236,10 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
         r.render_s = time.perf_counter() - t1
     r.frames_kept = len(kept)
 
-    r.frames_done = sum(1 for f in frames if _finished(shot.frame_path(f)))
+    r.frames_done = sum(1 for f in frames if finished(shot.frame_path(f)))
     if r.frames_done < len(frames):
         r.status = PARTIAL
-        r.files = _files(shot, frames)
+        r.files = shot_files(shot, frames)
         return
     t2 = time.perf_counter()
     finish_media(scene, camera, shot, frames, redo=bool(rendered) or options.force, log=log,
@@ -420,7 +247,7 @@ def _run_shot(shot: Shot, options: BatchOptions, r: ShotReport, log: Log,
     r.media_s = time.perf_counter() - t2
     write_manifest(shot, fingerprint, frames, complete=True)
     r.status = DONE
-    r.files = _files(shot, frames)
+    r.files = shot_files(shot, frames)
 
 
 def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = lambda: False
@@ -441,24 +268,9 @@ def build_shot(shot: Shot, log: Log | None = None, stop: Callable[[], bool] = la
     notes: list[str] = []
     camera_name = shot.camera
     if shot.footage:
-        p = shot.plate
-        target = None
-        if shot.camera:
-            target = scene.objects.get(shot.camera)
-            if target is None:
-                raise RackFocusError(f"No camera named '{shot.camera}' in scene '{scene.name}'")
-        depth, kind, near, far, anchors = shot.depth, p.depth_kind, p.near_m, p.far_m, p.anchors
-        if shot.estimates:
-            depth, estimated = estimate_shot(shot, log, stop)
-            notes += estimated
-            kind, near, far, anchors = "metric", None, None, ()
-        anchors = [parse_anchor(a) for a in anchors] + (
-            [] if shot.estimates else solve_anchors(shot))
-        result = build_plate(
-            scene, shot.footage, depth, kind, near, far, anchors,
-            sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, density=p.density, tear=p.tear,
-            fill_px=p.fill_px, cache_dir=shot.cache_dir, camera=target, fps=p.fps,
-            progress=log.progress)
+        result = _import_shot_plate(scene, shot, log, stop)
+        if result.estimate is not None:
+            notes += [f"estimate: {result.estimate.summary()}"] + list(result.estimate.warnings)
         notes += list(result.warnings) + list(result.report.notes)
         camera_name = result.camera
     camera = resolve_camera(scene, camera_name)
@@ -502,26 +314,21 @@ def solve_anchors(shot: Shot) -> list:
     return list(read_solve(shot.solve, find_clip(shot.footage)).anchors)
 
 
-def estimate_shot(shot: Shot, log: Log, stop: Callable[[], bool] = lambda: False
-                  ) -> tuple[str, list[str]]:
-    """Estimate metric depth for the whole of ``shot``'s footage into its ``rackfocus_depth``
-    folder (a re-run with the same settings keeps what is there): (first depth file, notes)."""
-    p = shot.plate
-    settings = {"model": shot.model} if shot.model else {}
-    request = estimation.EstimateRequest(
-        footage=shot.footage, out_dir=shot.estimate_dir,
-        anchors=tuple(parse_anchor(a) for a in p.anchors) + tuple(solve_anchors(shot)),
-        near_m=p.near_m, far_m=p.far_m,
-        sensor_mm=p.sensor_mm, focal_mm=p.focal_mm, **settings)
+def _import_shot_plate(scene: bpy.types.Scene, shot: Shot, log: Log, stop: Callable[[], bool]):
+    """The shot's plate in ``scene``; KeyboardInterrupt when ``stop()`` asked to stop during the
+    estimation (its finished frames are kept)."""
+    # A camera solve's anchors join the shot's (they scale an estimate, or inverse depth).
+    request = shot.plate_request()
+    request = dataclasses.replace(request, anchors=request.anchors + tuple(solve_anchors(shot)))
 
     def progress(label: str, done: int, total: int) -> bool:
         log.progress(f"shot '{shot.name}': {label}", done, total)
         return stop()
 
-    result = estimation.estimate_depth(request, progress)
-    if result.cancelled:
-        raise KeyboardInterrupt
-    return result.depth_path, [f"estimate: {result.summary()}"] + list(result.warnings)
+    try:
+        return import_plate(scene, request, progress)
+    except EstimationStopped:
+        raise KeyboardInterrupt from None
 
 
 def configure_render(scene: bpy.types.Scene, shot: Shot) -> None:
@@ -589,12 +396,6 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
                   path)
 
 
-def _finished(path: str) -> bool:
-    """Whether ``path`` is a finished file: there, and complete (a full disk may have cut a
-    file short without Blender saying so; a resume must render it again, not keep it)."""
-    return os.path.isfile(path) and image_problem(path) is None
-
-
 def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], force: bool,
                   log: Log, stop: Callable[[], bool] = lambda: False,
                   rendered: list[int] | None = None) -> tuple[list[int], list[int]]:
@@ -607,7 +408,7 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     (KeyboardInterrupt).
     """
     set_frame_output(scene, shot)
-    todo = [f for f in frames if force or not _finished(shot.frame_path(f))]
+    todo = [f for f in frames if force or not finished(shot.frame_path(f))]
     _remove_partials(shot, todo)
     pending = set(todo)
     kept = [f for f in frames if f not in pending]
@@ -619,16 +420,11 @@ def render_frames(scene: bpy.types.Scene, shot: Shot, frames: Sequence[int], for
     for frame in todo:
         if stop():
             raise KeyboardInterrupt
-        temp, final = shot.partial_path(frame, _tag()), shot.frame_path(frame)
         try:
-            write_frame(scene, frame, temp)
-            os.replace(temp, final)
+            write_atomic(shot.frame_path(frame), lambda temp, f=frame: write_frame(scene, f, temp),
+                         temp=shot.partial_path(frame, process_tag()))
         except OSError as err:
-            _remove(temp)
             raise _frame_error(shot, frame, err, len(kept) + len(rendered)) from None
-        except BaseException:
-            _remove(temp)
-            raise
         rendered.append(frame)
         log.progress(label, len(rendered), len(todo))
     return rendered, kept
@@ -655,34 +451,10 @@ def _remove_partials(shot: Shot, frames: Sequence[int]) -> None:
         match = _PARTIAL_FRAME.match(name)
         if match and int(match.group(1)) in wanted and shot.is_partial_of(name,
                                                                            int(match.group(1))):
-            _remove(os.path.join(shot.output, name))
+            remove_quietly(os.path.join(shot.output, name))
 
 
 _PARTIAL_FRAME = re.compile(r"\.frame_(-?\d+)\.partial")
-
-
-def _tag() -> str:
-    """This process's mark on its temporary files."""
-    return str(os.getpid())
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(path)
-
-
-def _atomic(path: str, write: Callable[[str], object]) -> str:
-    """Write ``path`` through ``write(temporary path)`` and rename it into place."""
-    folder, name = os.path.split(path)
-    stem, ext = os.path.splitext(name)
-    temp = os.path.join(folder, f".{stem}.partial-{_tag()}{ext}")
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        _remove(temp)
-        raise
-    return path
 
 
 # --- media -----------------------------------------------------------------------------------
@@ -699,11 +471,11 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
     wanted = shot.media_paths()
     frames = list(frames)
     paths = [shot.frame_path(f) for f in frames]
-    todo = dict(wanted) if redo else _stale_media(shot, frames, wanted)
+    todo = dict(wanted) if redo else stale_media(shot, frames, wanted)
     if "movie" in todo:
         log.note(f"shot '{shot.name}': encoding {os.path.basename(todo['movie'])}")
         with blender_stdout_silenced():
-            _atomic(todo["movie"], lambda tmp: render.make_movie(paths, tmp, scene.render.fps))
+            write_atomic(todo["movie"], lambda tmp: render.make_movie(paths, tmp, scene.render.fps))
     if "contact_sheet" in todo or "plot" in todo:
         data = export.collect(scene, camera, frames)
         focus = {row["frame"]: row["focus_m"] for row in data["frames"]}
@@ -720,13 +492,13 @@ def finish_media(scene: bpy.types.Scene, camera: bpy.types.Object, shot: Shot,
                 tiles.append(px)
             labels = [plot.frame_label(f, focus[f]) for f in picks]
             sheet = plot.labelled_sheet(tiles, labels)
-            _atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
+            write_atomic(todo["contact_sheet"], lambda tmp: render.save_png(sheet, tmp))
         if "plot" in todo:
             blur = {name: [row["blur_px"][name] for row in data["frames"]]
                     for name in data["subjects"]}
             image = plot.focus_plot(frames, [focus[f] for f in frames], blur, marks,
                                     title=f"{shot.name}: focus and blur", colors=colors)
-            _atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
+            write_atomic(todo["plot"], lambda tmp: render.save_png(image, tmp))
     return wanted
 
 
@@ -744,7 +516,7 @@ def check_shots(shots: Sequence[Shot], source: str) -> None:
 
     for shot in shots:
         if shot.estimates:
-            problem = estimation.runtime_problem()
+            problem = runtime_problem()
             if problem:
                 err(shot, "depth", problem)
             else:
@@ -780,7 +552,7 @@ def _check_model(shot: Shot, err) -> None:
     """The shot's model loads (an .onnx ONNX Runtime cannot open fails here, not at build),
     and a relative one has anchors or near/far to make it metric."""
     try:
-        model = estimation.load_model(estimation.resolve_model(shot.model))
+        model = load_model(estimation.resolve_model(shot.model))
     except RackFocusError as error:
         err(shot, "model", f"{error} (in a shot list: model = \"PATH.onnx\")")
         return

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 
 import bpy
 
 from .. import plot
 from ..easing import Easing
 from ..marks import Mark, SubjectRef
+from ..progress import Progress
 from ..request import PullRequest
 from ..shots import key_frames
 from . import compat, demo_plate, export, pull, render
 from .files import save_blend
-
-Progress = Callable[[str, int, int], None]
 
 #: Subjects of the demo: name, kind, position (metres; the camera looks down +Y), colours.
 SUBJECTS = (

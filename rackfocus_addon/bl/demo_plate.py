@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 
 import bpy
 
 from ..marks import Mark, SubjectRef
+from ..plate_request import PlateRequest
+from ..progress import Progress
 from ..request import PullRequest
 from . import compat
 from . import pull as pull_engine
 from . import render as render_engine
 from .files import save_blend
-from .plate import build_plate
-
-Progress = Callable[[str, int, int], None]
+from .plate import import_plate
 
 WALL_M = 8.0
 BOX_M = 2.0
@@ -206,8 +205,8 @@ def run_plate_demo(out_dir: str, progress: Progress | None = None, width: int = 
     os.makedirs(out_dir, exist_ok=True)
     blend = os.path.join(out_dir, "plate_demo.blend")
     bpy.ops.wm.save_as_mainfile(filepath=blend)
-    result = build_plate(scene, colors[0], depths[0], "metric", sensor_mm=SENSOR_MM,
-                         focal_mm=FOCAL_MM, progress=progress)
+    result = import_plate(scene, PlateRequest(colors[0], depths[0], sensor_mm=SENSOR_MM,
+                                              focal_mm=FOCAL_MM), progress)
     camera = scene.objects[result.camera]
     camera.data.dof.aperture_fstop = 1.4
     box_px = (int(width * 0.30), int(height * 0.60))

@@ -6,9 +6,10 @@ metric`` reads), in an output folder, with a JSON sidecar ``estimate.json`` (mod
 versions, alignment, settings; paths relative to the folder). Renders and farm nodes read the
 EXRs and never estimate.
 
-ONNX Runtime is the one optional third-party dependency: this is the only module that imports
-it, guarded. Without it everything else works, and :func:`require_runtime` says why estimation
-is unavailable and how to get it.
+This is the bpy side: footage read and EXRs written through Blender, model files found in the
+extension's user folder and downloaded when Blender allows it. The network itself
+(:mod:`..estimate.model`, where ONNX Runtime is imported), the request and result
+(:mod:`..estimate.request`) and the maths are on the pure floor.
 
 The work, in passes (each resumable; a stop keeps every finished file):
 
@@ -39,36 +40,29 @@ import os
 import re
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import bpy
 import numpy as np
 
 from .. import __version__
 from .. import depth as depth_maths
-from ..depth import Anchor
+from ..atomic import read_json, write_atomic, write_json
 from ..errors import RackFocusError
 from ..estimate import align, motion, owned, preprocess, registry, temporal, upsample, video
-from ..image_files import image_problem
-from ..limits import (
-    check_free_space,
-    disk_full_error,
-    has_room,
-    is_disk_full,
-    usable_threads,
+from ..estimate.model import (
+    LoadedModel,
+    ModelChoice,
+    file_sha256,
+    load_model,
+    model_sha256,
+    runtime_version,
 )
+from ..estimate.request import EstimateRequest, EstimateResult, metric_depth
+from ..image_files import image_problem
+from ..limits import check_free_space, disk_full_error, has_room, is_disk_full
+from ..progress import Progress
 from . import footage as footage_io
 from .files import user_dir
-
-try:  # The one optional third-party import: ONNX Runtime, bundled as wheels in the extension.
-    import onnxruntime
-except ImportError as _import_error:
-    onnxruntime = None
-    _IMPORT_PROBLEM = str(_import_error)
-else:
-    _IMPORT_PROBLEM = ""
-
-Progress = Callable[[str, int, int], "bool | None"]
 
 #: Bumped when the output for the same settings would change (forces a re-estimate).
 ALGORITHM_VERSION = 1
@@ -88,29 +82,6 @@ MODELS_ENV = "RACKFOCUS_MODELS"
 #: Frames sampled per segment to place --near/--far on its nearest and farthest pixels.
 NEAR_FAR_FRAMES = 32
 DOWNLOAD_CHUNK = 1 << 20
-HASH_CHUNK = 1 << 22
-
-
-# --- the runtime ------------------------------------------------------------------------------
-
-def runtime_problem() -> str | None:
-    """Why estimation is unavailable (one line), or None when ONNX Runtime imports."""
-    if onnxruntime is not None:
-        return None
-    return ("Depth estimation needs ONNX Runtime, which this Python cannot import "
-            f"({_IMPORT_PROBLEM or 'not installed'}): install the Rack Focus zip built for your "
-            "platform (it bundles the onnxruntime wheels; Intel macOS has none), or run "
-            "'pip install onnxruntime' for the Python that runs rackfocus")
-
-
-def require_runtime() -> None:
-    problem = runtime_problem()
-    if problem:
-        raise RackFocusError(problem)
-
-
-def runtime_version() -> str:
-    return getattr(onnxruntime, "__version__", "") if onnxruntime is not None else ""
 
 
 # --- model files ------------------------------------------------------------------------------
@@ -118,25 +89,6 @@ def runtime_version() -> str:
 def models_dir(create: bool = False) -> str:
     """Where downloaded models live: the extension's user folder ``models``."""
     return user_dir("models", MODELS_ENV, create)
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-@dataclass
-class ModelChoice:
-    """A model file to load, the rules it follows, and its published checksum (registry
-    files) or None (a file the user brought)."""
-
-    path: str
-    entry: registry.ModelEntry | None
-    sha256: str | None = None
-    variant: str | None = None
 
 
 def registry_path(entry: registry.ModelEntry, variant: str | None = None) -> str:
@@ -178,20 +130,6 @@ def resolve_model(spec: str | None, kind: str | None = None, download: bool = Fa
     return ModelChoice(path, entry, f.sha256, f.variant)
 
 
-def verify_file(path: str, expected_sha256: str, delete: bool = True) -> str:
-    """Check ``path`` against its published sha256; a mismatch deletes it (when ``delete``)
-    and raises. Returns the checksum."""
-    actual = file_sha256(path)
-    if actual != expected_sha256:
-        if delete:
-            os.remove(path)
-        gone = "; it was deleted: download it again" if delete else ""
-        raise RackFocusError(
-            f"Checksum mismatch for {os.path.basename(path)}: sha256 {actual[:16]}..., expected "
-            f"{expected_sha256[:16]}... (a damaged or different file){gone}")
-    return actual
-
-
 def download_model(entry: registry.ModelEntry, variant: str | None = None,
                    progress: Progress | None = None) -> str:
     """Download a registry model once into :func:`models_dir`, verified by sha256.
@@ -204,294 +142,32 @@ def download_model(entry: registry.ModelEntry, variant: str | None = None,
         raise RackFocusError(
             f"Downloading {entry.title} needs online access, which Blender has off: allow it in "
             f"Preferences > System > Network, or download {f.url} yourself and pass --model PATH")
-    folder = models_dir(create=True)
-    final = os.path.join(folder, f"{entry.key}-{f.variant}.onnx")
-    part = final + ".part"
-    h = hashlib.sha256()
+    final = os.path.join(models_dir(create=True), f"{entry.key}-{f.variant}.onnx")
     total = int(f.size_mb * 1e6)
-    done = 0
-    try:
-        with urllib.request.urlopen(f.url, timeout=60) as resp, open(part, "wb") as out:
-            for chunk in iter(lambda: resp.read(DOWNLOAD_CHUNK), b""):
-                out.write(chunk)
-                h.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(f"downloading {entry.key} (MB)", done // 1_000_000,
-                             max(total, done) // 1_000_000)
-    except OSError as err:
-        if os.path.exists(part):
-            os.remove(part)
-        raise RackFocusError(f"Download of {f.url} failed: {err}") from None
-    except BaseException:
-        if os.path.exists(part):
-            os.remove(part)
-        raise
-    if h.hexdigest() != f.sha256:
-        os.remove(part)
-        raise RackFocusError(
-            f"Downloaded {entry.key} ({f.variant}) does not match its published checksum "
-            f"(sha256 {h.hexdigest()[:16]}..., expected {f.sha256[:16]}...): the file was "
-            "deleted; try again later or download it yourself")
-    os.replace(part, final)
-    return final
 
-
-# --- a loaded network -------------------------------------------------------------------------
-
-_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
-
-
-def _dim(value) -> int | None:
-    return int(value) if isinstance(value, int | np.integer) and value > 0 else None
-
-
-@dataclass(frozen=True)
-class Signature:
-    """What a network takes and gives, read from the session (never from the file name).
-
-    ``frames`` is the window length of a video model (None: dynamic); ``height``/``width`` are
-    fixed input sizes (None: dynamic).
-    """
-
-    input_name: str
-    output_name: str
-    layout: str
-    input_dtype: type
-    frames: int | None = None
-    height: int | None = None
-    width: int | None = None
-
-
-def read_signature(session, name: str = "the model") -> Signature:
-    """The session's signature, or a :class:`RackFocusError` saying what is wrong with it."""
-    inputs, outputs = session.get_inputs(), session.get_outputs()
-    want = ("Depth Anything signature: one float input [1, 3, H, W] (or a video window "
-            "[1, T, 3, H, W]) and a float depth output [1, H, W] (or [1, T, H, W])")
-    if len(inputs) != 1 or not outputs:
-        names = ", ".join(i.name for i in inputs) or "none"
-        raise RackFocusError(f"{name} does not have the {want}: it takes {len(inputs)} "
-                             f"input(s) ({names})")
-    inp, out = inputs[0], outputs[0]
-    shape = list(inp.shape)
-    if inp.type not in _TYPES or out.type not in _TYPES:
-        raise RackFocusError(f"{name} does not have the {want}: input '{inp.name}' is "
-                             f"{inp.type}, output '{out.name}' is {out.type}")
-    channels_at = {4: 1, 5: 2}.get(len(shape))
-    ok = channels_at is not None and _dim(shape[0]) in (None, 1)
-    if ok:
-        ok = _dim(shape[channels_at]) in (None, 3)
-    out_rank = len(out.shape)
-    layout = "frame" if len(shape) == 4 else "video"
-    if ok:
-        ok = out_rank in ((3, 4) if layout == "frame" else (4, 5))
-    if not ok:
-        raise RackFocusError(f"{name} does not have the {want}: input '{inp.name}' is "
-                             f"{shape}, output '{out.name}' is {list(out.shape)}")
-    frames = _dim(shape[1]) if layout == "video" else None
-    return Signature(inp.name, out.name, layout, _TYPES[inp.type], frames,
-                     _dim(shape[-2]), _dim(shape[-1]))
-
-
-class LoadedModel:
-    """A depth network ready to run: its session, signature, rules (registry entry) and
-    checksum. ``session`` is an ONNX Runtime ``InferenceSession`` (or anything with the same
-    ``get_inputs``/``get_outputs``/``run``)."""
-
-    def __init__(self, session, entry: registry.ModelEntry | None, path: str = "",
-                 sha256: str = "") -> None:
-        self.session = session
-        self.path = path
-        self.sha256 = sha256
-        label = f"Model file {os.path.basename(path)}" if path else "The model"
-        self.signature = read_signature(session, label)
-        if entry is None:
-            entry = registry.find_entry("vda-small" if self.signature.layout == "video"
-                                        else registry.DEFAULT_MODEL)
-        if entry.layout != self.signature.layout:
-            takes = "a window of frames" if self.signature.layout == "video" else "one frame"
-            raise RackFocusError(f"{label} takes {takes} but the {entry.key} rules are for "
-                                 f"{entry.layout} models: pick a matching --model-kind")
-        self.entry = entry
-
-    @property
-    def window_frames(self) -> int:
-        return self.signature.frames or self.entry.window_frames or 1
-
-    def input_size(self, width_px: int, height_px: int, short_side_px: int | None = None
-                   ) -> tuple[int, int]:
-        """(width, height) of the network input for footage of this size."""
-        sig = self.signature
-        if sig.height and sig.width:
-            preprocess.check_aspect(width_px, height_px, sig.width, sig.height)
-            return sig.width, sig.height
-        short = short_side_px or self.entry.short_side_px
-        w, h = preprocess.model_size(width_px, height_px, short, self.entry.multiple_px)
-        return sig.width or w, sig.height or h
-
-    def predict(self, tensor: np.ndarray) -> np.ndarray:
-        """Run the network: ``tensor`` (1, 3, H, W) or (1, T, 3, H, W) -> (frames, h, w)."""
-        sig = self.signature
+    def fetch(temp: str) -> None:
+        h, done = hashlib.sha256(), 0
         try:
-            out = self.session.run([sig.output_name],
-                                   {sig.input_name: tensor.astype(sig.input_dtype)})[0]
-        except Exception as err:  # noqa: BLE001 - ONNX Runtime's errors have no common base
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise RackFocusError(f"The model failed on a {tensor.shape[-1]}x{tensor.shape[-2]} "
-                                 f"input: {first[:300]}") from None
-        out = np.asarray(out, dtype=np.float32)
-        frames = tensor.shape[1] if sig.layout == "video" else 1
-        if out.ndim < 2 or out.size % frames:
-            raise RackFocusError(f"The model returned an output of shape {list(out.shape)}")
-        # NaN marks masked pixels; a frame with nothing else is no estimate at all.
-        for frame in out.reshape(frames, -1):
-            if not np.isfinite(frame).any():
-                bad = "NaN" if np.isnan(frame).any() else "infinite values"
-                raise RackFocusError(
-                    f"The model returned {bad} for every pixel of a {tensor.shape[-1]}x"
-                    f"{tensor.shape[-2]} input: it is not a depth model Rack Focus can use (or "
-                    "not in this precision): try another --model")
-        return out.reshape(frames, out.shape[-2], out.shape[-1])
+            with urllib.request.urlopen(f.url, timeout=60) as resp, open(temp, "wb") as out:
+                for chunk in iter(lambda: resp.read(DOWNLOAD_CHUNK), b""):
+                    out.write(chunk)
+                    h.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(f"downloading {entry.key} (MB)", done // 1_000_000,
+                                 max(total, done) // 1_000_000)
+        except OSError as err:
+            raise RackFocusError(f"Download of {f.url} failed: {err}") from None
+        if h.hexdigest() != f.sha256:
+            raise RackFocusError(
+                f"Downloaded {entry.key} ({f.variant}) does not match its published checksum "
+                f"(sha256 {h.hexdigest()[:16]}..., expected {f.sha256[:16]}...): the file was "
+                "deleted; try again later or download it yourself")
 
-
-def model_sha256(path: str) -> str:
-    """A model file's sha256, or one for both files of a split video export (a folder)."""
-    pair = video.split_paths(path)
-    return video.combined_sha256([file_sha256(p) for p in pair]) if pair else file_sha256(path)
-
-
-def _session(path: str, threads: int = 0):
-    """An ONNX Runtime session on the CPU, or a clear error when the file is no model."""
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    if threads:  # never more than the cores: 100000 threads crashed ONNX Runtime
-        options.intra_op_num_threads = usable_threads(int(threads))[0]
-    try:
-        return onnxruntime.InferenceSession(path, sess_options=options,
-                                            providers=["CPUExecutionProvider"])
-    except Exception as err:  # noqa: BLE001 - InvalidProtobuf, Fail, ...: not a loadable model
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise RackFocusError(f"{os.path.basename(path)} is not an ONNX model ONNX Runtime can "
-                             f"load ({first[:200]})") from None
-
-
-def load_model(choice: ModelChoice, threads: int = 0) -> LoadedModel | video.SplitVideoModel:
-    """Verify (registry files), open and check a model file (or a split video export's
-    folder: :mod:`..estimate.video`)."""
-    require_runtime()
-    path = choice.path
-    pair = video.split_paths(path)
-    if pair:
-        return video.SplitVideoModel(*(_session(p, threads) for p in pair), choice.entry,
-                                     path, model_sha256(path))
-    if choice.sha256:
-        sha = verify_file(path, choice.sha256, delete=True)
-    else:
-        sha = file_sha256(path)
-    return LoadedModel(_session(path, threads), choice.entry, path, sha)
-
-
-# --- request and result -----------------------------------------------------------------------
-
-@dataclass
-class EstimateRequest:
-    """Everything one estimation needs; every door (CLI, panel, ``plate --estimate``) builds one.
-
-    ``model`` is a registry name or an .onnx path; ``model_kind`` names the registry entry whose
-    rules a path follows. Anchors are pixels of known distance (``frame`` 0-based); ``near_m`` and
-    ``far_m`` the nearest and farthest distances. ``sensor_mm``/``focal_mm``/``sensor_fit`` are
-    the camera (metric models need its focal length in pixels).
-    """
-
-    footage: str
-    out_dir: str
-    model: str = registry.DEFAULT_MODEL
-    model_kind: str | None = None
-    anchors: tuple[Anchor, ...] = ()
-    near_m: float | None = None
-    far_m: float | None = None
-    sensor_mm: float = 36.0
-    focal_mm: float = 50.0
-    sensor_fit: str = "HORIZONTAL"
-    temporal: bool = False
-    cuts: bool = True
-    short_side_px: int = preprocess.DEFAULT_SHORT_SIDE_PX
-    threads: int = 0
-    download: bool = False
-
-    def check(self) -> None:
-        if not (0 < self.sensor_mm < math.inf and 0 < self.focal_mm < math.inf):
-            raise RackFocusError("Sensor width and focal length must be positive millimetres")
-        if self.threads < 0:
-            raise RackFocusError(f"Threads must be 0 (all cores) or more (got {self.threads})")
-        if (self.near_m is None) != (self.far_m is None):
-            raise RackFocusError("Give both --near and --far (or neither)")
-        if self.near_m is not None and not (0 < self.near_m < self.far_m < math.inf):
-            raise RackFocusError(f"Need 0 < --near < --far (got near {self.near_m:g} m, far "
-                                 f"{self.far_m:g} m)")
-        if self.short_side_px < preprocess.PATCH_PX:
-            raise RackFocusError(f"--short-side must be at least {preprocess.PATCH_PX} pixels")
-        if not self.out_dir:
-            raise RackFocusError("No output folder given (--out DIR)")
-
-
-@dataclass
-class EstimateResult:
-    """What an estimation wrote (or kept), for the operator's report, the CLI and the plate."""
-
-    out_dir: str
-    depth_path: str
-    sidecar: str
-    footage: footage_io.Clip
-    frames: int
-    written: int = 0
-    kept: int = 0
-    cancelled: bool = False
-    model: str = ""
-    model_sha256: str = ""
-    segments: list[align.Alignment] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if self.cancelled:
-            return (f"Estimation stopped: {self.written + self.kept} of {self.frames} frame(s) of "
-                    f"metric depth in {self.out_dir}; run again to finish")
-        what = (f"{self.written} written" + (f", {self.kept} kept" if self.kept else "")
-                if self.written else "all kept, nothing to do")
-        fits = "; ".join(f"frames {a.start}-{a.end - 1}: {a.source}" for a in self.segments)
-        return (f"Metric depth for {self.frames} frame(s) ({what}) in {self.out_dir} by "
-                f"{self.model}" + (f"; {fits}" if fits else ""))
-
-    def to_dict(self) -> dict:
-        return {"out": self.out_dir, "depth": self.depth_path, "sidecar": self.sidecar,
-                "frames": self.frames, "written": self.written, "kept": self.kept,
-                "cancelled": self.cancelled, "model": self.model, "sha256": self.model_sha256,
-                "alignment": [a.to_dict() for a in self.segments],
-                "warnings": list(self.warnings)}
+    return write_atomic(final, fetch)
 
 
 # --- files --------------------------------------------------------------------------------------
-
-def _atomic_json(path: str, data: dict) -> None:
-    part = path + ".part"
-    try:
-        with open(part, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(part, path)
-    except BaseException:
-        if os.path.exists(part):
-            os.remove(part)
-        raise
-
-
-def _read_json(path: str) -> dict | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
 
 def write_depth_exr(path: str, depth_m: np.ndarray) -> None:
     """Write metric depth (H, W) as a float EXR (R = G = B = metres, A = 1), atomically: a
@@ -499,32 +175,25 @@ def write_depth_exr(path: str, depth_m: np.ndarray) -> None:
     h, w = depth_m.shape
     rgba = np.ones((h, w, 4), dtype=np.float32)
     rgba[..., :3] = np.asarray(depth_m, dtype=np.float32)[..., None]
-    part = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".part")
-    try:
+
+    def write(temp: str) -> None:
         try:
-            footage_io.write_exr(part, rgba)
+            footage_io.write_exr(temp, rgba)
         except RuntimeError as err:
             raise OSError(errno.EIO, str(err).strip(), path) from None
-        problem = image_problem(part) if os.path.isfile(part) else "no file"
+        problem = image_problem(temp) if os.path.isfile(temp) else "no file"
         if problem is not None:  # a full disk may cut the file short without an error
             raise OSError(errno.EIO, f"Blender wrote {problem}", path)
-        os.replace(part, path)
-    except BaseException:
-        if os.path.exists(part):
-            os.remove(part)
-        raise
+
+    write_atomic(path, write)
 
 
 def _save_npy(path: str, values: np.ndarray) -> None:
-    part = path + ".part"
-    try:
-        with open(part, "wb") as f:
+    def write(temp: str) -> None:
+        with open(temp, "wb") as f:
             np.save(f, np.asarray(values, dtype=np.float32))
-        os.replace(part, path)
-    except BaseException:
-        if os.path.exists(part):
-            os.remove(part)
-        raise
+
+    write_atomic(path, write)
 
 
 def _footage_signature(files: list[str], table_path: str) -> tuple[str, dict]:
@@ -534,7 +203,7 @@ def _footage_signature(files: list[str], table_path: str) -> tuple[str, dict]:
     sha256; a file whose size and time are the recorded ones keeps its recorded hash, any
     other is hashed again (a copied or touched frame with the same content changes nothing;
     an edited frame anywhere in the clip does). Returns (signature, new table)."""
-    known = (_read_json(table_path) or {}).get("files", {})
+    known = (read_json(table_path) or {}).get("files", {})
     table, hashes = {}, []
     for path in files:
         st = os.stat(path)
@@ -674,7 +343,7 @@ class Estimation:
             clip.files, os.path.join(out, RAW_DIR, FOOTAGE_TABLE))
         settings = self._settings(sha)
         fingerprint = _fingerprint({"settings": settings, "footage": source_sig})
-        old = _read_json(self._sidecar_path())
+        old = read_json(self._sidecar_path())
         same = old is not None and old.get("fingerprint") == fingerprint
         if same and old.get("complete") and all(
                 _complete(self._depth_file(i + 1)) for i in range(n)):
@@ -726,7 +395,7 @@ class Estimation:
         if not same:  # every depth file here is the tool's own (_guard_folder)
             for f in _listed(out, _DEPTH_FILE):
                 os.remove(os.path.join(out, f))
-        self._write_guard(lambda: _atomic_json(self._sidecar_path(), sidecar))
+        self._write_guard(lambda: write_json(self._sidecar_path(), sidecar))
 
         self._undo = None  # EXRs from here on: a stop keeps every finished one
         yield from self._write(clip, segs, alignments, transforms, units)
@@ -766,7 +435,7 @@ class Estimation:
         out = self._out
         self._write_guard(lambda: os.makedirs(os.path.join(out, RAW_DIR), exist_ok=True))
         self._write_guard(lambda: owned.claim(out, self._names(clip)))
-        self._write_guard(lambda: _atomic_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
+        self._write_guard(lambda: write_json(os.path.join(out, RAW_DIR, FOOTAGE_TABLE),
                                                footage_table))
 
     def _finish(self, sidecar: dict, warnings: list[str], clip: footage_io.Clip) -> None:
@@ -778,7 +447,7 @@ class Estimation:
                 "neighbours")
             sidecar["warnings"] = warnings
         sidecar["complete"] = True
-        self._write_guard(lambda: _atomic_json(self._sidecar_path(), sidecar))
+        self._write_guard(lambda: write_json(self._sidecar_path(), sidecar))
         self._write_guard(lambda: owned.settle(self._out, [DEPTH_NAME.format(i + 1)
                                                            for i in range(clip.frames)]))
 
@@ -848,17 +517,17 @@ class Estimation:
 
     def _raw_manifest(self, raw_fp: str) -> dict:
         path = os.path.join(self._out, RAW_DIR, RAW_MANIFEST)
-        manifest = _read_json(path)
+        manifest = read_json(path)
         if manifest is None or manifest.get("fingerprint") != raw_fp:
             folder = os.path.join(self._out, RAW_DIR)
             for f in _listed(folder, _RAW_FILE):  # the tool's own (refuse_foreign)
                 os.remove(os.path.join(folder, f))
             manifest = {"fingerprint": raw_fp, "windows": {}}
-            _atomic_json(path, manifest)
+            write_json(path, manifest)
         return manifest
 
     def _save_manifest(self, manifest: dict) -> None:
-        _atomic_json(os.path.join(self._out, RAW_DIR, RAW_MANIFEST), manifest)
+        write_json(os.path.join(self._out, RAW_DIR, RAW_MANIFEST), manifest)
 
     # Footage.
     def _srgb(self, clip: footage_io.Clip, index: int) -> np.ndarray:
@@ -874,7 +543,7 @@ class Estimation:
         """A movie's frames as a PNG sequence in ``footage/`` (decoded once per movie)."""
         folder = os.path.join(self._out, MOVIE_DIR)
         stamp = os.path.join(folder, "source.json")
-        known = _read_json(stamp)
+        known = read_json(stamp)
         if known and known.get("footage") == source_sig:
             try:
                 seq = footage_io.find_clip(os.path.join(folder, "frame_0001.png"))
@@ -884,7 +553,7 @@ class Estimation:
                 seq.fps = clip.fps
                 return seq
         seq = footage_io.unpack_movie(clip, folder)
-        self._write_guard(lambda: _atomic_json(stamp, {"footage": source_sig}))
+        self._write_guard(lambda: write_json(stamp, {"footage": source_sig}))
         return seq
 
     def _cuts(self, clip, source_sig: str):
@@ -893,7 +562,7 @@ class Estimation:
         if not self.request.cuts or n < 2:
             return []
         path = os.path.join(self._out, RAW_DIR, CUTS_FILE)
-        cached = _read_json(path)
+        cached = read_json(path)
         if cached and cached.get("footage") == source_sig and len(cached.get("diffs", [])) == n:
             diffs = cached["diffs"]
         else:
@@ -904,7 +573,7 @@ class Estimation:
                     diffs.append(align.frame_difference(prev, thumb))
                 prev = thumb
                 yield ("reading footage for scene cuts", i + 1, n)
-            self._write_guard(lambda: _atomic_json(path, {"footage": source_sig,
+            self._write_guard(lambda: write_json(path, {"footage": source_sig,
                                                           "diffs": diffs}))
         return align.detect_cuts(diffs)
 
@@ -918,7 +587,7 @@ class Estimation:
         if model.entry.layout != "frame" or not req.anchors or clip.kind == "movie":
             return {}
         units = self._units_function(model.entry, focal_model_px)
-        manifest = _read_json(os.path.join(self._out, RAW_DIR, RAW_MANIFEST)) or {}
+        manifest = read_json(os.path.join(self._out, RAW_DIR, RAW_MANIFEST)) or {}
         cached = manifest.get("fingerprint") == raw_fp
         early = {}
         for f in sorted({a.frame for a in req.anchors}):
@@ -1112,21 +781,6 @@ class Estimation:
                 raise RackFocusError(f"{disk_full_error(left, self._out)}: {kept}") from None
             raise RackFocusError(f"Could not write to {self._out} "
                                  f"({err.strerror or err}): {kept}") from None
-
-
-def metric_depth(inverse: np.ndarray, index: int = 0) -> tuple[np.ndarray, int]:
-    """Metric inverse depth -> (planar depth in metres (float32), pixels filled): samples beyond
-    infinity, NaN or nearer than a millimetre are filled from their nearest valid neighbours."""
-    inv = np.asarray(inverse, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(inv > 0.0, 1.0 / inv, np.nan)
-    ok = np.isfinite(z) & (z >= depth_maths.MIN_DEPTH_M)
-    if not ok.any():
-        raise RackFocusError(f"Frame {index + 1}: no pixel has a valid depth after alignment "
-                             "(check the anchors)")
-    if not ok.all():
-        z = depth_maths.fill_nearest(z, ok)
-    return z.astype(np.float32), int(ok.size - ok.sum())
 
 
 def estimate_depth(request: EstimateRequest, progress: Progress | None = None,

@@ -8,24 +8,24 @@ all export the same way.
 from __future__ import annotations
 
 import csv
-import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import bpy
 
+from .. import atomic
+from ..atomic import write_atomic
 from ..describe import describe
 from ..errors import RackFocusError
 from ..marks import SubjectRef, parse_subject
 from ..optics import coc_px
 from ..plan import PullPlan
+from ..progress import Progress
 from . import pull as pull_engine
 from .evaluate import ScopedEvaluation, evaluated
 from .realism import lens_setup
 from .scene_eval import current_focus_m, sample_distances
 from .subjects import plan_for, resolve_subjects
-
-Progress = Callable[[str, int, int], None]
 
 
 def pull_plan(scene: bpy.types.Scene, camera: bpy.types.Object) -> PullPlan:
@@ -85,23 +85,24 @@ def write_csv(data: dict, path: str) -> str:
     """One row per frame: frame, focus_m, fstop, focal_mm, blur_px:<subject>..."""
     full = os.path.abspath(path)
     os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
-    with open(full, "w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(["frame", "focus_m", "fstop", "focal_mm"]
-                     + [f"blur_px:{n}" for n in data["subjects"]])
-        for row in data["frames"]:
-            out.writerow([row["frame"], row["focus_m"], row["fstop"], row["focal_mm"]]
-                         + ["" if row["blur_px"][n] is None else row["blur_px"][n]
-                            for n in data["subjects"]])
-    return full
+
+    def write(temp: str) -> None:
+        with open(temp, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(["frame", "focus_m", "fstop", "focal_mm"]
+                         + [f"blur_px:{n}" for n in data["subjects"]])
+            for row in data["frames"]:
+                out.writerow([row["frame"], row["focus_m"], row["fstop"], row["focal_mm"]]
+                             + ["" if row["blur_px"][n] is None else row["blur_px"][n]
+                                for n in data["subjects"]])
+
+    return write_atomic(full, write)
 
 
 def write_json(data: dict, path: str) -> str:
     full = os.path.abspath(path)
     os.makedirs(os.path.dirname(full) or ".", exist_ok=True)
-    with open(full, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-    return full
+    return atomic.write_json(full, data, sort_keys=False)
 
 
 def export(scene, camera, path: str, frames: Sequence[int] | None = None,

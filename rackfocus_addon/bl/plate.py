@@ -24,45 +24,38 @@ node 24.9 / 22.1. The first EEVEE render compiles shaders (30-60 s with software
 Movies are decoded once into a PNG sequence in the cache (Python cannot read a movie's frames
 and the fill layer needs its pixels); the plate then plays those frames.
 
-Cache files per plate (``<cache>/<plate>_<hash>/``, the hash of everything they are made from,
-so two shots with alike file names never share one): ``depth_####.exr`` (R: metric planar depth,
-G: fill-layer depth or 0, both 32-bit float; B: 1 where the depth was unmeasured and filled from
-neighbours) and ``fill_####.exr`` (RGB: fill colour, half float), numbered from 1. They are
-written under a temporary name and renamed into place once every frame succeeded, so a failed
-import leaves nothing behind.
-
-The cache streams: one frame is read, converted, inpainted (:func:`plate_mesh.cache_frame`,
-O(N)) and written at a time, so memory does not grow with the clip. Reading goes through Blender
-(it holds Python's lock while it decodes); the inpainting runs numpy on both cores where that
-pays, and the EXRs are written by :func:`write_cache_exr` on a thread of their own, overlapping
-the next frame's reading.
+The cache (depth and fill EXRs per frame, written into a staged folder and renamed into place
+once complete) is :mod:`..plate_cache`; the folders are named in :mod:`..plate_request`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
 import hashlib
 import json
 import math
 import os
 import re
-import shutil
-import sys
-import threading
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import bpy
-import numpy as np
 
 from .. import depth as depth_maths
-from .. import exr, plate_lod, plate_mesh
+from .. import plate_mesh
 from ..errors import RackFocusError
+from ..estimate.request import EstimateResult
 from ..limits import check_free_space, disk_full_error, is_disk_full
-from . import compat, plate_nodes, plate_render, records
+from ..plate_cache import StagedFolder, cache_bytes, write_cache
+from ..plate_request import (
+    DEFAULT_DENSITY,
+    DEFAULT_FOCAL_MM,
+    DEFAULT_SENSOR_MM,
+    PlateRequest,
+    cache_root,
+)
+from ..progress import Progress, tick
+from . import compat, estimation, plate_nodes, plate_render, records
 from . import footage as footage_io
 
 RECORD = "rackfocus_plate"
@@ -70,25 +63,27 @@ GROUP_NAME = "RackFocus Plate"
 UV_ATTR = "rf_uv"
 #: The plate's UV map (face corners), for the Solid view's Texture colour.
 UV_MAP = "UVMap"
-DEFAULT_SENSOR_MM = 36.0
-DEFAULT_FOCAL_MM = 50.0
-#: Vertices per pixel along each axis (see plate_mesh.DENSITIES): one face per pixel.
-DEFAULT_DENSITY = 1.0
 #: Pixel filter width for plate renders: the footage is already anti-aliased (1.5 px blurs it
 #: again). Cycles reads ``scene.cycles.filter_width`` (not ``render.filter_size``); at 0.01 px its
 #: filter table let a few samples stray into neighbouring pixels (57 dB), at 0.1 px none did.
 PLATE_FILTER_PX = 0.1
-MAX_DENSITY = depth_maths.DENSITY_RANGE[1]
 #: Grid density in the viewport (renders use the full density): a 1080p plate at 2 vertices per
 #: pixel is 9 M faces, too heavy to orbit around; 0.5 is 0.6 M.
 DEFAULT_VIEWPORT_DENSITY = 0.5
 
-Progress = Callable[[str, int, int], None]
+
+class EstimationStopped(RackFocusError):
+    """The estimation was asked to stop; its finished frames are kept and ``result`` says how
+    far it got. No plate was imported."""
+
+    def __init__(self, result: EstimateResult) -> None:
+        self.result = result
+        super().__init__("Depth estimation was stopped: run the same command again to finish")
 
 
 @dataclass
 class PlateResult:
-    """What :func:`build_plate` made, for the operator's report and the CLI."""
+    """What :func:`import_plate` made, for the operator's report and the CLI."""
 
     plate: str
     fill: str
@@ -99,143 +94,222 @@ class PlateResult:
     warnings: list[str] = field(default_factory=list)
     #: What the import changed in the scene: 'resolution 1280x720 at 100 % -> 64x36', ...
     scene_changes: list[str] = field(default_factory=list)
+    #: The estimation that gave the depth, when the request asked for one.
+    estimate: EstimateResult | None = None
 
     def summary(self) -> str:
         return (f"Plate '{self.plate}' on camera '{self.camera}': {self.footage.describe()}; "
                 f"{self.report.summary()}")
 
 
-def build_plate(scene: bpy.types.Scene, footage_path: str, depth_path: str, kind: str = "metric",
-                near_m: float | None = None, far_m: float | None = None,
-                anchors: Sequence[depth_maths.Anchor] = (),
-                sensor_mm: float = DEFAULT_SENSOR_MM, focal_mm: float = DEFAULT_FOCAL_MM,
-                density: float = DEFAULT_DENSITY, tear: float = plate_mesh.DEFAULT_TEAR,
-                fill_px: int | None = None, cache_dir: str | None = None,
-                camera: bpy.types.Object | None = None, fps: float | None = None,
-                progress: Progress | None = None, keep_range: bool = False) -> PlateResult:
-    """Import footage + depth as a plate in front of ``camera`` (the scene camera, or a new one).
+def import_plate(scene: bpy.types.Scene, request: PlateRequest, progress: Progress | None = None,
+                 estimated: EstimateResult | None = None) -> PlateResult:
+    """Import ``request``'s footage and depth as a plate in front of its camera (the scene
+    camera, or a new one), estimating the depth first when the request asks for it.
 
     The scene's resolution and frame rate follow the footage, and its frame range too unless
-    ``keep_range`` (then the clip plays from the scene's first frame and holds its last).
+    ``request.keep_range`` (then the clip plays from the scene's first frame and holds its last).
 
     Every setting, the camera and every input frame are validated, and the cache written under a
     temporary name, before the scene changes; the cache folder is renamed into place only when
     all of it succeeded. On a :class:`RackFocusError` nothing has been imported and nothing is
-    left on disk (an existing cache of the same inputs is kept as it was).
+    left on disk (an existing cache of the same inputs is kept as it was; an estimation keeps
+    its finished frames, so a re-run resumes).
 
-    ``sensor_mm`` is the width of the frame on the sensor (with ``focal_mm``, the footage's field
-    of view). The camera keeps its sensor fit: the plate sets the sensor size that fit uses so the
-    camera sees exactly the footage's field of view, and reports every camera value it changes.
+    ``request.sensor_mm`` is the width of the frame on the sensor (with ``focal_mm``, the
+    footage's field of view). The camera keeps its sensor fit: the plate sets the sensor size that
+    fit uses so the camera sees exactly the footage's field of view, and reports every camera
+    value it changes.
+
+    ``estimated`` is the finished job of :func:`estimation_job` (the panel runs it step by
+    step); otherwise the estimation runs here and reports to ``progress``, and a callback that
+    returns True stops it (:class:`EstimationStopped`).
     """
-    problems = depth_maths.validate_plate_settings(sensor_mm, focal_mm, density, tear, fill_px,
-                                                   fps, near_m, far_m)
-    if problems:
-        raise RackFocusError("; ".join(problems))
-    target = camera or scene.camera
-    if target is not None:
-        check_camera(target)
-    cache_root = _cache_root(cache_dir)
-    clip = footage_io.find_clip(footage_path)
-    dclip = footage_io.find_clip(depth_path)
+    request.check()
+    camera = _camera(scene, request.camera)
+    cache = _cache_root(request.cache_dir)
+    estimate = None
+    if request.estimate is not None:
+        estimate = estimated or _estimate(request, cache, progress)
+        request = request.estimated(estimate.depth_path)
+    if not request.depth:
+        raise RackFocusError("No depth given: give a depth file per frame, or estimate the depth")
+    built = _build_cache(request, cache, progress)
+    try:
+        result = _place(scene, camera, request, built)
+    except BaseException:
+        built.staged.abort()
+        raise
+    built.staged.finish()
+    result.estimate = estimate
+    return result
+
+
+def estimation_job(request: PlateRequest) -> estimation.Estimation:
+    """The estimation of ``request``'s depth, to run step by step (the panel's modal operator);
+    hand its finished result to :func:`import_plate` as ``estimated``."""
+    return estimation.Estimation(_estimate_request(request, _cache_root(request.cache_dir)))
+
+
+def _estimate_request(request: PlateRequest, cache: str):
+    return request.estimate_request(cache, bpy.path.abspath(request.footage))
+
+
+def _estimate(request: PlateRequest, cache: str, progress: Progress | None) -> EstimateResult:
+    result = estimation.estimate_depth(_estimate_request(request, cache), progress)
+    if result.cancelled:
+        raise EstimationStopped(result)
+    return result
+
+
+def _camera(scene: bpy.types.Scene, name: str | None) -> bpy.types.Object | None:
+    """The camera named ``name`` (None: the scene camera, which may be None), checked."""
+    camera = scene.camera
+    if name:
+        camera = scene.objects.get(name)
+        if camera is None:
+            raise RackFocusError(f"No camera named '{name}' in scene '{scene.name}'")
+    if camera is not None:
+        check_camera(camera)
+    return camera
+
+
+@dataclass
+class _Cache:
+    """A plate's cache, written and committed (``staged`` undoes it until it is finished)."""
+
+    staged: StagedFolder
+    clip: footage_io.Clip
+    sources: tuple[str, str]
+    name: str
+    radius: int
+    fps: float | None
+    report: depth_maths.DepthReport
+    warnings: list[str]
+
+    @property
+    def folder(self) -> str:
+        return self.staged.folder
+
+
+def _build_cache(request: PlateRequest, cache: str, progress: Progress | None) -> _Cache:
+    """Read and check the footage and depth, and write the plate's cache (committed, not yet
+    finished). Nothing in the scene changes; a failure leaves nothing behind."""
+    clip = footage_io.find_clip(request.footage)
+    dclip = footage_io.find_clip(request.depth)
     depth_maths.check_clip(clip.frames, (clip.width, clip.height), dclip.frames,
                            (dclip.width, dclip.height))
-    converter = depth_maths.Converter(kind, near_m, far_m, anchors)
+    converter = depth_maths.Converter(request.kind, request.near_m, request.far_m,
+                                      request.anchors)
     name = _plate_name(clip)
     sources = (clip.path, dclip.path)
-    radius = int(fill_px) if fill_px is not None else plate_mesh.default_fill_px(clip.width)
+    radius = (int(request.fill_px) if request.fill_px is not None
+              else plate_mesh.default_fill_px(clip.width))
+    fps = request.fps
     if fps is None and clip.fps is None and clip.frames > 1:
         fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
-    key = cache_key(clip, dclip, kind, near_m, far_m, anchors, sensor_mm, focal_mm, density,
-                    tear, radius, fps, name)
-    light = density == DEFAULT_DENSITY  # the light plate: the only density with a mesh image
-    needed = _cache_bytes(clip, light)
-    check_free_space(needed, cache_root)  # a full disk is refused before any file is written
-    staged = _StagedFolder(cache_root, f"{bpy.path.clean_name(name)}_{key}")
-    warnings: list[str] = []
+    key = cache_key(clip, dclip, request, radius, fps, name)
+    light = request.density == DEFAULT_DENSITY  # the light plate: the one with a mesh image
+    needed = cache_bytes(clip.frames, clip.width, clip.height, movie=clip.kind == "movie",
+                         light=light)
+    check_free_space(needed, cache)  # a full disk is refused before any file is written
+    staged = StagedFolder(cache, f"{bpy.path.clean_name(name)}_{key}")
     try:
         # Movies are unpacked into the cache (their pixels are needed for the fill layer).
         clip = footage_io.unpack_movie(clip, os.path.join(staged.temp, "footage"), progress)
         dclip = footage_io.unpack_movie(dclip, os.path.join(staged.temp, "depth_movie"),
                                         progress)
-        bits_warning = depth_maths.bit_depth_warning(dclip.bits)
-        if bits_warning:
-            warnings.append(bits_warning)
-
+        warnings = [w for w in (depth_maths.bit_depth_warning(dclip.bits),) if w]
         # Footage frame sizes are checked before anything is written; inverse depth is read
         # once first (every frame checked, one alignment for the whole clip). Then frame by
         # frame: read, convert (a frame with no valid depth is refused there), inpaint the
         # fill, write the cache. The clip is never held in memory, and a failure anywhere
         # leaves nothing behind (the staged folder).
         footage_io.check_frame_sizes(clip, "Footage", progress)
-
-        def depth_frames():
-            for i, path in enumerate(dclip.files):
-                z = footage_io.read_planes(dclip, path, "Depth", 1, data=True)[0]
-                _tick(progress, "reading depth frames", i + 1, dclip.frames)
-                yield depth_maths.resize_nearest(z, clip.width, clip.height)
-
-        converter.fit(depth_frames, dclip.frames)
-        _write_cache(staged.temp, clip, depth_frames(), converter, radius, tear, progress,
-                     light)
+        converter.fit(lambda: _depth_frames(clip, dclip, progress), dclip.frames)
+        write_cache(staged.temp, _frames(clip, _depth_frames(clip, dclip, progress)),
+                    clip.frames, converter, radius, request.tear, progress, light)
         report = converter.finish()
         staged.commit()
     except OSError as err:
         staged.abort()
         if is_disk_full(err):  # filled up meanwhile: what was there is kept (staged folder)
-            raise disk_full_error(needed, cache_root) from None
+            raise disk_full_error(needed, cache) from None
         raise
     except BaseException:
         staged.abort()
         raise
-    folder = staged.folder
-    clip = _moved(clip, staged.temp, folder)
-    warnings += report.warnings
-    nfiles = clip.frames
+    clip = _moved(clip, staged.temp, staged.folder)
+    return _Cache(staged, clip, sources, name, radius, fps, report, warnings + report.warnings)
 
-    # The scene changes from here on.
-    try:
-        scene_changes = footage_io.apply_to_scene(scene, clip, fps=fps, keep_range=keep_range)
-        if target is None:
-            target = _new_camera(scene)
-            new_camera = True
-        else:
-            new_camera = False
-        camera = target
-        scene.camera = scene.camera or camera
-        warnings += _setup_camera(camera, sensor_mm, focal_mm, clip.width, clip.height,
-                                  report.min_m, report.max_m, report_changes=not new_camera)
-        remove_plates(camera)
-        depth_img = _cache_image(folder, "depth", nfiles, f"{name} Depth")
-        fill_img = _cache_image(folder, "fill", nfiles, f"{name} Fill")
-        mesh_img = _cache_image(folder, "mesh", nfiles, f"{name} Mesh") if light else None
-        color_img = footage_io.load_image(clip, f"{name} Footage")
-        group = ensure_node_group()
-        common = {"width": clip.width, "height": clip.height, "density": density,
-                  "sensor": sensor_mm, "focal": focal_mm, "offset": 1 - scene.frame_start,
-                  "tear": tear, "depth": depth_img, "margin": radius, "mesh": mesh_img,
-                  "adaptive": light}
-        plate = _plate_object(scene, camera, name, group, common, fill=False,
-                              material=_material(f"{name} Plate", color_img, clip, scene,
-                                                 clip.first_number - 1))
-        fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
-                             material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
-        configure_render(scene)
-        scene_changes += plate_render.apply(scene, [plate, fill])
-        record = {
-            "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
-            "sensor_mm": sensor_mm, "focal_mm": focal_mm, "frames": nfiles,
-            "frame_start": scene.frame_start, "fill": fill.name, "kind": kind,
-            "footage": sources[0], "depth": sources[1], "alignment": [report.scale, report.shift],
-            "cache": os.path.basename(folder),
-        }
-        records.write(plate, RECORD, record)
-        records.write(fill, RECORD, dict(record, layer="fill", plate=plate.name))
-    except BaseException:
-        staged.abort()
-        raise
-    staged.finish()
-    return PlateResult(plate.name, fill.name, camera.name, clip, report, folder, warnings,
+
+def _depth_frames(clip: footage_io.Clip, dclip: footage_io.Clip,
+                  progress: Progress | None) -> Iterator:
+    """The raw depth of every frame at the footage's size, read one at a time."""
+    for i, path in enumerate(dclip.files):
+        z = footage_io.read_planes(dclip, path, "Depth", 1, data=True)[0]
+        tick(progress, "reading depth frames", i + 1, dclip.frames)
+        yield depth_maths.resize_nearest(z, clip.width, clip.height)
+
+
+def _frames(clip: footage_io.Clip, depth_frames: Iterator) -> Iterator:
+    """(footage channel planes, raw depth) per frame, read one at a time."""
+    for path, raw in zip(clip.files, depth_frames):
+        yield footage_io.read_planes(clip, path, "Footage", 3), raw
+
+
+def _place(scene: bpy.types.Scene, camera: bpy.types.Object | None, request: PlateRequest,
+           built: _Cache) -> PlateResult:
+    """The scene changes from here on: the footage's format, the camera, the plate and its fill
+    layer on it, the render settings, the records."""
+    clip, report, warnings = built.clip, built.report, list(built.warnings)
+    scene_changes = footage_io.apply_to_scene(scene, clip, fps=built.fps,
+                                              keep_range=request.keep_range)
+    new_camera = camera is None
+    if new_camera:
+        camera = _new_camera(scene)
+    scene.camera = scene.camera or camera
+    warnings += _setup_camera(camera, request.sensor_mm, request.focal_mm, clip.width,
+                              clip.height, report.min_m, report.max_m,
+                              report_changes=not new_camera)
+    remove_plates(camera)
+    plate, fill = _plate_objects(scene, camera, request, built)
+    configure_render(scene)
+    scene_changes += plate_render.apply(scene, [plate, fill])
+    record = {
+        "version": 1, "camera": camera.name, "width": clip.width, "height": clip.height,
+        "sensor_mm": request.sensor_mm, "focal_mm": request.focal_mm, "frames": clip.frames,
+        "frame_start": scene.frame_start, "fill": fill.name, "kind": request.kind,
+        "footage": built.sources[0], "depth": built.sources[1],
+        "alignment": [report.scale, report.shift], "cache": os.path.basename(built.folder),
+    }
+    records.write(plate, RECORD, record)
+    records.write(fill, RECORD, dict(record, layer="fill", plate=plate.name))
+    return PlateResult(plate.name, fill.name, camera.name, clip, report, built.folder, warnings,
                        scene_changes)
+
+
+def _plate_objects(scene, camera, request: PlateRequest, built: _Cache):
+    """The plate and its fill layer: the shared node group on two meshes, each with the
+    material that shows its images."""
+    clip, name, folder = built.clip, built.name, built.folder
+    depth_img = _cache_image(folder, "depth", clip.frames, f"{name} Depth")
+    fill_img = _cache_image(folder, "fill", clip.frames, f"{name} Fill")
+    light = request.density == DEFAULT_DENSITY
+    mesh_img = _cache_image(folder, "mesh", clip.frames, f"{name} Mesh") if light else None
+    color_img = footage_io.load_image(clip, f"{name} Footage")
+    group = ensure_node_group()
+    common = {"width": clip.width, "height": clip.height, "density": request.density,
+              "sensor": request.sensor_mm, "focal": request.focal_mm,
+              "offset": 1 - scene.frame_start, "tear": request.tear, "depth": depth_img,
+              "margin": built.radius, "mesh": mesh_img,
+              "adaptive": light}
+    plate = _plate_object(scene, camera, name, group, common, fill=False,
+                          material=_material(f"{name} Plate", color_img, clip, scene,
+                                             clip.first_number - 1))
+    fill = _plate_object(scene, camera, f"{name} Fill", group, common, fill=True,
+                         material=_material(f"{name} Plate Fill", fill_img, clip, scene, 0))
+    return plate, fill
 
 
 def check_camera(camera: bpy.types.Object) -> None:
@@ -256,10 +330,8 @@ def check_camera(camera: bpy.types.Object) -> None:
             "plate does not support lens shift yet; set shift to 0 or use another camera")
 
 
-def cache_key(clip: footage_io.Clip, dclip: footage_io.Clip, kind: str,
-              near_m: float | None, far_m: float | None,
-              anchors: Sequence[depth_maths.Anchor], sensor_mm: float, focal_mm: float,
-              density: float, tear: float, radius: int, fps: float | None, name: str) -> str:
+def cache_key(clip: footage_io.Clip, dclip: footage_io.Clip, request: PlateRequest,
+              radius: int, fps: float | None, name: str) -> str:
     """8 hex digits that tell one plate's cache from every other's: a hash of everything the
     cache is made from (absolute footage and depth paths, conversion, camera, grid, fill, rate).
 
@@ -270,79 +342,11 @@ def cache_key(clip: footage_io.Clip, dclip: footage_io.Clip, kind: str,
         return [os.path.abspath(bpy.path.abspath(c.path)), c.files[0] if c.files else "",
                 c.kind, c.frames, c.width, c.height]
 
-    blob = json.dumps([source(clip), source(dclip), kind, near_m, far_m,
-                       sorted(a.spec() for a in anchors), sensor_mm, focal_mm, density, tear,
-                       radius, fps, name])
+    r = request
+    blob = json.dumps([source(clip), source(dclip), r.kind, r.near_m, r.far_m,
+                       sorted(a.spec() for a in r.anchors), r.sensor_mm, r.focal_mm, r.density,
+                       r.tear, radius, fps, name])
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:8]
-
-
-class _StagedFolder:
-    """A cache folder written under a temporary name and renamed into place when complete.
-
-    ``temp`` is created at once (and any missing folders above it); :meth:`abort` removes it
-    and the folders it created. :meth:`commit` moves an existing folder of the same name aside
-    and the new one in; :meth:`abort` (also after a commit) undoes it all, :meth:`finish` drops
-    what was moved aside.
-    """
-
-    def __init__(self, root: str, name: str) -> None:
-        self.root = root
-        self.folder = os.path.join(root, name)
-        tag = uuid.uuid4().hex[:8]
-        self.temp = os.path.join(root, f".{name}.partial-{tag}")
-        self.backup = os.path.join(root, f".{name}.old-{tag}")
-        self.created: list[str] = []
-        missing, path = [], root
-        while not os.path.isdir(path):
-            missing.append(path)
-            parent = os.path.dirname(path)
-            if parent == path:
-                break
-            path = parent
-        for path in reversed(missing):
-            try:
-                os.mkdir(path)
-            except FileExistsError:
-                continue
-            self.created.append(path)
-        self.committed = False
-        self.moved_aside = False
-        try:
-            os.mkdir(self.temp)
-        except OSError:
-            self._remove_created()
-            raise
-
-    def commit(self) -> None:
-        if os.path.isdir(self.folder):
-            os.rename(self.folder, self.backup)
-            self.moved_aside = True
-        os.rename(self.temp, self.folder)
-        self.committed = True
-
-    def abort(self) -> None:
-        """Undo everything: the staged files go, a folder moved aside comes back."""
-        if self.committed:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.committed = False
-        shutil.rmtree(self.temp, ignore_errors=True)
-        if self.moved_aside:
-            os.rename(self.backup, self.folder)
-            self.moved_aside = False
-        self._remove_created()
-
-    def finish(self) -> None:
-        if self.moved_aside:
-            shutil.rmtree(self.backup, ignore_errors=True)
-            self.moved_aside = False
-
-    def _remove_created(self) -> None:
-        for path in reversed(self.created):
-            try:
-                os.rmdir(path)  # only if still empty: never anything someone else put there
-            except OSError:
-                break
-        self.created = []
 
 
 def _moved(clip: footage_io.Clip, old: str, new: str) -> footage_io.Clip:
@@ -357,18 +361,13 @@ def _moved(clip: footage_io.Clip, old: str, new: str) -> footage_io.Clip:
     return dataclasses.replace(clip, path=move(clip.path), files=[move(f) for f in clip.files])
 
 
-def _tick(progress: Progress | None, label: str, done: int, total: int) -> None:
-    if progress is not None:
-        progress(label, done, total)
-
-
 def _cache_root(cache_dir: str | None) -> str:
     if cache_dir:
         return os.path.abspath(bpy.path.abspath(cache_dir))
     if not bpy.data.filepath:
         raise RackFocusError("Save the .blend first: the plate's depth and fill images are "
                              "cached next to it (relative paths, so renders find them)")
-    return os.path.join(os.path.dirname(bpy.data.filepath), "rackfocus_cache")
+    return cache_root(os.path.dirname(bpy.data.filepath))
 
 
 def _plate_name(clip: footage_io.Clip) -> str:
@@ -377,198 +376,6 @@ def _plate_name(clip: footage_io.Clip) -> str:
     stem = os.path.splitext(base)[0]
     stem = re.sub(r"[_.\-]*[#\d]+$", "", stem) or stem or "Footage"
     return f"{stem} Plate"
-
-
-def _write_cache(folder: str, clip: footage_io.Clip, depth_frames, converter, radius: int,
-                 tear: float, progress: Progress | None, light: bool = True) -> None:
-    """Depth and fill EXRs for every frame, into ``folder`` (a staged, empty folder): one frame
-    in memory at a time (:func:`plate_mesh.cache_frame`); its two files are written on a thread
-    while the next frame is read.
-
-    depth: R metric depth, G fill-layer depth (0: none), B 1 where the depth was not measured
-    (filled from neighbours), A 1. fill: RGB fill colour. mesh (``light`` only: no other
-    density reads it): the light plate's block levels and corner depths.
-    """
-    writer = _CacheWriter()
-    try:
-        with _freed_memory_kept(), _small_pages():
-            _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer,
-                          light)
-    finally:
-        writer.close()  # every write finished (or failed) before the caller cleans up
-
-
-def _cache_frames(folder, clip, depth_frames, converter, radius, tear, progress, writer,
-                  light) -> None:
-    for (i, path), raw in zip(enumerate(clip.files), depth_frames):
-        color = footage_io.read_planes(clip, path, "Footage", 3)  # channel planes
-        # The previous frame's files were written while this one was read; wait for them
-        # before the computation, whose memory would add to theirs.
-        writer.wait()
-        z, measured = converter.convert_masked(raw, i)
-        del raw
-        depth, fill = plate_mesh.cache_frame(np.moveaxis(color, 0, -1), z, measured, radius,
-                                             tear)
-        del color, z, measured
-        writer.put(os.path.join(folder, f"depth_{i + 1:04d}.exr"), depth, DEPTH_TYPES)
-        writer.put(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fill, FILL_TYPES)
-        if light:
-            writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
-                       plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
-        del depth, fill
-        _tick(progress, "writing depth and background fill", i + 1, clip.frames)
-    writer.wait()  # then the memory kept for the frames is given back
-
-
-#: glibc's malloc options (mallopt) and the values it settles on in a long-running process.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_SETTLED = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 64 << 20}
-
-
-@contextlib.contextmanager
-def _freed_memory_kept():
-    """While the cache is built, keep memory that numpy frees for the next frame (glibc only;
-    elsewhere nothing changes). glibc gives large arrays straight back to the system on free, so
-    every frame touched its working memory afresh: on the 2-core VM the targets are set on, each
-    new page costs ~0.05-0.1 ms (12 ms per MB, measured), and the fill of a 1080p frame took
-    1.7 s instead of 0.35 s. Afterwards glibc is left with the thresholds it settles on by
-    itself in a long-running process, and the kept memory is given back (``malloc_trim``)."""
-    libc = None
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL("libc.so.6")
-        except OSError:
-            libc = None
-        if not (hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim")):
-            libc = None
-    if libc is None:
-        yield
-        return
-    libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30)
-    libc.mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1)
-    try:
-        yield
-    finally:
-        for option, value in _SETTLED.items():
-            libc.mallopt(option, value)
-        libc.malloc_trim(0)
-
-
-@contextlib.contextmanager
-def _small_pages():
-    """While the cache is built, numpy asks for no transparent huge pages. It does by default
-    (``madvise(MADV_HUGEPAGE)`` on every array of 4 MB or more), and where the kernel compacts
-    memory to find one on the page fault (``defrag`` "madvise", the usual default) a new array
-    cost 16-17 ms per MB on the 2-core VM the targets are set on, against 0.8 ms without: 2.7 s
-    of a 4K frame's 3 s read. The setting is numpy's own (process-wide) and is put back after.
-    """
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:
-        try:
-            from numpy.core.multiarray import _set_madvise_hugepage
-        except ImportError:
-            _set_madvise_hugepage = None
-    if _set_madvise_hugepage is None:
-        yield
-        return
-    before = _set_madvise_hugepage(False)
-    try:
-        yield
-    finally:
-        _set_madvise_hugepage(before)
-
-
-class _CacheWriter:
-    """Writes cache EXRs on one thread of its own, one frame behind the caller.
-
-    :meth:`put` hands over (path, planes) and returns at once (two may wait: one frame's depth
-    and fill); :meth:`wait` returns when all are written. Both raise the error of an earlier
-    write. :meth:`close` waits for the last write and raises its error, if any.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: list[tuple] = []
-        self._cond = threading.Condition()
-        self._error: BaseException | None = None
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="rackfocus-cache-writer",
-                                        daemon=True)
-        self._thread.start()
-
-    def put(self, path: str, planes, types) -> None:
-        with self._cond:
-            while len(self._jobs) >= 2 and self._error is None:
-                self._cond.wait()
-            if self._error is not None:
-                raise self._error
-            self._jobs.append((path, planes, types))
-            self._cond.notify_all()
-
-    def wait(self) -> None:
-        with self._cond:
-            while self._jobs and self._error is None:
-                self._cond.wait()
-            if self._error is not None:
-                raise self._error
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._closed:
-                    self._cond.wait()
-                if not self._jobs or self._error is not None:
-                    self._jobs.clear()
-                    self._cond.notify_all()
-                    return
-                path, planes, types = self._jobs[0]
-            try:
-                write_cache_exr(path, planes, types)
-            except BaseException as err:  # handed to the caller's thread
-                with self._cond:
-                    self._error = err
-                    self._jobs.clear()
-                    self._cond.notify_all()
-                return
-            with self._cond:
-                self._jobs.pop(0)
-                self._cond.notify_all()
-
-
-#: Cache EXR channel types (R, G, B, A): "f" 32-bit float, "h" 16-bit half float. Depth and
-#: fill depth stay 32-bit (geometry); flags, alpha and the fill colour are exact or far finer
-#: than they need in half (the fill is seen only through defocus), which writes 37 % less.
-DEPTH_TYPES = ("f", "f", "h", "h")
-FILL_TYPES = ("h", "h", "h", "h")
-
-
-def _cache_bytes(clip: footage_io.Clip, light: bool = True) -> int:
-    """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
-    light plate's mesh image (12, on a frame padded to whole 32 px blocks), a movie's decoded
-    PNG frames (3 at most) and a header per file."""
-    wp, hp = plate_lod.padded_size(clip.width, clip.height)
-    per_px = 20 + (3 if clip.kind == "movie" else 0)
-    mesh = 12 * (wp + 1) * (hp + 1) if light else 0
-    return clip.frames * (clip.width * clip.height * per_px + mesh + 3 * 4096)
-
-
-def write_cache_exr(path: str, planes, types=("f", "f", "f", "f")) -> None:
-    """One cache file: four channel planes R, G, B, A as an OpenEXR (:func:`exr.write`), written
-    without holding Python's lock for long, so it overlaps the next frame's reading.
-
-    All-half files (the fill colour) are ZIP-compressed: about 10x smaller (19 -> 2 MB a
-    real-like 1080p frame) for 0.1 s. Files with 32-bit channels (depth) are written raw: they
-    shrink only about 3x (28 -> 10 MB) and compressing took 5x as long as writing them (measured
-    on 2 cores, bench/bench_plate.py --real-like)."""
-    exr.write(path, planes, types, compress=all(t == "h" for t in types))
 
 
 def _cache_image(folder: str, prefix: str, frames: int, name: str) -> bpy.types.Image:
@@ -610,8 +417,8 @@ def _setup_camera(camera: bpy.types.Object, sensor_mm: float, focal_mm: float, w
     frame width). Returns one warning naming every value of an existing camera that changed.
     """
     data = camera.data
-    wanted = camera_values(data.sensor_fit, sensor_mm, focal_mm, width, height,
-                           data.clip_start, data.clip_end, min_m, max_m)
+    wanted = plate_mesh.camera_values(data.sensor_fit, sensor_mm, focal_mm, width, height,
+                                      data.clip_start, data.clip_end, min_m, max_m)
     changes = []
     for attr, (label, unit, value) in wanted.items():
         old = float(getattr(data, attr))
@@ -621,26 +428,6 @@ def _setup_camera(camera: bpy.types.Object, sensor_mm: float, focal_mm: float, w
     if not (report_changes and changes):
         return []
     return [f"Camera '{camera.name}' changed to match the footage: {', '.join(changes)}"]
-
-
-def camera_values(fit: str, sensor_mm: float, focal_mm: float, width: int, height: int,
-                  clip_start: float, clip_end: float, min_m: float, max_m: float
-                  ) -> dict[str, tuple[str, str, float]]:
-    """The camera values a plate needs: {attribute: (label, unit, value)}.
-
-    The sensor size is the one ``fit`` uses (:func:`plate_mesh.fitted_sensor`); the clip range
-    changes only where it would cut the plate.
-    """
-    attr, size = plate_mesh.fitted_sensor(fit, sensor_mm, width, height)
-    label = {"sensor_height": "sensor height", "sensor_width": "sensor width"}[attr]
-    if fit == "AUTO" and height > width:
-        label = "sensor size"  # Blender's label for the width applied to the larger side
-    out = {attr: (label, "mm", size), "lens": ("focal length", "mm", float(focal_mm))}
-    if clip_start > 0.5 * min_m:
-        out["clip_start"] = ("clip start", "m", max(0.5 * min_m, 1e-4))
-    if clip_end < 2.0 * max_m:
-        out["clip_end"] = ("clip end", "m", max_m * 4.0 + 1.0)
-    return out
 
 
 def configure_render(scene: bpy.types.Scene) -> None:
@@ -741,7 +528,14 @@ def _build_group(group) -> None:
     gi = b.node("NodeGroupInput")
     go = b.node("NodeGroupOutput")
     inp = {s.name: s for s in gi.outputs}
+    store, uv, face_z, frame = _sampled_grid(b, inp)
+    result = _torn_plate(b, inp, store, uv, face_z, frame)
+    group.links.new(result, go.inputs[0])
 
+
+def _sampled_grid(b: _Builder, inp: dict):
+    """The grid with its UVs stored, and each face's depth sampled from this frame's image:
+    (grid geometry socket, UV attribute node, face depth field, this frame's number)."""
     # Grid over the frame plus a margin of M pixels on every side (a wide aperture looks past
     # the frame's edge): round((W + 2M) * density) + 1 vertices across, in texture units.
     viewport = b.node("GeometryNodeIsViewport")
@@ -777,7 +571,12 @@ def _build_group(group) -> None:
     b.set(pick.inputs[1], sep.outputs["Red"])
     b.set(pick.inputs[2], sep.outputs["Green"])
     face_z = b.on_domain("FACE", pick.outputs[0])
+    return store, uv, face_z, frame
 
+
+def _torn_plate(b: _Builder, inp: dict, store, uv, face_z, frame):
+    """Faces kept (fill layer: those with a fill depth), edges torn at depth jumps, vertices on
+    their camera rays, UV map and material: the output geometry socket."""
     # Fill layer: only faces with a fill depth (0 means none); the main layer keeps every face.
     empty = b.node("FunctionNodeCompare", face_z, 1e-6, data_type="FLOAT", operation="LESS_EQUAL")
     delete = b.node("GeometryNodeDeleteGeometry", store.outputs[0], empty.outputs[0],
@@ -816,7 +615,7 @@ def _build_group(group) -> None:
     uv_map.inputs["Name"].default_value = UV_MAP
     b.set(uv_map.inputs["Value"], uv.outputs["Attribute"])
     setmat = b.node("GeometryNodeSetMaterial", uv_map.outputs[0], None, inp["Material"])
-    group.links.new(setmat.outputs[0], go.inputs[0])
+    return setmat.outputs[0]
 
 
 def _socket_ids(group) -> dict[str, str]:

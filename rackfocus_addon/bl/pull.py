@@ -8,7 +8,6 @@ replaces only what the previous pull created; clearing restores the original sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import bpy
@@ -19,6 +18,7 @@ from ..errors import RackFocusError
 from ..marks import parse_mark
 from ..optics import blend_focus
 from ..plan import Key, PullPlan, Span, fit_keys, influence_for
+from ..progress import Progress
 from ..readability import Report
 from ..request import PullRequest
 from . import compat, keys, records
@@ -38,7 +38,6 @@ POINT_PROP = "rackfocus_point_of"
 FOCUS_PATH = "dof.focus_distance"
 CONSTRAINT_PREFIX = "RackFocus"
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -102,31 +101,11 @@ def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRe
     subjects = resolve_subjects(scene, camera, plan.subjects)
     check_pixel_marks(subjects, plan.marks)
 
-    record = read_record(camera)
-    user_curve = compat.find_fcurve(camera.data, FOCUS_PATH)
-    owns_curve = bool(record and record.get("owns_focus_curve"))
-    user_keys = len(user_curve.keyframe_points) if user_curve is not None else 0
-    if user_keys and not owns_curve and not request.replace:
-        raise RackFocusError(
-            f"Camera '{camera.name}' already has {user_keys} keyframe(s) on "
-            "focus distance; they were kept. Replace them explicitly (--replace) to pull focus; "
-            "clearing the pull later restores them"
-        )
+    record, user_curve, user_keys = _user_focus_keys(camera, request)
     bl_realism.check_user_keys(camera, request.realism)
-
-    # Distances at every mark, to refuse subjects behind the camera before anything changes.
-    mark_frames = [f for _, f in plan.marks]
     evaluation_notes: list[str] = []
-    at_marks = sample_distances(scene, camera, subjects, mark_frames, notes=evaluation_notes)
-    mark_distances = []
-    for i, (s, frame) in enumerate(plan.marks):
-        depth = at_marks[s, i]
-        if depth <= 0.0:
-            raise RackFocusError(
-                f"Subject {plan.subjects[s].label()} is behind camera '{camera.name}' "
-                f"at frame {frame}"
-            )
-        mark_distances.append(float(depth))
+    mark_distances = _mark_distances(scene, camera, plan, subjects, evaluation_notes)
+    mark_frames = [f for _, f in plan.marks]
 
     lo = min(scene.frame_start, plan.first_frame)
     hi = max(scene.frame_end, plan.last_frame)
@@ -174,6 +153,39 @@ def write_pull(scene: bpy.types.Scene, camera: bpy.types.Object, request: PullRe
                                                     result.notes, progress)
     _show_current_frame(scene, camera, new_record)
     return result
+
+
+def _user_focus_keys(camera: bpy.types.Object, request: PullRequest):
+    """(the previous pull's record or None, the focus curve or None, how many keys it has);
+    refuses keys the user set unless the request replaces them."""
+    record = read_record(camera)
+    user_curve = compat.find_fcurve(camera.data, FOCUS_PATH)
+    owns_curve = bool(record and record.get("owns_focus_curve"))
+    user_keys = len(user_curve.keyframe_points) if user_curve is not None else 0
+    if user_keys and not owns_curve and not request.replace:
+        raise RackFocusError(
+            f"Camera '{camera.name}' already has {user_keys} keyframe(s) on "
+            "focus distance; they were kept. Replace them explicitly (--replace) to pull focus; "
+            "clearing the pull later restores them"
+        )
+    return record, user_curve, user_keys
+
+
+def _mark_distances(scene, camera, plan, subjects, notes: list[str]) -> list[float]:
+    """The subject's distance (metres, along the view axis) at every mark; refuses a subject
+    behind the camera before anything changes."""
+    mark_frames = [f for _, f in plan.marks]
+    at_marks = sample_distances(scene, camera, subjects, mark_frames, notes=notes)
+    distances = []
+    for i, (s, frame) in enumerate(plan.marks):
+        depth = at_marks[s, i]
+        if depth <= 0.0:
+            raise RackFocusError(
+                f"Subject {plan.subjects[s].label()} is behind camera '{camera.name}' "
+                f"at frame {frame}"
+            )
+        distances.append(float(depth))
+    return distances
 
 
 def _show_current_frame(scene, camera, record: dict) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import bpy
 import numpy as np
@@ -12,11 +12,10 @@ import numpy as np
 from .. import plot
 from ..errors import RackFocusError
 from ..limits import disk_full_error, is_disk_full, png_complete
+from ..progress import Progress
 from . import compat, plate_render, records
 from .files import blender_stdout_silenced
 from .plate import RECORD as PLATE_RECORD
-
-Progress = Callable[[str, int, int], None]
 
 
 def configure(scene: bpy.types.Scene, engine: str = "cycles", samples: int | None = None,

@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 
 from .. import presets as preset_io
+from ..atomic import write_text
 from ..errors import RackFocusError
 from ..marks import Mark, SubjectRef
 from ..optics import focus_for_blur_m
@@ -53,9 +54,7 @@ def save_user_preset(preset: Preset) -> str:
     _checked, errors = preset_io.parse_preset(text, path)
     if errors:  # pragma: no cover - dump and parse are tested to round-trip
         raise RackFocusError("; ".join(errors))
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path
+    return write_text(path, text)
 
 
 def remove_user_preset(key: str) -> str:

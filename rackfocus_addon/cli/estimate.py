@@ -19,6 +19,7 @@ import argparse
 from ..depth import DEPTH_RANGE_M, FOCAL_RANGE_MM, SENSOR_RANGE_MM, parse_anchor
 from ..errors import RackFocusError
 from ..estimate import align, preprocess, registry
+from ..estimate.request import EstimateRequest
 from ..limits import usable_threads
 from . import solve
 from .common import MAX_RESOLUTION, check_output_folder, number
@@ -105,7 +106,7 @@ def run_estimate(args, out) -> int:
                                   "HORIZONTAL")
         anchors += [align.parse_size(s, focal) for s in args.size]
     anchors += solve.solve_anchors(args.solve, args.footage, out)
-    request = estimation.EstimateRequest(
+    request = EstimateRequest(
         footage=args.footage, out_dir=args.out, model=args.model, model_kind=args.model_kind,
         anchors=tuple(anchors), near_m=args.near, far_m=args.far, sensor_mm=args.sensor,
         focal_mm=args.focal, temporal=args.temporal, cuts=args.cuts,

@@ -12,6 +12,7 @@ Bad settings or input exit with status 2 and leave no file behind.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 
 from ..depth import (
@@ -24,11 +25,18 @@ from ..depth import (
     SENSOR_RANGE_MM,
     TEAR_RANGE,
     parse_anchor,
-    validate_plate_settings,
 )
 from ..errors import RackFocusError
 from ..estimate import registry
 from ..plate_mesh import DEFAULT_TEAR
+from ..plate_request import (
+    DEFAULT_DENSITY,
+    DEFAULT_FOCAL_MM,
+    DEFAULT_SENSOR_MM,
+    EstimateSettings,
+    PlateRequest,
+    cache_root,
+)
 from . import solve
 from .common import check_output_file, open_blend, save_blend
 
@@ -72,12 +80,12 @@ def add_verbs(sub, common: argparse.ArgumentParser) -> None:
                         "estimate's chain); repeatable (the fit's "
                         "residual at each is reported; more than "
                         f"{100 * ANCHOR_TOLERANCE:g}%% off is refused)")
-    p.add_argument("--sensor", type=float, default=36.0,
+    p.add_argument("--sensor", type=float, default=DEFAULT_SENSOR_MM,
                    help="width of the frame on the sensor in mm (default 36, full frame; "
                         f"{_span(SENSOR_RANGE_MM)}); the camera keeps its sensor fit")
-    p.add_argument("--focal", type=float, default=50.0,
+    p.add_argument("--focal", type=float, default=DEFAULT_FOCAL_MM,
                    help=f"focal length in mm (default 50; {_span(FOCAL_RANGE_MM)})")
-    p.add_argument("--density", type=float, default=1.0,
+    p.add_argument("--density", type=float, default=DEFAULT_DENSITY,
                    help="grid vertices per pixel along each axis (default 1: a face per pixel; "
                         "2: half-pixel grid; 0.5, 0.25: lighter, less exact at depth edges; "
                         f"{_span(DENSITY_RANGE)})")
@@ -107,34 +115,13 @@ def run_plate(args, out) -> int:
     from ..bl import plate
 
     target = check_output_file(args.out, ".blend", inputs=[args.footage, args.depth])
-    # Every setting is checked before any file is read or written.
-    problems = validate_plate_settings(args.sensor, args.focal, args.density, args.tear,
-                                       args.fill_px, args.fps, args.near, args.far)
-    if problems:
-        raise RackFocusError("; ".join(problems))
-    if bool(args.depth) == bool(args.estimate):
-        raise RackFocusError("Give the depth as --depth FILE, or --estimate to estimate it "
-                             "(one of the two)")
-    anchors = [parse_anchor(a) for a in args.anchor]
-    anchors += solve.solve_anchors(args.solve, args.footage, out)
+    request = plate_request(args, os.path.dirname(target), out)
     scene = open_blend(args.file)
-    camera = None
-    if args.camera:
-        camera = scene.objects.get(args.camera)
-        if camera is None:
-            raise RackFocusError(f"No camera named '{args.camera}' in scene '{scene.name}'")
-    cache = os.path.join(os.path.dirname(target), "rackfocus_cache")
-    depth, kind, near, far = args.depth, args.depth_kind, args.near, args.far
-    if args.estimate:
-        depth = _estimate(args, anchors, cache, out)
-        # The estimator already scaled the depth to metres with the anchors and near/far.
-        kind, near, far, anchors = "metric", None, None, []
-    result = plate.build_plate(
-        scene, args.footage, depth, kind, near, far, anchors,
-        sensor_mm=args.sensor, focal_mm=args.focal, density=args.density, tear=args.tear,
-        fill_px=args.fill_px, cache_dir=cache, camera=camera, fps=args.fps,
-        progress=out.progress, keep_range=args.keep_range,
-    )
+    result = plate.import_plate(scene, request, progress=out.progress)
+    if result.estimate is not None:
+        for warning in result.estimate.warnings:
+            out.warn(warning)
+        out.note(result.estimate.summary())
     for warning in result.warnings:
         out.warn(warning)
     for change in result.scene_changes:
@@ -155,23 +142,22 @@ def run_plate(args, out) -> int:
     return 0
 
 
-def _estimate(args, anchors, cache: str, out) -> str:
-    """Estimate metric depth for ``args.footage`` into the cache; the first depth file's path.
-
-    A re-run with the same settings reuses what is there (no inference).
-    """
-    from ..bl import estimation
-
-    stem = os.path.splitext(os.path.basename(args.footage.rstrip(os.sep)))[0] or "footage"
-    request = estimation.EstimateRequest(
-        footage=args.footage, out_dir=os.path.join(cache, f"{stem}_estimated_depth"),
-        model=args.model, model_kind=args.model_kind, anchors=tuple(anchors),
-        near_m=args.near, far_m=args.far, sensor_mm=args.sensor, focal_mm=args.focal,
-        temporal=args.temporal, cuts=args.cuts, download=args.download)
-    result = estimation.estimate_depth(request, progress=out.progress)
-    for warning in result.warnings:
-        out.warn(warning)
-    out.note(result.summary())
-    if result.cancelled:
-        raise RackFocusError("Depth estimation was stopped: run the same command again to finish")
-    return result.depth_path
+def plate_request(args, folder: str, out) -> PlateRequest:
+    """The plate the arguments ask for, its cache in ``folder``; every setting is checked
+    before any file is read or written. A camera solve's anchors join ``--anchor`` (a note on
+    ``out`` says how many)."""
+    request = PlateRequest(
+        footage=args.footage, depth=args.depth, kind=args.depth_kind, near_m=args.near,
+        far_m=args.far, camera=args.camera or None, sensor_mm=args.sensor,
+        focal_mm=args.focal, density=args.density, tear=args.tear, fill_px=args.fill_px,
+        fps=args.fps, keep_range=args.keep_range, cache_dir=cache_root(folder),
+        estimate=EstimateSettings(model=args.model, model_kind=args.model_kind,
+                                  temporal=args.temporal, cuts=args.cuts,
+                                  download=args.download) if args.estimate else None)
+    request.check()
+    if bool(args.depth) == bool(args.estimate):
+        raise RackFocusError("Give the depth as --depth FILE, or --estimate to estimate it "
+                             "(one of the two)")
+    anchors = [parse_anchor(a) for a in args.anchor]
+    anchors += solve.solve_anchors(args.solve, args.footage, out)
+    return dataclasses.replace(request, anchors=tuple(anchors))

@@ -1,5 +1,10 @@
-"""Depth estimation maths for footage (pure, numpy only; the ONNX Runtime side is bl/estimation).
+"""Depth estimation for footage, on the pure floor (numpy; ONNX Runtime only in ``model``, on
+first use). ``bl/estimation`` reads the footage and writes the EXRs through Blender.
 
+- ``model``: a depth network ready to run (its signature read from the session, the registry's
+  rules, checksums), and whether ONNX Runtime is there.
+- ``request``: what one estimation is asked (:class:`EstimateRequest`) and gives, and metric
+  depth from the aligned result.
 - ``registry``: the permissively licensed models Rack Focus knows (files, checksums, input and
   output rules, licences) and the models it will not use (non-commercial licences).
 - ``preprocess``: footage pixels to the network's input tensor (resize, normalise).

@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterable
 
+from ..atomic import write_text
 from ..errors import RackFocusError
 
 RECORD = "rackfocus_files.json"
@@ -84,13 +85,5 @@ def settle(folder: str, names: Iterable[str]) -> None:
 
 
 def _save(folder: str, record: dict[str, int | None]) -> None:
-    path = os.path.join(folder, RECORD)
-    part = os.path.join(folder, "." + RECORD + ".part")
-    try:
-        with open(part, "w", encoding="utf-8") as f:
-            json.dump({"tool": _TOOL, "files": record}, f, indent=0, sort_keys=True)
-        os.replace(part, path)
-    except BaseException:
-        if os.path.exists(part):
-            os.remove(part)
-        raise
+    write_text(os.path.join(folder, RECORD),
+               json.dumps({"tool": _TOOL, "files": record}, indent=0, sort_keys=True))

@@ -646,7 +646,7 @@ frames = "1-2"
     assert run_cli("batch", path, "--build-only", "--json") == 0, capsys.readouterr().err
     (entry,) = json.loads(capsys.readouterr().out)["shots"]
     assert entry["status"] == "built"
-    depth_dir = os.path.join(entry["output"], "rackfocus_depth")
+    depth_dir = os.path.join(entry["output"], "rackfocus_cache", "shot_0001_estimated_depth")
     assert sorted(n for n in os.listdir(depth_dir) if n.endswith(".exr")) == \
         ["depth_0001.exr", "depth_0002.exr"]
     assert any("estimate:" in note for note in entry["notes"])

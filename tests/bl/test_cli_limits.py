@@ -21,14 +21,15 @@ import zlib
 import bpy
 import numpy as np
 import pytest
-from test_estimation import tiny_model, write_clip
+from test_estimation import write_clip
 from test_estimation import write_png as write_raw_png
 from test_plate_input import make_shot, snapshot
+from tiny_models import tiny_model
 
 from helpers import two_subject_scene
 from rackfocus_addon import limits
-from rackfocus_addon.bl import estimation
 from rackfocus_addon.cli import main
+from rackfocus_addon.estimate import model as estimate_model
 
 
 def error_line(captured) -> str:
@@ -130,14 +131,15 @@ def test_more_threads_than_cores_are_capped_and_said(empty_scene, tmp_path, caps
     machine's cores and stderr says so."""
     model = tiny_model(tmp_path / "tiny.onnx")
     clip = write_clip(tmp_path / "shot", 1)
-    real, asked = estimation.onnxruntime.InferenceSession, []
+    runtime = estimate_model.runtime()
+    real, asked = runtime.InferenceSession, []
 
     def session(path, sess_options=None, **kw):
         asked.append(sess_options.intra_op_num_threads)
         assert asked[-1] <= os.cpu_count(), "the session was asked for more threads than cores"
         return real(path, sess_options=sess_options, **kw)
 
-    monkeypatch.setattr(estimation.onnxruntime, "InferenceSession", session)
+    monkeypatch.setattr(runtime, "InferenceSession", session)
     out = tmp_path / "est"
     assert main(["estimate", "--footage", clip, "--out", str(out), "--model", model,
                  "--anchor", "5,13=6", "--anchor", "42,13=2", "--threads", "100000"]) == 0
@@ -193,9 +195,10 @@ def test_plate_on_a_full_disk_says_how_much_is_needed(empty_scene, tmp_path, sma
     capsys.readouterr()
     assert main(["plate", base, "--footage", color, "--depth", depth,
                  "--quiet", "--out", str(small_disk / "p.blend")]) == 2
-    # 24 frames x (96 x 54 pixels x 20 bytes + two headers): 2.7 MB.
+    # 24 frames x (96 x 54 pixels x 20 bytes + the light plate's mesh image, 12 bytes on a
+    # 97 x 65 corner grid, + three headers): 4.6 MB.
     assert (error_line(capsys.readouterr())
-            == f"rackfocus: error: disk full: 3 MB needed in {small_disk / 'rackfocus_cache'}")
+            == f"rackfocus: error: disk full: 5 MB needed in {small_disk / 'rackfocus_cache'}")
     assert sorted(os.listdir(small_disk)) == ["notes.txt"]
     assert (small_disk / "notes.txt").read_text() == "kept"
 
@@ -213,7 +216,7 @@ def test_plate_filling_the_disk_while_writing_keeps_what_was_there(empty_scene, 
     assert main(["plate", base, "--footage", color, "--depth", depth,
                  "--quiet", "--out", str(small_disk / "p.blend")]) == 2
     assert (error_line(capsys.readouterr())
-            == f"rackfocus: error: disk full: 3 MB needed in {small_disk / 'rackfocus_cache'}")
+            == f"rackfocus: error: disk full: 5 MB needed in {small_disk / 'rackfocus_cache'}")
     assert os.listdir(small_disk) == []
 
 

@@ -24,6 +24,7 @@ from rackfocus_addon.cli import plate as cli_plate
 from rackfocus_addon.errors import RackFocusError
 from rackfocus_addon.frames import MAX_FRAME
 from rackfocus_addon.marks import parse_mark
+from rackfocus_addon.plate_request import PlateRequest
 
 
 @pytest.fixture
@@ -252,8 +253,8 @@ def test_render_refuses_a_plate_whose_cache_lost_a_frame(empty_scene, tmp_path, 
         footage.write_exr(str(tmp_path / f"depth_{i:04d}.exr"), depth)
     shot = str(tmp_path / "shot.blend")
     bpy.ops.wm.save_as_mainfile(filepath=shot)
-    plate.build_plate(empty_scene, str(tmp_path / "color_0001.png"),
-                      str(tmp_path / "depth_0001.exr"), cache_dir=str(tmp_path / "cache"))
+    plate.import_plate(empty_scene, PlateRequest(str(tmp_path / "color_0001.png"),
+                      str(tmp_path / "depth_0001.exr"), cache_dir=str(tmp_path / "cache")))
     save_blend(shot)
     assert main(["check", shot]) == 0
     capsys.readouterr()

@@ -20,6 +20,7 @@ import bpy
 import estimate_oracles as eo
 import numpy as np
 import pytest
+from tiny_models import expected_output, need_onnx, tiny_model
 
 from rackfocus_addon import depth as depth_maths
 from rackfocus_addon.bl import demo_plate, estimation, footage, plate
@@ -27,91 +28,13 @@ from rackfocus_addon.cli import estimate as estimate_cli
 from rackfocus_addon.cli.common import Output, output_options
 from rackfocus_addon.depth import Anchor
 from rackfocus_addon.errors import RackFocusError
+from rackfocus_addon.estimate import model as estimate_model
 from rackfocus_addon.estimate import preprocess, registry
-
-try:  # Building the tiny models needs the onnx package, running them ONNX Runtime.
-    import onnx
-    from onnx import TensorProto, helper
-except ImportError:
-    onnx = None
-#: CI sets this: a missing package must fail the stage, not skip the tests.
-REQUIRED = bool(os.environ.get("RACKFOCUS_REQUIRE_ONNX"))
-MISSING = ", ".join(name for name, mod in (("onnx", onnx), ("onnxruntime",
-                                                            estimation.onnxruntime))
-                    if mod is None)
+from rackfocus_addon.estimate.request import EstimateRequest
+from rackfocus_addon.plate_request import PlateRequest
 
 W, H = 48, 27
-A, B = 0.5, 2.0
 DARK, MID, BRIGHT = 0.2, 0.5, 0.8
-
-
-# --- tiny models --------------------------------------------------------------------------------
-
-def need_onnx():
-    """Skip (or, with RACKFOCUS_REQUIRE_ONNX, fail) a test that builds or runs a model."""
-    if MISSING:
-        message = f"needs {MISSING} (pip install onnx onnxruntime)"
-        if REQUIRED:
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def save_model(path, nodes, inputs, outputs, inits=()):
-    need_onnx()
-    graph = helper.make_graph(nodes, "tiny", inputs, outputs, list(inits))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return str(path)
-
-
-def tiny_model(path, entry=None, a=A, b=B, static_hw=None, frames=None, op=None, channels=3,
-               out_rank=None):
-    """A model with ``entry``'s names: input [1, 3, H, W] (or [1, T, 3, H, W]), output the mean
-    over channels times ``a`` plus ``b`` ([1, H, W] or [1, T, H, W]). ``op`` adds a unary op
-    (e.g. 'Sqrt': NaN where the mean is negative)."""
-    need_onnx()
-    entry = entry or registry.find_entry("da2-small")
-    hw = list(static_hw) if static_hw else ["height", "width"]
-    video = entry.layout == "video"
-    in_shape = [1, frames or "frames", channels] + hw if video else [1, channels] + hw
-    axis = 2 if video else 1
-    out_shape = ([1, frames or "frames"] + hw) if video else [1] + hw
-    if out_rank == 2:
-        out_shape = [1, "n"]
-    x = helper.make_tensor_value_info(entry.input_name, TensorProto.FLOAT, in_shape)
-    y = helper.make_tensor_value_info(entry.output_name, TensorProto.FLOAT, out_shape)
-    nodes = [helper.make_node("ReduceMean", [entry.input_name], ["m"], axes=[axis],
-                              keepdims=0),
-             helper.make_node("Mul", ["m", "a"], ["ma"]),
-             helper.make_node("Add", ["ma", "b"], ["s" if op or out_rank == 2 else
-                                                   entry.output_name])]
-    if op:
-        nodes.append(helper.make_node(op, ["s"], [entry.output_name]))
-    if out_rank == 2:
-        nodes.append(helper.make_node("ReduceMean", ["s"], [entry.output_name], axes=[2],
-                                      keepdims=0))
-    inits = [helper.make_tensor("a", TensorProto.FLOAT, [], [a]),
-             helper.make_tensor("b", TensorProto.FLOAT, [], [b])]
-    return save_model(path, nodes, [x], [y], inits)
-
-
-def two_input_model(path):
-    need_onnx()
-    x1 = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, "h", "w"])
-    x2 = helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 3, "h", "w"])
-    y = helper.make_tensor_value_info("predicted_depth", TensorProto.FLOAT, [1, 3, "h", "w"])
-    return save_model(path, [helper.make_node("Add", ["pixel_values", "mask"],
-                                              ["predicted_depth"])], [x1, x2], [y])
-
-
-def expected_output(grey, a=A, b=B, stored=True):
-    """The tiny model's output for a uniform sRGB grey (``stored``: as an 8-bit file holds it)."""
-    grey = round(grey * 255) / 255 if stored else grey
-    mean = np.array(registry.IMAGENET_MEAN)
-    std = np.array(registry.IMAGENET_STD)
-    return a * float(np.mean((grey - mean) / std)) + b
 
 
 # --- footage ------------------------------------------------------------------------------------
@@ -169,41 +92,19 @@ def da2(work):
 
 def request(footage_path, out, model, **kw):
     kw.setdefault("anchors", (Anchor(5, 13, 6.0), Anchor(42, 13, 2.0)))
-    return estimation.EstimateRequest(footage=str(footage_path), out_dir=str(out),
+    return EstimateRequest(footage=str(footage_path), out_dir=str(out),
                                       model=str(model), **kw)
 
 
 # --- loading and running ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("entry", registry.MODELS, ids=lambda e: e.key)
-def test_every_registry_signature_loads_and_runs(work, entry):
-    path = tiny_model(work / f"{entry.key}.onnx", entry, frames=32 if entry.layout == "video"
-                      else None)
-    model = estimation.load_model(estimation.ModelChoice(path, entry))
-    sig = model.signature
-    assert (sig.input_name, sig.output_name, sig.layout) == (entry.input_name,
-                                                             entry.output_name, entry.layout)
-    assert model.sha256 == estimation.file_sha256(path)
-    w, h = model.input_size(1920, 1080)
-    assert (w, h) == (924, 518)
-    # Dynamic height and width: two sizes through the same session.
-    for w, h in ((56, 28), (42, 70)):
-        grey = np.full((h, w, 3), MID, dtype=np.float32)
-        tensor = preprocess.to_tensor(grey, w, h)
-        if entry.layout == "video":
-            tensor = np.repeat(tensor[:, None], 32, axis=1)
-        out = model.predict(tensor)
-        assert out.shape == ((32 if entry.layout == "video" else 1), h, w)
-        assert np.allclose(out, expected_output(MID, stored=False), atol=1e-5)
-
-
 def test_a_path_model_takes_its_rules_from_its_signature(work):
     video = tiny_model(work / "v.onnx", registry.find_entry("vda-small"), frames=32)
     choice = estimation.resolve_model(video)
     assert choice.entry is None and choice.sha256 is None
-    assert estimation.load_model(choice).entry.key == "vda-small"
+    assert estimate_model.load_model(choice).entry.key == "vda-small"
     with pytest.raises(RackFocusError, match="pick a matching --model-kind"):
-        estimation.load_model(estimation.resolve_model(video, "da2-small"))
+        estimate_model.load_model(estimation.resolve_model(video, "da2-small"))
 
 
 def test_a_file_that_is_not_onnx_is_refused(work):
@@ -211,20 +112,9 @@ def test_a_file_that_is_not_onnx_is_refused(work):
     bad = work / "model.onnx"
     bad.write_text("this is not a network\n")
     with pytest.raises(RackFocusError, match="is not an ONNX model ONNX Runtime can load"):
-        estimation.load_model(estimation.resolve_model(str(bad)))
+        estimate_model.load_model(estimation.resolve_model(str(bad)))
     with pytest.raises(RackFocusError, match="No such model file"):
         estimation.resolve_model(str(work / "missing.onnx"))
-
-
-@pytest.mark.parametrize("make", [
-    lambda p: tiny_model(p, out_rank=2),        # a classifier-like output [1, N]
-    lambda p: tiny_model(p, channels=4),        # four input channels
-    two_input_model,                            # two inputs
-])
-def test_the_wrong_signature_is_refused(work, make):
-    path = make(work / "wrong.onnx")
-    with pytest.raises(RackFocusError, match="does not have the Depth Anything signature"):
-        estimation.load_model(estimation.resolve_model(path))
 
 
 def test_a_registry_file_with_the_wrong_checksum_is_deleted(work, monkeypatch, da2):
@@ -240,7 +130,7 @@ def test_a_registry_file_with_the_wrong_checksum_is_deleted(work, monkeypatch, d
     choice = estimation.resolve_model("da2-small")
     assert choice.path == target and choice.sha256 == entry.file().sha256
     with pytest.raises(RackFocusError, match="Checksum mismatch .* deleted"):
-        estimation.load_model(choice)
+        estimate_model.load_model(choice)
     assert not os.path.exists(target)
 
 
@@ -248,8 +138,8 @@ def test_without_onnx_runtime_the_error_says_how_to_get_it(work, monkeypatch):
     clip = write_clip(work / "shot", 1)
     da2 = work / "model.onnx"
     da2.write_bytes(b"not needed: the runtime is checked before the file is opened")
-    monkeypatch.setattr(estimation, "onnxruntime", None)
-    problem = estimation.runtime_problem()
+    monkeypatch.setattr(estimate_model, "onnxruntime", None)
+    problem = estimate_model.runtime_problem()
     assert "pip install onnxruntime" in problem and "zip built for your platform" in problem
     with pytest.raises(RackFocusError, match="needs ONNX Runtime"):
         estimation.estimate_depth(request(clip, work / "out", da2))
@@ -283,9 +173,9 @@ def test_estimate_writes_metric_exrs_and_a_sidecar(work, da2):
     side = json.loads((out / "estimate.json").read_text())
     assert side["complete"] and side["kind"] == "metric" and side["frames"] == 3
     assert side["footage"] == "../shot/shot_0001.png"
-    assert side["model"]["sha256"] == estimation.file_sha256(da2)
+    assert side["model"]["sha256"] == estimate_model.file_sha256(da2)
     assert side["model"]["key"] == "da2-small" and side["model"]["licence_weights"] == "Apache-2.0"
-    assert side["onnxruntime"] == estimation.runtime_version() != ""
+    assert side["onnxruntime"] == estimate_model.runtime_version() != ""
     assert side["addon_version"] and side["settings"]["anchors"] == ["5,13=6@0", "42,13=2@0"]
     fit = side["alignment"][0]
     assert fit["source"] == "anchors" and len(fit["anchors"]) == 2
@@ -297,8 +187,8 @@ def test_a_plate_imports_the_estimate(work, da2):
     clip = write_clip(work / "shot", 1)
     result = estimation.estimate_depth(request(clip, work / "out", da2))
     scene = bpy.context.scene
-    built = plate.build_plate(scene, clip, result.depth_path, "metric",
-                              cache_dir=str(work / "cache"))
+    built = plate.import_plate(scene, PlateRequest(clip, result.depth_path, "metric",
+                                                   cache_dir=str(work / "cache")))
     assert built.report.min_m == pytest.approx(2.0, rel=1e-3)
     assert built.report.max_m == pytest.approx(6.0, rel=1e-3)
 
@@ -314,7 +204,7 @@ def test_a_rerun_with_the_same_settings_does_nothing(work, da2):
     assert "nothing to do" in again.summary()
     # New anchors re-align the cached estimates: every EXR is rewritten, the network not rerun.
     calls = []
-    model = estimation.load_model(estimation.resolve_model(da2))
+    model = estimate_model.load_model(estimation.resolve_model(da2))
     real_run = model.session.run
     model.session = _CountingSession(model.session, calls)
     moved = estimation.estimate_depth(
@@ -355,7 +245,7 @@ def test_a_cancel_keeps_finished_frames_and_a_rerun_finishes(work, da2):
                                                                "depth_0002.exr"]
     assert not json.loads((out / "estimate.json").read_text())["complete"]
     calls = []
-    model = estimation.load_model(estimation.resolve_model(da2))
+    model = estimate_model.load_model(estimation.resolve_model(da2))
     model.session = _CountingSession(model.session, calls)
     rest = estimation.estimate_depth(request(clip, out, da2), model=model)
     assert (rest.written, rest.kept, calls) == (2, 2, [])  # the network is not run again
@@ -374,7 +264,7 @@ def test_ctrl_c_stops_after_the_current_frame(work, da2):
         estimation.estimate_depth(request(clip, out, da2), progress=interrupt)
     raw = outputs(out / "raw")
     assert "raw_0001.npy" in raw and "raw_0002.npy" in raw and "raw_0003.npy" not in raw
-    assert not [f for f in raw + outputs(out) if f.endswith(".part")]
+    assert not [f for f in raw + outputs(out) if f.endswith(".part") or ".partial" in f]
     assert estimation.estimate_depth(request(clip, out, da2)).written == 3
 
 
@@ -620,9 +510,9 @@ def test_alignment_and_stabilisation_on_a_rendered_moving_camera(tmp_path, empty
             rows, cols = np.nonzero((z > lo) & (z < hi))
             r, c = rows[rows.size // 2], cols[rows.size // 2]
             anchors.append(Anchor(float(c), float(r), float(z[r, c]), k))
-    model = estimation.LoadedModel(FakeSession(tensors, estimates),
+    model = estimate_model.LoadedModel(FakeSession(tensors, estimates),
                                    registry.find_entry("da2-small"), "fake.onnx", "0" * 64)
-    req = estimation.EstimateRequest(colors[0], str(tmp_path / "out"), anchors=tuple(anchors))
+    req = EstimateRequest(colors[0], str(tmp_path / "out"), anchors=tuple(anchors))
     result = estimation.estimate_depth(req, model=model)
     assert result.written == frames
     aligned = [read_depth(str(tmp_path / "out" / f"depth_{i + 1:04d}.exr")).astype(np.float64)
@@ -684,7 +574,7 @@ def test_import_plate_operator_estimates_depth(addon, work, da2, monkeypatch):
     (plate_obj,) = plate.plates(scene.camera)
     assert (work / "rackfocus_cache" / "shot_0001_estimated_depth" / "depth_0001.exr").is_file()
     # The registered extension is loaded as the package rack_focus: patch its copy.
-    from rack_focus.rackfocus_addon.bl import estimation as registered
+    from rack_focus.rackfocus_addon.estimate import model as registered
 
     monkeypatch.setattr(registered, "onnxruntime", None)
     with pytest.raises(RuntimeError, match="needs ONNX Runtime"):
@@ -782,7 +672,7 @@ def test_a_changed_frame_in_the_middle_of_the_clip_is_estimated_again(work, da2)
 def test_a_relative_model_without_anchors_is_refused_before_the_network(work, da2):
     clip = write_clip(work / "shot", 2)
     calls = []
-    model = estimation.load_model(estimation.resolve_model(da2))
+    model = estimate_model.load_model(estimation.resolve_model(da2))
     model.session = _CountingSession(model.session, calls)
     with pytest.raises(RackFocusError, match=r"No anchor for frames 0-1.*--near and --far"):
         estimation.estimate_depth(request(clip, work / "out", da2, anchors=()), model=model)

@@ -14,6 +14,7 @@ from test_estimation import BRIGHT, DARK, MID, outputs, read_depth, request, wri
 
 from rackfocus_addon.bl import estimation
 from rackfocus_addon.errors import RackFocusError
+from rackfocus_addon.estimate import model as estimate_model
 from rackfocus_addon.estimate import video
 
 
@@ -25,15 +26,15 @@ def work(tmp_path, empty_scene):
 def test_a_split_video_export_is_found_by_its_folder_and_checked(work):
     folder = tv.split_export(work / "vda")
     choice = estimation.resolve_model(folder)
-    model = estimation.load_model(choice)
+    model = estimate_model.load_model(choice)
     assert isinstance(model, video.SplitVideoModel) and model.entry.key == "vda-small"
     files = [f"{folder}/encoder.onnx", f"{folder}/head.onnx"]
-    assert model.sha256 == video.combined_sha256([estimation.file_sha256(p) for p in files])
+    assert model.sha256 == video.combined_sha256([estimate_model.file_sha256(p) for p in files])
     # What a file browser picks: the encoder beside its head.
-    picked = estimation.load_model(estimation.resolve_model(files[0]))
+    picked = estimate_model.load_model(estimation.resolve_model(files[0]))
     assert isinstance(picked, video.SplitVideoModel) and picked.sha256 == model.sha256
     with pytest.raises(RackFocusError, match="pick a matching --model-kind"):
-        estimation.load_model(estimation.resolve_model(folder, "da2-small"))
+        estimate_model.load_model(estimation.resolve_model(folder, "da2-small"))
     (work / "half").mkdir()
     with pytest.raises(RackFocusError, match="No such model file"):
         estimation.resolve_model(str(work / "half"))

@@ -18,7 +18,7 @@ import oracles
 import pytest
 
 from helpers import add_camera
-from rackfocus_addon import cli, plate_mesh
+from rackfocus_addon import cli, plate_cache, plate_mesh
 from rackfocus_addon import depth as depth_maths
 from rackfocus_addon.bl import demo_plate, footage, plate
 from rackfocus_addon.bl import pull as pull_engine
@@ -27,6 +27,7 @@ from rackfocus_addon.bl.subjects import resolve_subject
 from rackfocus_addon.depth import Anchor
 from rackfocus_addon.errors import RackFocusError
 from rackfocus_addon.marks import Mark, SubjectRef
+from rackfocus_addon.plate_request import PlateRequest
 from rackfocus_addon.request import PullRequest
 
 W, H = 96, 54
@@ -100,7 +101,8 @@ def evaluated_points(obj):
 
 def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"],
+                                                    cache_dir=str(tmp_path)))
     assert (scene.render.resolution_x, scene.render.resolution_y) == (W, H)
     assert scene.frame_start == scene.frame_end
     assert scene.camera.name == result.camera and scene.camera.data.lens == 50.0
@@ -164,7 +166,7 @@ def test_the_camera_keeps_its_sensor_fit_and_sees_exactly_the_footage(empty_scen
         footage.write_exr(depth := str(tmp_path / "portrait.exr"), np.ascontiguousarray(zt))
     cam = add_camera(scene, lens=35.0)
     cam.data.sensor_fit = fit
-    result = plate.build_plate(scene, color, depth, cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(tmp_path)))
     assert cam.data.sensor_fit == fit
     changed = " ".join(w for w in result.warnings if "Camera 'Cam'" in w)
     assert "focal length 35 -> 50 mm" in changed
@@ -180,7 +182,8 @@ def test_solid_view_texture_colour_shows_the_footage(empty_scene, shot, tmp_path
     """In the Solid view (Workbench) with Texture colour the plate is the shot, not a grey
     wall: it carries a UV map and its material's active node is the footage image."""
     scene = empty_scene
-    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"],
+                                                    cache_dir=str(tmp_path)))
     obj = scene.objects[result.plate]
     bpy.context.view_layer.update()
     mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
@@ -207,7 +210,7 @@ def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
     from rackfocus_addon.bl import compat
 
     scene = empty_scene
-    plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"], cache_dir=str(tmp_path)))
     scene.render.engine = compat.eevee_engine_id()
     scene.eevee.taa_render_samples = 16
     cam = scene.camera
@@ -233,8 +236,9 @@ def test_eevee_round_trip_and_pull(empty_scene, shot, tmp_path):
 
 def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path),
-                               fill_px=3, density=2.0)
+    result = plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"],
+                                                    cache_dir=str(tmp_path),
+                                                    fill_px=3, density=2.0))
     bpy.context.view_layer.update()
     obj = scene.objects[result.plate]
     # The viewport shows a lighter grid (0.5 vertices per pixel); renders use the full density.
@@ -271,8 +275,8 @@ def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot
 def test_sequence_follows_the_footage_frame_by_frame(empty_scene, shot, tmp_path):
     scene = empty_scene
     scene.frame_start = 101
-    plate.build_plate(scene, shot["seq_color"][0], shot["seq_depth"][0],
-                      cache_dir=str(tmp_path), fps=25)
+    plate.import_plate(scene, PlateRequest(shot["seq_color"][0], shot["seq_depth"][0],
+                                           cache_dir=str(tmp_path), fps=25))
     assert (scene.frame_start, scene.frame_end) == (101, 103)
     assert scene.render.fps == 25 and (scene.render.resolution_x, scene.render.resolution_y) == (
         64, 36)
@@ -289,7 +293,7 @@ def test_sequence_follows_the_footage_frame_by_frame(empty_scene, shot, tmp_path
 
 def test_plate_beats_the_defocus_node_against_true_dof(empty_scene, shot, tmp_path):
     scene = empty_scene
-    plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"], cache_dir=str(tmp_path)))
     cycles(scene, samples=96)
     cam = scene.camera
     cam.data.dof.use_dof = True
@@ -321,7 +325,8 @@ def test_compositor_tree_and_output(empty_scene):
 
 def test_pixel_marks_focus_on_the_footage(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"],
+                                                    cache_dir=str(tmp_path)))
     cam = scene.objects[result.camera]
     cam.location = (1.0, -2.0, 0.5)  # the plate follows its camera
     bpy.context.view_layer.update()
@@ -350,8 +355,8 @@ def test_pixel_marks_focus_on_the_footage(empty_scene, shot, tmp_path):
 def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot, tmp_path):
     """Rig mode: the pixel's empty rides on the camera and its depth is keyed per frame."""
     scene = empty_scene
-    result = plate.build_plate(scene, shot["seq_color"][0], shot["seq_depth"][0],
-                               cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot["seq_color"][0], shot["seq_depth"][0],
+                                                    cache_dir=str(tmp_path)))
     cam = scene.objects[result.camera]
     for frame, y in ((scene.frame_start, -1.0), (scene.frame_end, 1.5)):
         cam.location = (0.3, y, 0.2)
@@ -400,14 +405,14 @@ def test_bad_input_is_refused_with_nothing_imported(empty_scene, shot, tmp_path)
     ]
     for color, depth, message in cases:
         with pytest.raises(RackFocusError, match=message):
-            plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
+            plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(tmp_path / "cache")))
         _nothing_imported(scene, before)
         assert not (tmp_path / "cache").exists()  # nothing left on disk either
     with pytest.raises(RackFocusError, match="Save the .blend"):
-        plate.build_plate(scene, shot["color"], shot["depth"])
+        plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"]))
     with pytest.raises(RackFocusError, match="--near"):
-        plate.build_plate(scene, shot["color"], shot["depth"], "normalized",
-                          cache_dir=str(tmp_path))
+        plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"], "normalized",
+                                               cache_dir=str(tmp_path)))
     _nothing_imported(scene, before)
 
 
@@ -418,8 +423,8 @@ def test_invalid_depth_is_masked_and_8bit_depth_warns(empty_scene, shot, tmp_pat
     z[20, 20, 0] = -1.0
     z[21, 21, 0] = 0.0
     footage.write_exr(str(tmp_path / "holes.exr"), z)
-    result = plate.build_plate(scene, shot["color"], str(tmp_path / "holes.exr"),
-                               cache_dir=str(tmp_path / "c1"))
+    result = plate.import_plate(scene, PlateRequest(shot["color"], str(tmp_path / "holes.exr"),
+                                                    cache_dir=str(tmp_path / "c1")))
     assert result.report.invalid == 18
     assert any("masked" in w for w in result.warnings)
     cached = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
@@ -434,8 +439,9 @@ def test_invalid_depth_is_masked_and_8bit_depth_warns(empty_scene, shot, tmp_pat
     img.file_format = "PNG"
     img.save()
     bpy.data.images.remove(img)
-    result = plate.build_plate(scene, shot["color"], str(tmp_path / "d8.png"), "normalized",
-                               near_m=1.5, far_m=8.5, cache_dir=str(tmp_path / "c2"))
+    result = plate.import_plate(scene, PlateRequest(shot["color"], str(tmp_path / "d8.png"),
+                                                    "normalized", near_m=1.5, far_m=8.5,
+                                                    cache_dir=str(tmp_path / "c2")))
     assert any("banding" in w for w in result.warnings)
     assert result.report.max_m == pytest.approx(8.0, abs=0.05)
 
@@ -447,8 +453,9 @@ def test_inverse_16bit_png_aligned_by_anchors(empty_scene, shot, tmp_path):
     write_png16(str(tmp_path / "inv.png"), disparity)
     box_px, wall_px, sphere_px = (int(W * 0.30), int(H * 0.60)), (5, 5), (int(W * 0.72), 24)
     anchors = [Anchor(*p, float(z[p[1], p[0]])) for p in (box_px, wall_px, sphere_px)]
-    result = plate.build_plate(scene, shot["color"], str(tmp_path / "inv.png"), "inverse",
-                               anchors=anchors, cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot["color"], str(tmp_path / "inv.png"),
+                                                    "inverse", anchors=anchors,
+                                                    cache_dir=str(tmp_path)))
     cached = footage.read_pixels(os.path.join(result.cache_dir, "depth_0001.exr"), True)[0]
     # 16 bits of inverse depth: within a few millimetres per metre of the true depth.
     np.testing.assert_allclose(cached[..., 0], z, rtol=3e-3)
@@ -518,7 +525,8 @@ def test_movie_footage_is_unpacked_and_played_frame_by_frame(empty_scene, shot, 
 
     movie = render_engine.make_movie(shot["seq_color"], str(tmp_path / "shot.mp4"), 25)
     scene = bpy.context.scene
-    result = plate.build_plate(scene, movie, shot["seq_depth"][0], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(movie, shot["seq_depth"][0],
+                                                    cache_dir=str(tmp_path)))
     assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 3, 25)
     cycles(scene, samples=1)
     scene.camera.data.dof.use_dof = False
@@ -567,9 +575,9 @@ def test_cache_exr_writer_round_trips_through_blender(tmp_path):
     planes[0][1, 2], planes[1][3, 4] = np.nan, np.inf
     planes[2] = planes[2] > 10.0  # a flag plane
     planes[3] = np.broadcast_to(np.float32(1.0), (7, 11))
-    for types in (("f", "f", "f", "f"), plate.DEPTH_TYPES, plate.FILL_TYPES):
+    for types in (("f", "f", "f", "f"), plate_cache.DEPTH_TYPES, plate_cache.FILL_TYPES):
         path = str(tmp_path / f"{''.join(types)}.exr")
-        plate.write_cache_exr(path, planes, types)
+        plate_cache.write_cache_exr(path, planes, types)
         back = footage.read_pixels(path, data=True)[0]
         want = np.stack([np.asarray(p, np.float16 if t == "h" else np.float32).astype(np.float32)
                          for p, t in zip(planes, types)], axis=-1)
@@ -577,8 +585,9 @@ def test_cache_exr_writer_round_trips_through_blender(tmp_path):
 
 
 def test_cache_is_the_pure_cache_frame_of_the_inputs(empty_scene, shot, tmp_path):
-    """What build_plate caches is plate_mesh.cache_frame of the footage and converted depth."""
-    result = plate.build_plate(empty_scene, shot["color"], shot["depth"], cache_dir=str(tmp_path))
+    """What import_plate caches is plate_mesh.cache_frame of the footage and converted depth."""
+    result = plate.import_plate(empty_scene, PlateRequest(shot["color"], shot["depth"],
+                                                          cache_dir=str(tmp_path)))
     color = footage.read_pixels(shot["color"])[0]
     raw = footage.read_pixels(shot["depth"], data=True)[0][..., 0]
     conv = depth_maths.Converter("metric")
@@ -613,9 +622,9 @@ def test_a_pixel_mark_on_a_later_frame_reads_that_frames_depth(empty_scene, tmp_
         exr.write(str(tmp_path / "clip" / f"depth_{i:04d}.exr"),
                   [z, z, z, np.ones_like(z)])
     scene = empty_scene
-    result = plate.build_plate(scene, str(tmp_path / "clip" / "shot_0001.png"),
-                               str(tmp_path / "clip" / "depth_0001.exr"), "metric",
-                               cache_dir=str(tmp_path / "cache"))
+    result = plate.import_plate(scene, PlateRequest(str(tmp_path / "clip" / "shot_0001.png"),
+                                                    str(tmp_path / "clip" / "depth_0001.exr"),
+                                                    "metric", cache_dir=str(tmp_path / "cache")))
     cam = scene.objects[result.camera]
     start = scene.frame_start
     marks = [Mark(SubjectRef("pixel", coords=(2, 4)), frame=start),

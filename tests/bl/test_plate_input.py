@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 from helpers import add_camera
-from rackfocus_addon import cli
+from rackfocus_addon import cli, plate_cache
 from rackfocus_addon.bl import footage, plate
 from rackfocus_addon.bl.subjects import check_pixel_marks, resolve_subject
 from rackfocus_addon.depth import Anchor
 from rackfocus_addon.errors import RackFocusError
 from rackfocus_addon.marks import SubjectRef
+from rackfocus_addon.plate_request import PlateRequest
 
 W, H = 48, 27
 BOX = (slice(8, 20), slice(10, 24))  # rows, columns of the near box
@@ -107,7 +108,7 @@ def test_alike_named_footage_in_two_blend_files_keeps_two_caches(empty_scene, tm
     for name, (color, depth) in (("a", a), ("b", b)):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         bpy.ops.wm.save_as_mainfile(filepath=str(proj / f"{name}.blend"))
-        result = plate.build_plate(bpy.context.scene, color, depth)
+        result = plate.import_plate(bpy.context.scene, PlateRequest(color, depth))
         folders[name] = result.cache_dir
         bpy.ops.wm.save_as_mainfile(filepath=str(proj / f"{name}.blend"))
     assert folders["a"] != folders["b"]
@@ -120,7 +121,7 @@ def test_alike_named_footage_in_two_blend_files_keeps_two_caches(empty_scene, tm
         subject = resolve_subject(scene, scene.camera, SubjectRef("pixel", coords=WALL_PX))
         assert subject.reader.depth_at(1, *WALL_PX) == pytest.approx(wall)
     # Identical inputs share their folder (a re-import rewrites the same content).
-    again = plate.build_plate(bpy.context.scene, *b)
+    again = plate.import_plate(bpy.context.scene, PlateRequest(*b))
     assert again.cache_dir == folders["b"]
     assert len(os.listdir(proj / "rackfocus_cache")) == 2
 
@@ -146,12 +147,12 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     scene = empty_scene
     color, depth = make_shot(str(tmp_path / "seq"), frames=(1, 2, 3))
     cache = tmp_path / "cache"
-    first = plate.build_plate(scene, color, depth, cache_dir=str(cache))
+    first = plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     before = snapshot(cache)
     assert len(before) == 9, before  # depth, fill and mesh for 3 frames
     # Re-importing the same inputs fails half-way through writing (the disk fills up after
     # frame 1): the existing cache is kept as it was and the partial one goes.
-    real_write, written = plate.write_cache_exr, []
+    real_write, written = plate_cache.write_cache_exr, []
 
     def full_disk(path, planes, types):
         if len(written) == 2:
@@ -159,11 +160,11 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
         written.append(path)
         real_write(path, planes, types)
 
-    monkeypatch.setattr(plate, "write_cache_exr", full_disk)
+    monkeypatch.setattr(plate_cache, "write_cache_exr", full_disk)
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     with pytest.raises(RackFocusError, match=f"disk full: 1 MB needed in {cache}$"):
-        plate.build_plate(scene, color, depth, cache_dir=str(cache))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     assert len(written) == 2 and not any(os.path.exists(p) for p in written)
     assert snapshot(cache) == before
     assert os.listdir(cache) == [os.path.basename(first.cache_dir)]
@@ -176,14 +177,14 @@ def test_failed_import_keeps_an_existing_cache_and_leaves_no_partial_folder(empt
     with pytest.raises(RackFocusError, match=r"Footage frame .*f_0003\.png is 50x27 but "
                                              r"the sequence's first frame \(f_0001\.png\) is "
                                              "48x27"):
-        plate.build_plate(scene, color, depth, cache_dir=str(cache))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     assert snapshot(cache) == before  # same files, same bytes: never overwritten
     assert os.listdir(cache) == [os.path.basename(first.cache_dir)]  # no partial folder
     nothing_imported(scene)
     # Into a folder that did not exist: nothing is left, not even the folder.
     fresh = tmp_path / "fresh" / "rackfocus_cache"
     with pytest.raises(RackFocusError, match="f_0003"):
-        plate.build_plate(scene, color, depth, cache_dir=str(fresh))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(fresh)))
     assert not (tmp_path / "fresh").exists()
 
 
@@ -195,12 +196,12 @@ def test_orthographic_or_shifted_camera_is_refused_untouched(empty_scene, tmp_pa
     cam = add_camera(scene)
     cam.data.type = "ORTHO"
     with pytest.raises(RackFocusError, match="perspective camera"):
-        plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(tmp_path / "cache")))
     assert cam.data.type == "ORTHO"
     cam.data.type = "PERSP"
     cam.data.shift_x = 0.1
     with pytest.raises(RackFocusError, match="lens shift.*set shift to 0 or use another camera"):
-        plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(tmp_path / "cache")))
     assert cam.data.shift_x == pytest.approx(0.1)
     nothing_imported(scene)
     assert not (tmp_path / "cache").exists()
@@ -210,13 +211,14 @@ def test_camera_values_the_plate_sets_are_reported(empty_scene, tmp_path):
     scene = empty_scene
     color, depth = make_shot(str(tmp_path / "shot"))
     cam = add_camera(scene, lens=50.0)  # sensor 36 mm, fit AUTO, the plate's defaults
-    result = plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "c"))
+    result = plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(tmp_path / "c")))
     assert not [w for w in result.warnings if "Camera" in w]
     cam.data.lens = 35.0
     cam.data.sensor_width = 24.0
     cam.data.sensor_fit = "VERTICAL"
     cam.data.sensor_height = 10.0
-    result = plate.build_plate(scene, color, depth, sensor_mm=30.0, cache_dir=str(tmp_path / "c"))
+    result = plate.import_plate(scene, PlateRequest(color, depth, sensor_mm=30.0,
+                                                    cache_dir=str(tmp_path / "c")))
     changed = [w for w in result.warnings if "Camera 'Cam'" in w]
     assert len(changed) == 1, result.warnings
     # VERTICAL fit kept: the sensor height is what frames the footage (30 mm * 27 / 48).
@@ -234,7 +236,7 @@ def test_sequence_gaps_other_sizes_and_tiny_footage_are_refused(empty_scene, tmp
     cache = tmp_path / "cache"
     color, depth = make_shot(str(tmp_path / "gap"), frames=(1, 2, 4))
     with pytest.raises(RackFocusError, match=r"gaps: frame\(s\) 3 missing"):
-        plate.build_plate(scene, color, depth, cache_dir=str(cache))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     write_png(str(tmp_path / "gap" / "f_1.png"), colour())  # frame 1 twice: f_1 and f_0001
     with pytest.raises(RackFocusError, match=r"numbers frame\(s\) 1 twice"):
         footage.find_clip(str(tmp_path / "gap" / "f_0002.png"))
@@ -242,14 +244,14 @@ def test_sequence_gaps_other_sizes_and_tiny_footage_are_refused(empty_scene, tmp
     write_depth(str(tmp_path / "sizes" / "d_0002.exr"), box_depth(width=24, height=13))
     with pytest.raises(RackFocusError, match=r"Depth frame .*d_0002\.exr is 24x13 but .*d_0001"
                                              r"\.exr\) is 48x27"):
-        plate.build_plate(scene, color, depth, cache_dir=str(cache))
+        plate.import_plate(scene, PlateRequest(color, depth, cache_dir=str(cache)))
     tiny = tmp_path / "tiny"
     tiny.mkdir()
     write_png(str(tiny / "t.png"), np.full((3, 3, 3), 0.5, np.float32))
     write_depth(str(tiny / "t.exr"), np.full((3, 3), 2.0, np.float32))
     with pytest.raises(RackFocusError, match="3x3 pixels: Blender renders at least 4x4"):
-        plate.build_plate(scene, str(tiny / "t.png"), str(tiny / "t.exr"),
-                          cache_dir=str(cache))
+        plate.import_plate(scene, PlateRequest(str(tiny / "t.png"), str(tiny / "t.exr"),
+                                               cache_dir=str(cache)))
     nothing_imported(scene)
     assert not cache.exists()
 
@@ -268,19 +270,20 @@ def test_contradictory_anchors_are_refused_and_residuals_reported(empty_scene, t
     color, inv = inverse_shot(str(tmp_path / "shot"))
     with pytest.raises(RackFocusError, match=r"worst is anchor 5,5=2: fitted 3 m, residual "
                                              r"\+1 m \(\+50 %\), beyond the 10 % tolerance"):
-        plate.build_plate(scene, color, inv, "inverse",
-                          anchors=[Anchor(5, 5, 2.0), Anchor(5, 5, 6.0)],
-                          cache_dir=str(tmp_path / "cache"))
+        plate.import_plate(scene, PlateRequest(color, inv, "inverse",
+                                               anchors=[Anchor(5, 5, 2.0), Anchor(5, 5, 6.0)],
+                                               cache_dir=str(tmp_path / "cache")))
     with pytest.raises(RackFocusError, match=r"Anchor 60,5=8: pixel \(60, 5\) is outside"):
-        plate.build_plate(scene, color, inv, "inverse", anchors=[Anchor(60, 5, 8.0)],
-                          cache_dir=str(tmp_path / "cache"))
+        plate.import_plate(scene, PlateRequest(color, inv, "inverse", anchors=[Anchor(60, 5, 8.0)],
+                                               cache_dir=str(tmp_path / "cache")))
     holes = 2.0 / box_depth()
     holes[5, 5] = np.nan
     write_depth(str(tmp_path / "shot" / "holes.exr"), holes)
     with pytest.raises(RackFocusError, match=r"Anchor 5,5=8 lies on an unmeasured depth pixel"):
-        plate.build_plate(scene, color, str(tmp_path / "shot" / "holes.exr"), "inverse",
-                          anchors=[Anchor(5, 5, 8.0), Anchor(*BOX_PX, 2.0)],
-                          cache_dir=str(tmp_path / "cache"))
+        plate.import_plate(scene, PlateRequest(color, str(tmp_path / "shot" / "holes.exr"),
+                                               "inverse",
+                                               anchors=[Anchor(5, 5, 8.0), Anchor(*BOX_PX, 2.0)],
+                                               cache_dir=str(tmp_path / "cache")))
     nothing_imported(scene)
     assert not (tmp_path / "cache").exists()
     # Consistent anchors: each one's residual is reported (the CLI's notes and --json).
@@ -365,7 +368,8 @@ def test_pixel_marks_outside_the_clip_are_refused(empty_scene, tmp_path):
     scene = empty_scene
     scene.frame_start = 10
     color, depth = make_shot(str(tmp_path / "seq"), frames=(1, 2, 3))
-    result = plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
+    result = plate.import_plate(scene, PlateRequest(color, depth,
+                                                    cache_dir=str(tmp_path / "cache")))
     cam = scene.objects[result.camera]
     subjects = [resolve_subject(scene, cam, SubjectRef("pixel", coords=WALL_PX)),
                 resolve_subject(scene, cam, SubjectRef("pixel", coords=BOX_PX))]
@@ -389,7 +393,8 @@ def test_pull_refuses_pixel_marks_outside_the_clip_or_on_unmeasured_depth(empty_
     z = box_depth(9.0)
     z[2:6, 30:36] = np.nan  # frame 2 has a hole where frames 1 and 3 are measured
     write_depth(str(tmp_path / "seq" / "d_0002.exr"), z)
-    result = plate.build_plate(scene, color, depth, cache_dir=str(tmp_path / "cache"))
+    result = plate.import_plate(scene, PlateRequest(color, depth,
+                                                    cache_dir=str(tmp_path / "cache")))
     cam = scene.objects[result.camera]
 
     def pull(*marks):

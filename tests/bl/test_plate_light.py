@@ -13,6 +13,7 @@ import pytest
 
 from rackfocus_addon import plate_mesh
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
+from rackfocus_addon.plate_request import PlateRequest
 
 W, H = 96, 54
 
@@ -59,7 +60,7 @@ def _render(scene, path):
 
 def test_light_plate_is_lighter_and_returns_the_footage(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     layers = _layers(scene, result)
     bpy.context.view_layer.update()
     light = [len(_mesh(o)[2]) for o in layers]
@@ -84,7 +85,7 @@ def test_light_plate_has_no_holes_at_any_focus(empty_scene, shot, tmp_path):
     share of its lens samples that saw the world. The light plate lets it through nowhere more
     than the uniform grid does (at the frame's border a wide aperture looks past both)."""
     scene = empty_scene
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     layers = _layers(scene, result)
     world = compat.new_node_world("Probe")
     scene.world = world
@@ -114,7 +115,7 @@ def test_light_plate_has_no_holes_at_any_focus(empty_scene, shot, tmp_path):
 
 def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, shot, tmp_path):
     scene = empty_scene
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     bpy.context.view_layer.update()
     co, uv, faces = _mesh(scene.objects[result.plate])
     depth = -co[:, 2]
@@ -141,10 +142,11 @@ def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_p
     """The mesh image is cached (and computed) only at the light plate's density: a uniform
     grid never reads it, and the plate there still has every face of its grid."""
     scene = empty_scene
-    light = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path / "light"))
+    light = plate.import_plate(scene, PlateRequest(shot[0], shot[1],
+                                                   cache_dir=str(tmp_path / "light")))
     assert sorted(os.listdir(light.cache_dir)).count("mesh_0001.exr") == 1
-    uniform = plate.build_plate(scene, shot[0], shot[1], density=0.5,
-                                cache_dir=str(tmp_path / "uniform"))
+    uniform = plate.import_plate(scene, PlateRequest(shot[0], shot[1], density=0.5,
+                                                     cache_dir=str(tmp_path / "uniform")))
     files = os.listdir(uniform.cache_dir)
     assert "depth_0001.exr" in files and not [f for f in files if f.startswith("mesh_")]
     bpy.context.view_layer.update()

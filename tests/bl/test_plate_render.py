@@ -13,6 +13,7 @@ from helpers import add_camera
 from rackfocus_addon import cli
 from rackfocus_addon.bl import demo_plate, footage, plate, plate_render, records
 from rackfocus_addon.bl import render as render_engine
+from rackfocus_addon.plate_request import PlateRequest
 
 W, H = 48, 27
 
@@ -44,7 +45,7 @@ def test_plate_settings_change_no_pixel_and_are_reported_and_saved(empty_scene, 
     scene = empty_scene
     scene.cycles.use_adaptive_sampling = True  # Blender's default, kept as it is
     before = _settings(scene)
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     after = _settings(scene)
     assert after == {"max_bounces": 0, "transparent_max_bounces": 0,
                      "caustics_reflective": False, "use_light_tree": False,
@@ -90,8 +91,8 @@ def test_other_objects_keep_their_bounces(empty_scene, shot, tmp_path):
     scene = empty_scene
     bpy.ops.mesh.primitive_cube_add(location=(0, 5, 0))
     scene.frame_end = 10  # an animation: no persistent data
-    result = plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path),
-                               keep_range=True)
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path),
+                                                    keep_range=True))
     assert scene.cycles.max_bounces == 12 and scene.cycles.use_light_tree
     assert not scene.render.use_persistent_data
     assert any("kept: 'Cube'" in c for c in result.scene_changes), result.scene_changes
@@ -101,7 +102,7 @@ def test_other_objects_keep_their_bounces(empty_scene, shot, tmp_path):
 def test_render_reapplies_and_reports_the_settings(empty_scene, shot, tmp_path, capsys):
     scene = empty_scene
     add_camera(scene)
-    plate.build_plate(scene, shot[0], shot[1], cache_dir=str(tmp_path))
+    plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     scene.cycles.max_bounces = 4  # changed by hand after the import
     assert "Cycles light bounces 4 -> 0" in render_engine.configure(scene, "cycles", 1)
     assert render_engine.configure(scene, "cycles", 1) == []  # nothing left to change

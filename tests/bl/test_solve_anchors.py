@@ -23,6 +23,8 @@ from rackfocus_addon.bl.footage import find_clip  # noqa: E402
 from rackfocus_addon.bl.solve_anchors import read_solve  # noqa: E402
 from rackfocus_addon.cli import main  # noqa: E402
 from rackfocus_addon.errors import RackFocusError  # noqa: E402
+from rackfocus_addon.estimate.model import LoadedModel  # noqa: E402
+from rackfocus_addon.estimate.request import EstimateRequest  # noqa: E402
 
 #: Largest relative error of a solve anchor against the true view-axis depth. Exact markers
 #: solve to ~6e-7 here (bpy 4.2 and 5.0.1); the issue asks for 0.2 %.
@@ -173,11 +175,11 @@ def test_import_plate_offers_this_files_solved_clips_and_passes_their_anchors(
     assert offered == ["NONE", "Solve", "SolveCam"] and unsolved.name not in offered
     seen = []
 
-    def capture(scene, footage, depth, kind, near, far, anchors, **kw):
-        seen.append(list(anchors))
+    def capture(scene, request, *args, **kw):
+        seen.append(list(request.anchors))
         raise RackFocusError("captured")
 
-    monkeypatch.setattr(registered.plate_engine, "build_plate", capture)
+    monkeypatch.setattr(registered.plate_engine, "import_plate", capture)
     with pytest.raises(RuntimeError, match="captured"):
         bpy.ops.rackfocus.import_plate(footage=str(solved / "frames" / "solve_0001.png"),
                                        depth="depth.exr", depth_kind="inverse",
@@ -204,7 +206,7 @@ def test_shot_list_solve_anchors_the_estimate(solved, empty_scene, monkeypatch):
 
     monkeypatch.setattr(estimation, "estimate_depth", capture)
     with pytest.raises(RackFocusError, match="captured"):
-        batch.estimate_shot(shots.shots[0], batch.Log())
+        batch.build_shot(shots.shots[0], batch.Log())
     anchors = seen[0].anchors
     assert len(anchors) == 1 + 30 * truth.FRAMES and anchors[0].spec() == "10,10=3"
     assert truth.anchor_errors(anchors[1:])[0].max() < DEPTH_TOLERANCE
@@ -316,10 +318,10 @@ def test_a_rendered_moving_shot_estimated_with_its_solve_holds_its_metres(tmp_pa
     errors = {}
     first = tuple(a for a in solve.anchors if a.frame == 0)
     for label, anchors in (("solve", tuple(solve.anchors)), ("frame 0 only", first)):
-        model = estimation.LoadedModel(FakeSession(tensors, estimates),
+        model = LoadedModel(FakeSession(tensors, estimates),
                                        registry.find_entry("da2-small"), "fake.onnx", "0" * 64)
         out = tmp_path / label.replace(" ", "_")
-        req = estimation.EstimateRequest(colors[0], str(out), anchors=anchors)
+        req = EstimateRequest(colors[0], str(out), anchors=anchors)
         estimation.estimate_depth(req, model=model)
         aligned = [read_depth(str(out / f"depth_{i + 1:04d}.exr")).astype(np.float64)
                    for i in range(frames)]

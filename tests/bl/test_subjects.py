@@ -15,6 +15,7 @@ from rackfocus_addon.bl import pull as pull_engine
 from rackfocus_addon.bl.scene_eval import effective_focus_m
 from rackfocus_addon.cli import main
 from rackfocus_addon.marks import Mark, SubjectRef, parse_mark
+from rackfocus_addon.plate_request import PlateRequest
 from rackfocus_addon.request import PullRequest
 
 W, H = 48, 27
@@ -36,8 +37,8 @@ def plate_file(empty_scene, footage, tmp_path):
     """A saved .blend whose camera carries a depth plate of the footage (24 frames)."""
     path = str(tmp_path / "plate.blend")
     bpy.ops.wm.save_as_mainfile(filepath=path)
-    result = plate.build_plate(empty_scene, footage[0], footage[1],
-                               cache_dir=str(tmp_path / "rackfocus_cache"))
+    result = plate.import_plate(empty_scene, PlateRequest(footage[0], footage[1],
+                               cache_dir=str(tmp_path / "rackfocus_cache")))
     empty_scene.frame_start, empty_scene.frame_end = 1, 24
     empty_scene.camera = empty_scene.objects[result.camera]
     bpy.ops.wm.save_as_mainfile(filepath=path)

@@ -97,12 +97,15 @@ def test_depth_anything_3_metric_conversion():
 
 
 def test_the_estimation_package_is_pure():
-    """No bpy, no ONNX Runtime, no bpy layer: the maths runs in plain Python."""
+    """No bpy, no bpy layer: the maths runs in plain Python. ONNX Runtime is imported in one
+    place only, on first use: ``model.runtime()`` (the one guarded third-party import)."""
     names = sorted(n for n in os.listdir(PACKAGE) if n.endswith(".py"))
-    assert {"registry.py", "preprocess.py", "upsample.py", "align.py", "temporal.py"} <= set(
-        names)
+    assert {"registry.py", "preprocess.py", "upsample.py", "align.py", "temporal.py",
+            "model.py", "request.py"} <= set(names)
+    runtime_imports = []
     for name in names:
         tree = ast.parse(open(os.path.join(PACKAGE, name), encoding="utf-8").read())
+        top_level = {id(node) for node in tree.body}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 mods = [a.name.split(".")[0] for a in node.names]
@@ -113,4 +116,8 @@ def test_the_estimation_package_is_pure():
                 mods = [(node.module or "").split(".")[0]]
             else:
                 continue
-            assert not {"bpy", "mathutils", "bmesh", "onnxruntime", "onnx"} & set(mods), name
+            assert not {"bpy", "mathutils", "bmesh", "onnx"} & set(mods), name
+            if "onnxruntime" in mods:
+                assert id(node) not in top_level, f"{name} imports onnxruntime on import"
+                runtime_imports.append(name)
+    assert runtime_imports == ["model.py"]

@@ -12,19 +12,18 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: The shipped extension: the root package, the operators and the engine.
 PACKAGES = ("operators", "rackfocus_addon")
-#: Engine modules that must import neither bpy nor the bpy layer (tested in plain Python).
-PURE = ("depth", "describe", "easing", "errors", "frames", "limits", "marks", "optics", "plan",
-        "plate_mesh", "plot", "presets", "readability", "realism", "request", "schedule",
-        "shots", "estimate", "estimate.align", "estimate.preprocess", "estimate.registry",
-        "estimate.motion", "estimate.temporal", "estimate.upsample",
-        "estimate.solve",
-        "estimate.video",
-        "depth_fill",
-        "shot_schema",
-        "validate",
-        "estimate.owned",
-        "image_files",
-        )
+#: Engine modules that may import bpy: the bpy layer, the CLI (it opens .blend files) and
+#: ``python -m rackfocus_addon``. Every other engine module is pure (:func:`pure_modules`).
+NOT_PURE = ("bl", "cli", "__main__")
+#: Pure modules named here so that a slip in :func:`pure_modules` cannot empty the check.
+KNOWN_PURE = ("atomic", "batch_report", "depth", "depth_fill", "describe", "easing", "errors",
+              "estimate", "estimate.align", "estimate.model", "estimate.motion",
+              "estimate.owned", "estimate.preprocess", "estimate.registry", "estimate.request",
+              "estimate.solve", "estimate.temporal", "estimate.upsample", "estimate.video",
+              "exr", "frames", "image_files", "limits", "marks", "optics", "plan", "plate_cache",
+              "plate_mesh", "plate_request", "plot", "presets", "progress", "readability",
+              "realism", "request", "resume", "schedule", "shot_schema", "shots", "suggest",
+              "validate")
 
 
 def extension_modules(root: str = ROOT) -> dict[str, str]:
@@ -42,6 +41,19 @@ def extension_modules(root: str = ROOT) -> dict[str, str]:
                     rel = rel[:-1]
                 found[".".join(rel)] = os.path.join(folder, name)
     return found
+
+
+def pure_modules(root: str = ROOT) -> list[str]:
+    """Every engine module outside :data:`NOT_PURE` ('' for the package), relative to it."""
+    names = []
+    for name in extension_modules(root):
+        if name == "rackfocus_addon":
+            names.append("")
+        elif name.startswith("rackfocus_addon."):
+            rel = name[len("rackfocus_addon."):]
+            if rel.split(".")[0] not in NOT_PURE:
+                names.append(rel)
+    return sorted(names)
 
 
 def _resolve(module: str, is_package: bool, level: int, target: str | None) -> str:
@@ -144,11 +156,17 @@ def test_dependencies_point_one_way():
     for name, targets in graph.items():
         if name.startswith("rackfocus_addon"):
             assert not [t for t in targets if t == "" or t.startswith("operators")], name
-    for pure in PURE:
-        name = f"rackfocus_addon.{pure}"
+    for pure in pure_modules():
+        name = f"rackfocus_addon.{pure}" if pure else "rackfocus_addon"
         assert not {"bpy", "mathutils", "bmesh"} & external[name], name
         assert not [t for t in graph[name] if t.startswith(("rackfocus_addon.bl",
                                                             "rackfocus_addon.cli"))], name
+
+
+def test_every_engine_module_outside_bl_and_cli_is_checked():
+    found = pure_modules()
+    assert set(KNOWN_PURE) <= set(found)
+    assert not [n for n in found if n.split(".")[0] in NOT_PURE]
 
 
 def test_the_checks_can_fail(tmp_path):

@@ -335,7 +335,8 @@ marks = ["px:1,1@1"]
     assert est.estimates and est.depth == shots.ESTIMATE
     assert est.model == str(folder / "models" / "tiny.onnx")
     assert reg.model == "da2-small"
-    assert est.estimate_dir == str(folder / "renders" / "est" / "rackfocus_depth")
+    assert est.estimate_dir == str(folder / "renders" / "est" / "rackfocus_cache" /
+                                   "shot_0001_estimated_depth")
 
 
 def test_the_request_puts_the_shots_own_settings_over_the_presets(folder):

@@ -393,9 +393,9 @@ def step_import_plate():
         else:
             raise AssertionError("Fill Behind 2000 px was not refused")
     # Without ONNX Runtime, Estimate Depth names this platform's zip that bundles it.
-    from rack_focus.rackfocus_addon.bl import estimation
+    from rack_focus.rackfocus_addon.estimate import model as estimate_model
 
-    problem = estimation.runtime_problem()
+    problem = estimate_model.runtime_problem()
     if problem:
         help_text = plate_ops.runtime_help(problem)
         print("RF-UI: no ONNX Runtime here:", help_text, flush=True)
