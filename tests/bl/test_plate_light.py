@@ -29,7 +29,12 @@ def shot(tmp_path_factory):
 
 
 def _layers(scene, result):
-    return [scene.objects[result.plate], scene.objects[result.fill]]
+    """The plate and its fill, shown in the viewport (where the tests read their meshes) at the
+    full density: the light plate, as rendered."""
+    layers = [scene.objects[result.plate], scene.objects[result.fill]]
+    for obj in layers:
+        plate.set_plate_input(obj, "Viewport Density", 1.0)
+    return layers
 
 
 def _adaptive(layers, on: bool) -> None:
@@ -117,7 +122,7 @@ def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, s
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     bpy.context.view_layer.update()
-    co, uv, faces = _mesh(scene.objects[result.plate])
+    co, uv, faces = _mesh(_layers(scene, result)[0])
     depth = -co[:, 2]
     # Every vertex on its camera ray (the camera sees exactly the frame).
     np.testing.assert_allclose(co[:, 0] / depth * 50.0 / 36.0 + 0.5, uv[:, 0], atol=1e-5)
@@ -153,3 +158,18 @@ def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_p
     margin = plate_mesh.default_fill_px(W)  # the grid spans the frame and this margin
     want = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 0.5)["faces"]
     assert len(_mesh(scene.objects[uniform.plate])[2]) == want
+
+
+def test_viewport_shows_the_light_plate_only_at_the_full_density(empty_scene, shot, tmp_path):
+    """A viewport (which a file opened for a render evaluates too) shows the uniform grid at
+    its lighter viewport density; at the full density it shows the light plate, as rendered."""
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
+    obj = scene.objects[result.plate]
+    bpy.context.view_layer.update()
+    margin = plate_mesh.default_fill_px(W)
+    grid = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, plate.DEFAULT_VIEWPORT_DENSITY)
+    assert len(_mesh(obj)[2]) == grid["faces"]
+    full = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 1.0)["faces"]
+    light = len(_mesh(_layers(scene, result)[0])[2])
+    assert grid["faces"] < light < full
