@@ -43,7 +43,7 @@ def realism_from_settings(settings) -> Realism:
     return Realism(
         fstop_ramp=(settings.fstop_from, settings.fstop_to) if settings.use_fstop_ramp else None,
         breathing=settings.breathing, close_focus_m=settings.close_focus_m,
-        overshoot=settings.overshoot, hysteresis_diopters=settings.hysteresis,
+        overshoot=settings.overshoot_percent / 100.0, hysteresis_diopters=settings.hysteresis,
         soft_blur=settings.soft_blur)
 
 
@@ -70,7 +70,7 @@ def preset_from_settings(settings, name: str = "") -> preset_io.Preset:
         sequence=sequence, return_to_start=settings.return_to_start,
         timing=preset_io.Timing(settings.unit, settings.hold_start, settings.transition,
                                 settings.hold_middle, settings.hold_end),
-        easing_kind="back" if settings.overshoot > 0 else settings.easing,
+        easing_kind="back" if settings.overshoot_percent > 0 else settings.easing,
         easing_mode=settings.easing_mode, space=settings.space,
         realism=realism_from_settings(settings), min_blur_px=settings.min_blur_px,
     )
@@ -91,7 +91,7 @@ def settings_from_preset(settings, preset: preset_io.Preset) -> None:
     settings.easing_mode = preset.easing_mode
     settings.space = preset.space
     r = preset.realism
-    settings.overshoot = r.overshoot
+    settings.overshoot_percent = r.overshoot * 100.0
     settings.use_fstop_ramp = r.fstop_ramp is not None
     if r.fstop_ramp:
         settings.fstop_from, settings.fstop_to = r.fstop_ramp

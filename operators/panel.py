@@ -191,8 +191,8 @@ class RACKFOCUS_PT_main(_Base, bpy.types.Panel):
             row = split.row(align=True)
             row.prop(settings, "easing", text="")
             row.prop(settings, "easing_mode", text="")
-        if settings.overshoot > 0.0:
-            col.label(text=f"Back, {settings.overshoot:.0%} overshoot", icon="INFO")
+        if settings.overshoot_percent > 0.0:
+            col.label(text=f"Back, {settings.overshoot_percent:.0f}% overshoot", icon="INFO")
         field(col, settings, "space", narrow)
         field(col, settings, "mode", narrow)
         field(col, settings, "replace", narrow, text="Replace Keys")

@@ -42,17 +42,19 @@ _KINDS = (
 )
 
 
-#: The last list of solved clips offered: Blender keeps only pointers to an enum's strings.
-_SOLVED: list[tuple[str, str, str]] = []
+#: Every list of solved clips offered, by content: Blender keeps only pointers to an enum's
+#: strings, and a list replaced while the operator still reads the old one crashes it (seen in
+#: Blender 4.2 at exit). The lists are few (one per set of solved clips) and small.
+_SOLVED: dict[tuple, list[tuple[str, str, str]]] = {}
 
 
 def _solved_clips(_self, _context):
     """'None' and every movie clip of this file with a camera solve."""
-    _SOLVED[:] = [("NONE", "None", "No camera solve")] + [
+    items = [("NONE", "None", "No camera solve")] + [
         (c.name, c.name, f"Every bundle of '{c.name}' seen on a frame anchors that frame at its "
                          "depth, in the solve's scale (Set Scale: the metres)")
         for c in bpy.data.movieclips if c.tracking.reconstruction.is_valid]
-    return _SOLVED
+    return _SOLVED.setdefault(tuple(items), items)
 
 
 def _model_items():

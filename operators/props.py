@@ -100,14 +100,10 @@ class RACKFOCUS_PG_settings(bpy.types.PropertyGroup):
                          description="How focus moves between two subjects")
     easing_mode: EnumProperty(name="Ease", items=MODE_ITEMS, default="in-out",
                               description="Which end of the move is eased")
-    overshoot: FloatProperty(name="Overshoot", default=0.0, min=0.0, max=0.5, subtype="FACTOR",
-                             description="Pass the new subject by this fraction of the move and "
-                                         "settle back (BACK easing)")
-    # The panel's view of ``overshoot`` in percent of the move, so the field shows its unit.
+    # Stored in percent so the field shows its unit. A get/set view onto a fraction crashed
+    # Blender 4.2 (bpy) at exit once the extension had been registered.
     overshoot_percent: FloatProperty(
-        name="Overshoot", min=0.0, max=50.0, subtype="PERCENTAGE", precision=0,
-        get=lambda self: self.overshoot * 100.0,
-        set=lambda self, value: setattr(self, "overshoot", value / 100.0),
+        name="Overshoot", default=0.0, min=0.0, max=50.0, subtype="PERCENTAGE", precision=0,
         description="Pass the new subject by this share of the move and settle back (BACK "
                     "easing): 10 % of a 2 m to 8 m pull passes 8 m by 0.6 m")
     space: EnumProperty(

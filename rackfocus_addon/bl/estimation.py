@@ -273,7 +273,7 @@ class Estimation:
         frames = clip.frames if clip else 0
         self.result = EstimateResult(self._out, self._depth_file(1), self._sidecar_path(), clip,
                                      frames, self._written, self._kept, cancelled=True,
-                                     model=self.model.entry.title if self.model else "")
+                                     model=self.model.credit if self.model else "")
         return self.result
 
     def _depth_file(self, number: int) -> str:
@@ -401,18 +401,18 @@ class Estimation:
         yield from self._write(clip, segs, alignments, transforms, units)
         self._finish(sidecar, warnings, clip)
         self.result = EstimateResult(out, self._depth_file(1), self._sidecar_path(), clip, n,
-                                     self._written, self._kept, model=entry.title,
+                                     self._written, self._kept, model=model.credit,
                                      model_sha256=sha, segments=alignments, warnings=warnings)
 
     def _model_identity(self) -> tuple[ModelChoice | None, str, str]:
         """(the file to load (None: a model was given), its sha256, its name), loading nothing
         (a re-run with nothing to do never opens the network)."""
         if self.model is not None:
-            return None, self.model.sha256, self.model.entry.title
+            return None, self.model.sha256, self.model.credit
         req = self.request
         choice = resolve_model(req.model, req.model_kind, req.download)
         sha = choice.sha256 or model_sha256(choice.path)
-        name = choice.entry.title if choice.entry else os.path.basename(choice.path)
+        name = registry.model_credit(choice.entry, choice.path, choice.sha256 is not None)
         return choice, sha, name
 
     def _guard_folder(self, clip: footage_io.Clip) -> tuple[set[str], str | None]:

@@ -159,10 +159,11 @@ class LoadedModel:
     ``get_inputs``/``get_outputs``/``run``)."""
 
     def __init__(self, session, entry: registry.ModelEntry | None, path: str = "",
-                 sha256: str = "") -> None:
+                 sha256: str = "", published: bool = False) -> None:
         self.session = session
         self.path = path
         self.sha256 = sha256
+        self.published = published
         label = f"Model file {os.path.basename(path)}" if path else "The model"
         self.signature = read_signature(session, label)
         if entry is None:
@@ -173,6 +174,11 @@ class LoadedModel:
             raise RackFocusError(f"{label} takes {takes} but the {entry.key} rules are for "
                                  f"{entry.layout} models: pick a matching --model-kind")
         self.entry = entry
+
+    @property
+    def credit(self) -> str:
+        """How results name this model (see :func:`model_credit`)."""
+        return registry.model_credit(self.entry, self.path, self.published)
 
     @property
     def window_frames(self) -> int:
@@ -249,4 +255,5 @@ def load_model(choice: ModelChoice, threads: int = 0) -> LoadedModel | video.Spl
         sha = verify_file(path, choice.sha256, delete=True)
     else:
         sha = file_sha256(path)
-    return LoadedModel(_session(path, threads), choice.entry, path, sha)
+    return LoadedModel(_session(path, threads), choice.entry, path, sha,
+                       published=choice.sha256 is not None)

@@ -21,6 +21,7 @@ Output kinds:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from ..errors import RackFocusError
@@ -303,3 +304,12 @@ def canonical_to_metres(output, focal_px_at_input: float):
     focal length in pixels scaled by network width / footage width).
     """
     return output * (focal_px_at_input / DA3_CANONICAL_FOCAL_PX)
+
+
+def model_credit(entry: ModelEntry | None, path: str, published: bool) -> str:
+    """The name a result credits: the registry's title for a file it publishes; the user's own
+    file by its file name, with the rules it ran under (a file of DA2's signature is not DA2)."""
+    if published or not path:
+        return entry.title if entry else os.path.basename(path)
+    name = os.path.basename(os.path.normpath(path))
+    return f"{name} (as {entry.title})" if entry else name

@@ -83,7 +83,8 @@ class EstimateResult:
                     f"metric depth in {self.out_dir}; run again to finish")
         what = (f"{self.written} written" + (f", {self.kept} kept" if self.kept else "")
                 if self.written else "all kept, nothing to do")
-        fits = "; ".join(f"frames {a.start}-{a.end - 1}: {a.source}" for a in self.segments)
+        # Footage frames counted from 1, as the timeline and the file names count them.
+        fits = "; ".join(f"{_frames(a.start + 1, a.end)}: {a.source}" for a in self.segments)
         return (f"Metric depth for {self.frames} frame(s) ({what}) in {self.out_dir} by "
                 f"{self.model}" + (f"; {fits}" if fits else ""))
 
@@ -94,6 +95,10 @@ class EstimateResult:
                 "alignment": [a.to_dict() for a in self.segments],
                 "warnings": list(self.warnings)}
 
+
+
+def _frames(first: int, last: int) -> str:
+    return f"frame {first}" if first == last else f"frames {first}-{last}"
 
 
 def metric_depth(inverse: np.ndarray, index: int = 0) -> tuple[np.ndarray, int]:

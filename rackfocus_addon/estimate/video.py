@@ -350,6 +350,12 @@ class SplitVideoModel:
         self.path, self.sha256 = path, sha256
 
     @property
+    def credit(self) -> str:
+        """How results name it: an export is always the user's own (see
+        :func:`registry.model_credit`)."""
+        return registry.model_credit(self.entry, self.path, False)
+
+    @property
     def window_frames(self) -> int:
         return self.signature.frames or self.entry.window_frames
 

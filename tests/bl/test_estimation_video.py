@@ -56,7 +56,7 @@ def test_a_split_video_export_estimates_a_clip_and_resumes(work):
     assert first.cancelled and "pending_0025.npy" in outputs(out / "raw")
     assert "raw_0024.npy" in outputs(out / "raw") and "raw_0025.npy" not in outputs(out / "raw")
     result = estimation.estimate_depth(req)
-    assert result.written == 40 and result.model == "Video Depth Anything Small"
+    assert result.written == 40 and result.model == "vda (as Video Depth Anything Small)"
     sidecar = json.loads((out / "estimate.json").read_text())
     assert sidecar["model"]["file"] == "vda" and sidecar["model"]["sha256"] == result.model_sha256
     z = np.stack([read_depth(str(out / f"depth_{i:04d}.exr")) for i in range(1, 41)])

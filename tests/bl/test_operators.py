@@ -300,7 +300,7 @@ def test_save_user_preset_lists_beside_shipped_and_removes(scene, user_dir):
     s.role_1, s.role_2 = "far", "near"
     s.unit, s.transition, s.hold_start = "frames", 9.0, 3.0
     s.hold_end = 12.0
-    s.overshoot = 0.05
+    s.overshoot_percent = 5.0
     assert bpy.ops.rackfocus.save_preset(name="My Snap") == {"FINISHED"}
     path = user_dir / "my_snap.toml"
     assert path.is_file()

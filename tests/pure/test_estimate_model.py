@@ -65,3 +65,29 @@ def test_metric_depth_fills_what_alignment_left_invalid():
     assert z[1, 1] == 2.0 and np.isfinite(z).all() and (z >= 2.0).all()
     with pytest.raises(RackFocusError, match="Frame 4: no pixel has a valid depth"):
         metric_depth(np.full((2, 2), -1.0), 3)
+
+
+def test_a_users_own_file_is_credited_by_its_name_a_published_one_by_its_title(tmp_path):
+    entry = registry.find_entry(registry.DEFAULT_MODEL)
+    path = tiny_model(tmp_path / "my_depth.onnx", entry)
+    own = estimate_model.load_model(estimate_model.ModelChoice(path, entry))
+    assert own.credit == f"my_depth.onnx (as {entry.title})"
+    published = estimate_model.load_model(estimate_model.ModelChoice(
+        path, entry, sha256=estimate_model.file_sha256(path)))
+    assert published.credit == entry.title
+    assert registry.model_credit(None, str(tmp_path / "vda") + "/", False) == "vda"
+
+
+def test_the_summary_counts_footage_frames_from_1():
+    from rackfocus_addon.estimate import align
+    from rackfocus_addon.estimate.request import EstimateResult
+
+    def result(segments):
+        return EstimateResult("out", "out/depth_0001.exr", "out/estimate.json", None, 48, 48,
+                              model="m.onnx", segments=segments)
+
+    one = result([align.Alignment(0, 1, 1.0, 0.0, "anchors")]).summary()
+    assert "frame 1: anchors" in one and "frames 0" not in one
+    two = result([align.Alignment(0, 24, 1.0, 0.0, "anchors"),
+                  align.Alignment(24, 48, 1.0, 0.0, "near/far")]).summary()
+    assert "frames 1-24: anchors; frames 25-48: near/far" in two and "by m.onnx" in two

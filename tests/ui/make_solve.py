@@ -20,6 +20,7 @@ Prints ``RF-SOLVE: ok`` and each solve's average reprojection error; exits 1 on 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -70,12 +71,16 @@ def tracked_clip(first_frame: str, name: str, pts, project=truth.project,
     return clip
 
 
+@contextlib.contextmanager
 def clip_context(clip):
-    """A context override with a Clip Editor showing ``clip`` (the solver's operators need it)."""
+    """A context override with a Clip Editor showing ``clip`` (the solver's operators need it);
+    the area gets its own type back afterwards (a screen left with a Clip Editor it never drew
+    crashed bpy 4.2 at exit once the extension had registered its viewport UI)."""
     window = bpy.context.window_manager.windows[0] if bpy.context.window_manager.windows \
         else None
     screen = window.screen if window else bpy.data.screens["Layout"]
     area = max(screen.areas, key=lambda a: a.width * a.height)
+    was = area.type
     area.type = "CLIP_EDITOR"
     space = area.spaces.active
     space.clip = clip
@@ -85,7 +90,11 @@ def clip_context(clip):
                 "edit_movieclip": clip}
     if window:
         override["window"] = window
-    return bpy.context.temp_override(**override)
+    try:
+        with bpy.context.temp_override(**override):
+            yield
+    finally:
+        area.type = was
 
 
 def select_pair(clip) -> None:
