@@ -331,9 +331,8 @@ def test_a_rendered_moving_shot_estimated_with_its_solve_holds_its_metres(tmp_pa
           + "; ".join(f"{k}: " + " ".join(f"{100 * e:.2f}" for e in v) + " %"
                       for k, v in errors.items()))
     # Exact network output up to each frame's own scale and shift: the solve holds every frame
-    # (no drift) where anchors on frame 0 alone drift ~0.5 % a frame. Measured on main's
-    # alignment (one correction linear in time over the chained segment): worst frame 0.23 %,
-    # frame 0 only 4.1 %. Anchors that tie every frame (issue 17, item 2) should bring the solve
-    # under the issue's 0.2 %: tighten the first bound to 0.002 when they land.
-    assert max(errors["solve"]) < 0.005
+    # (no drift) where anchors on frame 0 alone drift ~0.4 % a frame. With the chain tied at
+    # every anchored frame: solve 0.00 % on every frame, frame 0 only up to 3.0 % (measured);
+    # the issue asks for 0.2 % with a solve.
+    assert max(errors["solve"]) < 0.002
     assert max(errors["solve"]) < max(errors["frame 0 only"]) / 10.0
