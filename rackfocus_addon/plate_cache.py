@@ -31,7 +31,8 @@ from .progress import Progress, tick
 
 
 def write_cache(folder: str, frames: Iterable[tuple[np.ndarray, np.ndarray]], total: int,
-                converter, radius: int, tear: float, progress: Progress | None = None) -> None:
+                converter, radius: int, tear: float, progress: Progress | None = None,
+                light: bool = True) -> None:
     """Depth and fill EXRs for every frame, into ``folder`` (a staged, empty folder): one frame
     in memory at a time (:func:`plate_mesh.cache_frame`); its two files are written on a thread
     while the next frame is read.
@@ -41,17 +42,20 @@ def write_cache(folder: str, frames: Iterable[tuple[np.ndarray, np.ndarray]], to
     ``radius`` the fill radius in pixels, ``tear`` the relative depth jump that splits faces.
 
     depth: R metric depth, G fill-layer depth (0: none), B 1 where the depth was not measured
-    (filled from neighbours), A 1. fill: RGB fill colour.
+    (filled from neighbours), A 1. fill: RGB fill colour. mesh (``light`` only: no other
+    density reads it): the light plate's block levels and corner depths (:mod:`plate_lod`).
     """
     writer = CacheWriter()
     try:
         with _freed_memory_kept(), _small_pages():
-            _cache_frames(folder, frames, total, converter, radius, tear, progress, writer)
+            _cache_frames(folder, frames, total, converter, radius, tear, progress, writer,
+                          light)
     finally:
         writer.close()  # every write finished (or failed) before the caller cleans up
 
 
-def _cache_frames(folder, frames, total, converter, radius, tear, progress, writer) -> None:
+def _cache_frames(folder, frames, total, converter, radius, tear, progress, writer,
+                  light) -> None:
     for i, (color, raw) in enumerate(frames):
         # The previous frame's files were written while this one was read; wait for them
         # before the computation, whose memory would add to theirs.
@@ -63,8 +67,9 @@ def _cache_frames(folder, frames, total, converter, radius, tear, progress, writ
         del color, z, measured
         writer.put(os.path.join(folder, f"depth_{i + 1:04d}.exr"), depth, DEPTH_TYPES)
         writer.put(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fill, FILL_TYPES)
-        writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
-                   plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
+        if light:
+            writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
+                       plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
         del depth, fill
         tick(progress, "writing depth and background fill", i + 1, total)
     writer.wait()  # then the memory kept for the frames is given back
@@ -200,13 +205,14 @@ DEPTH_TYPES = ("f", "f", "h", "h")
 FILL_TYPES = ("h", "h", "h", "h")
 
 
-def cache_bytes(frames: int, width: int, height: int, movie: bool = False) -> int:
+def cache_bytes(frames: int, width: int, height: int, movie: bool = False,
+                light: bool = True) -> int:
     """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
     light plate's mesh image (12, on a frame padded to whole 32 px blocks), a movie's decoded
-    PNG frames (3 at most) and a header per file."""
+    PNG frames (3 at most) and a header per file; ``light``: with the mesh image."""
     wp, hp = plate_lod.padded_size(width, height)
     per_px = 20 + (3 if movie else 0)
-    mesh = 12 * (wp + 1) * (hp + 1)
+    mesh = 12 * (wp + 1) * (hp + 1) if light else 0
     return frames * (width * height * per_px + mesh + 3 * 4096)
 
 

@@ -112,6 +112,22 @@ def _flat_error(z: np.ndarray, corners: np.ndarray, s: int) -> np.ndarray:
     return err.max(axis=3).max(axis=1)
 
 
+def _flat_errors(z: np.ndarray, corners: np.ndarray, s: int, wanted: np.ndarray) -> np.ndarray:
+    """:func:`_flat_error` of the blocks ``wanted`` (bool, one per block), in their order:
+    computed on the block rows that hold one only (most of a frame's blocks are ruled out by
+    a tear or by a child before their flatness matters)."""
+    rows = np.flatnonzero(wanted.any(axis=1))
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    out = np.empty(wanted.shape, dtype=np.float32)
+    start = 0
+    for stop in np.append(np.flatnonzero(np.diff(rows) != 1) + 1, rows.size):  # runs of rows
+        a, b = rows[start], rows[stop - 1] + 1
+        out[a:b] = _flat_error(z[a * s:b * s], corners[a * s:b * s + 1], s)
+        start = stop
+    return out[wanted]
+
+
 def block_levels(z: np.ndarray, tear: float = DEFAULT_TEAR,
                  tolerance: float = DEFAULT_TOLERANCE, max_level: int = MAX_LEVEL,
                  corners: np.ndarray | None = None) -> np.ndarray:
@@ -123,8 +139,8 @@ def block_levels(z: np.ndarray, tear: float = DEFAULT_TEAR,
     fine = _pyramid(_fine(z, tear), np.logical_or, max_level)
     allowed = [np.ones(z.shape, dtype=bool)]
     for k in range(1, max_level + 1):
-        ok = ~fine[k] & (_flat_error(z, corners, 1 << k) <= tolerance)
-        ok &= _pool(allowed[k - 1], np.logical_and)  # every child a block of its own
+        ok = ~fine[k] & _pool(allowed[k - 1], np.logical_and)  # every child a block of its own
+        ok[ok] = _flat_errors(z, corners, 1 << k, ok) <= tolerance
         allowed.append(ok)
     while True:  # split blocks next to blocks more than one level finer, until none is
         level = _levels(allowed)

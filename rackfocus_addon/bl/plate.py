@@ -209,7 +209,9 @@ def _build_cache(request: PlateRequest, cache: str, progress: Progress | None) -
     if fps is None and clip.fps is None and clip.frames > 1:
         fps = footage_io.DEFAULT_FPS  # an image sequence carries no frame rate
     key = cache_key(clip, dclip, request, radius, fps, name)
-    needed = cache_bytes(clip.frames, clip.width, clip.height, movie=clip.kind == "movie")
+    light = request.density == DEFAULT_DENSITY  # the light plate: the one with a mesh image
+    needed = cache_bytes(clip.frames, clip.width, clip.height, movie=clip.kind == "movie",
+                         light=light)
     check_free_space(needed, cache)  # a full disk is refused before any file is written
     staged = StagedFolder(cache, f"{bpy.path.clean_name(name)}_{key}")
     try:
@@ -226,7 +228,7 @@ def _build_cache(request: PlateRequest, cache: str, progress: Progress | None) -
         footage_io.check_frame_sizes(clip, "Footage", progress)
         converter.fit(lambda: _depth_frames(clip, dclip, progress), dclip.frames)
         write_cache(staged.temp, _frames(clip, _depth_frames(clip, dclip, progress)),
-                    clip.frames, converter, radius, request.tear, progress)
+                    clip.frames, converter, radius, request.tear, progress, light)
         report = converter.finish()
         staged.commit()
     except OSError as err:
@@ -293,14 +295,15 @@ def _plate_objects(scene, camera, request: PlateRequest, built: _Cache):
     clip, name, folder = built.clip, built.name, built.folder
     depth_img = _cache_image(folder, "depth", clip.frames, f"{name} Depth")
     fill_img = _cache_image(folder, "fill", clip.frames, f"{name} Fill")
-    mesh_img = _cache_image(folder, "mesh", clip.frames, f"{name} Mesh")
+    light = request.density == DEFAULT_DENSITY
+    mesh_img = _cache_image(folder, "mesh", clip.frames, f"{name} Mesh") if light else None
     color_img = footage_io.load_image(clip, f"{name} Footage")
     group = ensure_node_group()
     common = {"width": clip.width, "height": clip.height, "density": request.density,
               "sensor": request.sensor_mm, "focal": request.focal_mm,
               "offset": 1 - scene.frame_start, "tear": request.tear, "depth": depth_img,
               "margin": built.radius, "mesh": mesh_img,
-              "adaptive": request.density == DEFAULT_DENSITY}
+              "adaptive": light}
     plate = _plate_object(scene, camera, name, group, common, fill=False,
                           material=_material(f"{name} Plate", color_img, clip, scene,
                                              clip.first_number - 1))
@@ -469,10 +472,10 @@ _INPUTS = (
 def ensure_node_group() -> bpy.types.NodeTree:
     """The shared plate node group (built once per file)."""
     group = bpy.data.node_groups.get(GROUP_NAME)
-    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 7:
+    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 9:
         return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
-    group["rf_version"] = 7
+    group["rf_version"] = 9
     _build_group(group)
     return group
 
@@ -602,9 +605,19 @@ def _torn_plate(b: _Builder, inp: dict, store, uv, face_z, frame):
     setpos = b.node("GeometryNodeSetPosition", split.outputs[0], None, new_pos.outputs[0])
     # The same UVs as a UV map (2D, on face corners): the Solid view's Texture colour shows the
     # footage through it, so the plate is the shot there too instead of a grey wall.
-    # The light plate (plate_nodes) where the cache has its mesh image.
+    # The light plate (plate_nodes) where the cache has its mesh image; the viewport shows it
+    # only at a viewport density of the full density or more, else the lighter uniform grid:
+    # a file opened for a render (the bpy module, a farm) evaluates the viewport too, and two
+    # light plates there cost 540 MB at 1080p beside the render's own (measured).
+    full = b.node("FunctionNodeCompare", inp["Viewport Density"], inp["Density"],
+                  data_type="FLOAT", operation="GREATER_EQUAL")
+    shown = b.node("FunctionNodeBooleanMath", b.node("GeometryNodeIsViewport").outputs[0],
+                   full.outputs[0],
+                   operation="IMPLY")  # a render, or a viewport at the full density
+    adaptive = b.node("FunctionNodeBooleanMath", inp["Adaptive"], shown.outputs[0],
+                      operation="AND")
     which = b.node("GeometryNodeSwitch", input_type="GEOMETRY")
-    b.set(which.inputs[0], inp["Adaptive"])
+    b.set(which.inputs[0], adaptive.outputs[0])
     b.set(which.inputs[1], setpos.outputs[0])
     b.set(which.inputs[2], plate_nodes.adaptive_plate(b, inp, frame))
     uv_map = b.node("GeometryNodeStoreNamedAttribute", which.outputs[0], None,
@@ -651,7 +664,8 @@ def _plate_object(scene, camera, name: str, group, values: dict, fill: bool, mat
                                                               DEFAULT_VIEWPORT_DENSITY))),
                         ("Material", material), ("Mesh", values.get("mesh")),
                         ("Adaptive", bool(values.get("adaptive", False)))):
-        compat.set_modifier_input(mod, ids[name], value)
+        if value is not None:  # no mesh image away from the light plate's density
+            compat.set_modifier_input(mod, ids[name], value)
     for flag in ("visible_diffuse", "visible_glossy", "visible_transmission",
                  "visible_volume_scatter", "visible_shadow"):
         if hasattr(obj, flag):

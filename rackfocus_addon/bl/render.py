@@ -160,13 +160,12 @@ def labelled_contact_sheet(paths: Sequence[str], labels: Sequence[str], out_path
 def enable_denoiser(scene: bpy.types.Scene) -> bool:
     """Cycles' OpenImageDenoise on the CPU for ``scene``. False (denoising left off) where this
     Blender has none: Debian's is built without it, the PyPI ``bpy`` and blender.org builds
-    have it (``bpy.app.build_options`` does not say, so setting it is the test)."""
+    have it (one check for the whole extension: :func:`plate_render.has_denoiser`)."""
     cycles = scene.cycles
-    try:
-        cycles.denoiser = "OPENIMAGEDENOISE"
-    except TypeError:
+    if not plate_render.has_denoiser():
         cycles.use_denoising = False
         return False
+    cycles.denoiser = "OPENIMAGEDENOISE"
     cycles.use_denoising = True
     if hasattr(cycles, "denoising_use_gpu"):
         cycles.denoising_use_gpu = False

@@ -4,11 +4,14 @@ grid), and torn at depth edges."""
 
 from __future__ import annotations
 
+import os
+
 import bpy
 import numpy as np
 import oracles
 import pytest
 
+from rackfocus_addon import plate_mesh
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
 from rackfocus_addon.plate_request import PlateRequest
 
@@ -26,7 +29,12 @@ def shot(tmp_path_factory):
 
 
 def _layers(scene, result):
-    return [scene.objects[result.plate], scene.objects[result.fill]]
+    """The plate and its fill, shown in the viewport (where the tests read their meshes) at the
+    full density: the light plate, as rendered."""
+    layers = [scene.objects[result.plate], scene.objects[result.fill]]
+    for obj in layers:
+        plate.set_plate_input(obj, "Viewport Density", 1.0)
+    return layers
 
 
 def _adaptive(layers, on: bool) -> None:
@@ -114,7 +122,7 @@ def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, s
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     bpy.context.view_layer.update()
-    co, uv, faces = _mesh(scene.objects[result.plate])
+    co, uv, faces = _mesh(_layers(scene, result)[0])
     depth = -co[:, 2]
     # Every vertex on its camera ray (the camera sees exactly the frame).
     np.testing.assert_allclose(co[:, 0] / depth * 50.0 / 36.0 + 0.5, uv[:, 0], atol=1e-5)
@@ -133,3 +141,35 @@ def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, s
     size = np.ptp(uv[faces][:, :, 0], axis=1) * W
     area = size ** 2
     assert size.max() > 7.9 and area[size > 1.5].sum() > 0.6 * area.sum()
+
+
+def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_path):
+    """The mesh image is cached (and computed) only at the light plate's density: a uniform
+    grid never reads it, and the plate there still has every face of its grid."""
+    scene = empty_scene
+    light = plate.import_plate(scene, PlateRequest(shot[0], shot[1],
+                                                   cache_dir=str(tmp_path / "light")))
+    assert sorted(os.listdir(light.cache_dir)).count("mesh_0001.exr") == 1
+    uniform = plate.import_plate(scene, PlateRequest(shot[0], shot[1], density=0.5,
+                                                     cache_dir=str(tmp_path / "uniform")))
+    files = os.listdir(uniform.cache_dir)
+    assert "depth_0001.exr" in files and not [f for f in files if f.startswith("mesh_")]
+    bpy.context.view_layer.update()
+    margin = plate_mesh.default_fill_px(W)  # the grid spans the frame and this margin
+    want = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 0.5)["faces"]
+    assert len(_mesh(scene.objects[uniform.plate])[2]) == want
+
+
+def test_viewport_shows_the_light_plate_only_at_the_full_density(empty_scene, shot, tmp_path):
+    """A viewport (which a file opened for a render evaluates too) shows the uniform grid at
+    its lighter viewport density; at the full density it shows the light plate, as rendered."""
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
+    obj = scene.objects[result.plate]
+    bpy.context.view_layer.update()
+    margin = plate_mesh.default_fill_px(W)
+    grid = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, plate.DEFAULT_VIEWPORT_DENSITY)
+    assert len(_mesh(obj)[2]) == grid["faces"]
+    full = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 1.0)["faces"]
+    light = len(_mesh(_layers(scene, result)[0])[2])
+    assert grid["faces"] < light < full
