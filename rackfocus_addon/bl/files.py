@@ -90,22 +90,8 @@ def blender_stdout_silenced():
     Blender writes them to the process's file descriptor 1 or, when Python's ``sys.stdout`` is
     redirected, through it: both are silenced. Errors still raise.
     """
-    with contextlib.redirect_stdout(io.StringIO()):
-        try:
-            fd = sys.__stdout__.fileno()
-        except (AttributeError, OSError, ValueError):  # no real stdout at all
-            yield
-            return
-        sys.__stdout__.flush()
-        saved = os.dup(fd)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), fd)
-            yield
-        finally:
-            sys.__stdout__.flush()
-            os.dup2(saved, fd)
-            os.close(saved)
+    with contextlib.redirect_stdout(io.StringIO()), _to_devnull(sys.__stdout__):
+        yield
 
 
 @contextlib.contextmanager
@@ -113,18 +99,27 @@ def c_stderr_quiet():
     """Keep what C libraries print on stderr ('libpng error: IDAT: CRC error', 'libpng warning')
     out of the CLI's one error line: file descriptor 2 goes to /dev/null meanwhile. A failure
     still raises (Blender reports it), and is then said once, in our words."""
+    with _to_devnull(sys.__stderr__):
+        yield
+
+
+@contextlib.contextmanager
+def _to_devnull(stream):
+    """The file descriptor under ``stream`` (the process's own stdout or stderr) goes to
+    /dev/null meanwhile; nothing happens where there is no real one."""
     try:
-        fd = sys.__stderr__.fileno()
-    except (AttributeError, OSError, ValueError):  # no real stderr at all
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
         yield
         return
-    sys.__stderr__.flush()
+    stream.flush()
     saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), fd)
         yield
     finally:
+        stream.flush()
         os.dup2(saved, fd)
         os.close(saved)
 

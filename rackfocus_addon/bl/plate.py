@@ -583,13 +583,7 @@ def _torn_plate(b: _Builder, inp: dict, store, uv, face_z, frame):
                     domain="FACE", mode="ALL")
 
     # Tear: split edges whose two faces differ in log depth by more than ln(1 + tear).
-    ln = b.math("LOGARITHM", face_z, math.e)
-    mean = b.on_domain("FACE", ln)
-    mean_sq = b.on_domain("FACE", b.math("MULTIPLY", ln, ln))
-    var4 = b.math("MULTIPLY", b.math("SUBTRACT", mean_sq, b.math("MULTIPLY", mean, mean)), 4.0)
-    limit = b.math("LOGARITHM", b.math("ADD", inp["Tear"], 1.0), math.e)
-    torn = b.node("FunctionNodeCompare", var4, b.math("MULTIPLY", limit, limit),
-                  data_type="FLOAT", operation="GREATER_THAN")
+    torn = plate_nodes.tear_condition(b, inp, face_z)
     split = b.node("GeometryNodeSplitEdges", delete.outputs[0], torn.outputs[0])
 
     # Each vertex to the mean depth of its faces, along its camera ray.

@@ -109,17 +109,24 @@ def _face_depth(b, inp, frame):
                                      sep.outputs["Green"]))
 
 
-def _torn(b, inp, geometry, frame):
-    """Full-density faces split where depth jumps by more than the tear ratio (as the uniform
-    plate: the two faces of an edge differ in log depth by more than ln(1 + tear)); the torn
-    edges are marked (``TORN_ATTR``) for the vertex depths."""
-    ln = b.math("LOGARITHM", _face_depth(b, inp, frame), math.e)
+def tear_condition(b, inp, face_depth):
+    """True on edges whose two faces differ in log depth by more than ln(1 + tear): the
+    edge's mean of the faces' log depth squared less its squared mean, times 4, is the squared
+    difference of the two."""
+    ln = b.math("LOGARITHM", face_depth, math.e)
     mean = b.on_domain("FACE", ln)
     mean_sq = b.on_domain("FACE", b.math("MULTIPLY", ln, ln))
     var4 = b.math("MULTIPLY", b.math("SUBTRACT", mean_sq, b.math("MULTIPLY", mean, mean)), 4.0)
     limit = b.math("LOGARITHM", b.math("ADD", inp["Tear"], 1.0), math.e)
-    torn = b.node("FunctionNodeCompare", var4, b.math("MULTIPLY", limit, limit),
+    return b.node("FunctionNodeCompare", var4, b.math("MULTIPLY", limit, limit),
                   data_type="FLOAT", operation="GREATER_THAN")
+
+
+def _torn(b, inp, geometry, frame):
+    """Full-density faces split where depth jumps by more than the tear ratio (as the uniform
+    plate: the two faces of an edge differ in log depth by more than ln(1 + tear)); the torn
+    edges are marked (``TORN_ATTR``) for the vertex depths."""
+    torn = tear_condition(b, inp, _face_depth(b, inp, frame))
     mark = b.node("GeometryNodeStoreNamedAttribute", geometry, None, data_type="FLOAT",
                   domain="EDGE")
     mark.inputs["Name"].default_value = TORN_ATTR

@@ -187,13 +187,10 @@ class LoadedModel:
     def input_size(self, width_px: int, height_px: int, short_side_px: int | None = None
                    ) -> tuple[int, int]:
         """(width, height) of the network input for footage of this size."""
-        sig = self.signature
-        if sig.height and sig.width:
-            preprocess.check_aspect(width_px, height_px, sig.width, sig.height)
-            return sig.width, sig.height
-        short = short_side_px or self.entry.short_side_px
-        w, h = preprocess.model_size(width_px, height_px, short, self.entry.multiple_px)
-        return sig.width or w, sig.height or h
+        return preprocess.input_size(width_px, height_px, self.signature.width,
+                                     self.signature.height,
+                                     short_side_px or self.entry.short_side_px,
+                                     self.entry.multiple_px)
 
     def predict(self, tensor: np.ndarray) -> np.ndarray:
         """Run the network: ``tensor`` (1, 3, H, W) or (1, T, 3, H, W) -> (frames, h, w)."""

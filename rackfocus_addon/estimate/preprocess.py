@@ -67,6 +67,18 @@ def check_input_memory(model_w: int, model_h: int, frames: int = 1, fixed: bool 
                  f"A {model_w}x{model_h} network input", fix, available)
 
 
+def input_size(width_px: int, height_px: int, fixed_w: int | None, fixed_h: int | None,
+               short_side_px: int, multiple_px: int) -> tuple[int, int]:
+    """(width, height) in pixels of the network input for footage ``width_px`` x ``height_px``:
+    the model's own size where it fixes both (refused when its aspect ratio differs from the
+    footage's), else :func:`model_size` with whichever side the model fixes kept."""
+    if fixed_w and fixed_h:
+        check_aspect(width_px, height_px, fixed_w, fixed_h)
+        return fixed_w, fixed_h
+    w, h = model_size(width_px, height_px, short_side_px, multiple_px)
+    return fixed_w or w, fixed_h or h
+
+
 def check_aspect(width_px: int, height_px: int, model_w: int, model_h: int,
                  tolerance: float = ASPECT_TOLERANCE) -> None:
     """Raise when a fixed-size network input does not have the footage's aspect ratio."""

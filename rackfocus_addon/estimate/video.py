@@ -362,12 +362,10 @@ class SplitVideoModel:
     def input_size(self, width_px: int, height_px: int, short_side_px: int | None = None
                    ) -> tuple[int, int]:
         """(width, height) of the encoder's input for footage of this size."""
-        sig = self.signature
-        if sig.height and sig.width:
-            preprocess.check_aspect(width_px, height_px, sig.width, sig.height)
-            return sig.width, sig.height
-        return preprocess.model_size(width_px, height_px, short_side_px
-                                     or self.entry.short_side_px, self.entry.multiple_px)
+        return preprocess.input_size(width_px, height_px, self.signature.width,
+                                     self.signature.height,
+                                     short_side_px or self.entry.short_side_px,
+                                     self.entry.multiple_px)
 
     def encode(self, tensor: np.ndarray) -> np.ndarray:
         """One frame's input (1, 3, H, W) -> its features (L, C, h, w)."""
