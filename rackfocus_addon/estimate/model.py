@@ -153,7 +153,7 @@ def read_signature(session, name: str = "the model") -> Signature:
                      _dim(shape[-2]), _dim(shape[-1]))
 
 
-class LoadedModel:
+class LoadedModel(preprocess.NetworkInput):
     """A depth network ready to run: its session, signature, rules (registry entry) and
     checksum. ``session`` is an ONNX Runtime ``InferenceSession`` (or anything with the same
     ``get_inputs``/``get_outputs``/``run``)."""
@@ -183,14 +183,6 @@ class LoadedModel:
     @property
     def window_frames(self) -> int:
         return self.signature.frames or self.entry.window_frames or 1
-
-    def input_size(self, width_px: int, height_px: int, short_side_px: int | None = None
-                   ) -> tuple[int, int]:
-        """(width, height) of the network input for footage of this size."""
-        return preprocess.input_size(width_px, height_px, self.signature.width,
-                                     self.signature.height,
-                                     short_side_px or self.entry.short_side_px,
-                                     self.entry.multiple_px)
 
     def predict(self, tensor: np.ndarray) -> np.ndarray:
         """Run the network: ``tensor`` (1, 3, H, W) or (1, T, 3, H, W) -> (frames, h, w)."""

@@ -79,6 +79,17 @@ def input_size(width_px: int, height_px: int, fixed_w: int | None, fixed_h: int 
     return fixed_w or w, fixed_h or h
 
 
+class NetworkInput:
+    """What single-file and split models share: the input size for footage, from their
+    ``signature`` (fixed ``width``/``height`` or None) and registry ``entry``."""
+
+    def input_size(self, width_px: int, height_px: int, short_side_px: int | None = None
+                   ) -> tuple[int, int]:
+        """(width, height) of the network input for footage of this size."""
+        return input_size(width_px, height_px, self.signature.width, self.signature.height,
+                          short_side_px or self.entry.short_side_px, self.entry.multiple_px)
+
+
 def check_aspect(width_px: int, height_px: int, model_w: int, model_h: int,
                  tolerance: float = ASPECT_TOLERANCE) -> None:
     """Raise when a fixed-size network input does not have the footage's aspect ratio."""

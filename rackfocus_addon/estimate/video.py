@@ -331,7 +331,7 @@ def _run(session, output: str, feeds: dict, what: str) -> np.ndarray:
         raise RackFocusError(f"The video model's {what} failed: {first[:300]}") from None
 
 
-class SplitVideoModel:
+class SplitVideoModel(preprocess.NetworkInput):
     """A video model exported as encoder + temporal head, ready to run (the same attributes
     the estimation reads from a single-file model: ``entry``, ``signature``, ``path``,
     ``sha256``, ``window_frames``, :meth:`input_size`)."""
@@ -358,14 +358,6 @@ class SplitVideoModel:
     @property
     def window_frames(self) -> int:
         return self.signature.frames or self.entry.window_frames
-
-    def input_size(self, width_px: int, height_px: int, short_side_px: int | None = None
-                   ) -> tuple[int, int]:
-        """(width, height) of the encoder's input for footage of this size."""
-        return preprocess.input_size(width_px, height_px, self.signature.width,
-                                     self.signature.height,
-                                     short_side_px or self.entry.short_side_px,
-                                     self.entry.multiple_px)
 
     def encode(self, tensor: np.ndarray) -> np.ndarray:
         """One frame's input (1, 3, H, W) -> its features (L, C, h, w)."""
