@@ -66,14 +66,6 @@ def focus_readout(camera) -> tuple[float, float, float, str]:
     return focus, near, far, text
 
 
-def planes(camera, scene) -> dict:
-    """{'focus': corners, 'near': corners, 'far': corners or None} for the current frame."""
-    focus, near, far, _text = focus_readout(camera)
-    return {"focus": plane_corners(camera, scene, focus),
-            "near": plane_corners(camera, scene, near),
-            "far": None if math.isinf(far) else plane_corners(camera, scene, far)}
-
-
 def overlay_visible(context) -> bool:
     """Whether the focus display belongs in ``context``'s viewport: the toggle is on, the
     viewport's Overlays switch is on and it looks through the scene camera."""

@@ -1,6 +1,7 @@
 """Import Plate: footage + depth as a depth plate in front of the scene camera."""
 
 import dataclasses
+import functools
 import os
 
 import bpy
@@ -373,8 +374,9 @@ def runtime_help(problem: str) -> str:
             "then restart Blender")
 
 
+@functools.lru_cache(maxsize=1)
 def _version() -> str:
-    """The extension's version, from its manifest."""
+    """The extension's version, from its manifest (read once: the dialog draws it)."""
     import tomllib
 
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

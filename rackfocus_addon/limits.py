@@ -26,7 +26,6 @@ FPS_TOLERANCE = 1e-6
 #: Blender's largest image side in pixels (its largest render resolution).
 MAX_IMAGE_SIDE_PX = 65536
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the IEND chunk: no data, then its CRC
 
 
 # --- memory and cores ---------------------------------------------------------------------------
@@ -164,22 +163,6 @@ def png_size(path: str) -> tuple[int, int] | None:
     if len(head) < 24 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
         return None
     return struct.unpack(">II", head[16:24])
-
-
-def png_complete(path: str) -> bool:
-    """Whether ``path`` is a whole PNG: its signature first and its IEND chunk last (a write cut
-    short by a full disk leaves a file without the end)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 8 + 12:
-                return False
-            f.seek(-12, os.SEEK_END)
-            tail = f.read(12)
-    except OSError:
-        return False
-    return head == _PNG_SIGNATURE and tail == _PNG_END
 
 
 def check_png(path: str, shown: str | None = None) -> None:

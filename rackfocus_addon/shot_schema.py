@@ -267,13 +267,6 @@ def _resolve(base_dir: str, path: str) -> str:
     return os.path.normpath(os.path.join(base_dir, os.path.expanduser(path)))
 
 
-def output_problem(folder: str) -> str | None:
-    """None if files can be written in ``folder`` (or in the folders made on the way), else why
-    not ("/a/b is a file, not a folder"). Nothing is left behind (a probe file is created and
-    removed: permission bits do not tell, e.g. under ``/proc`` as root)."""
-    return folder_problem(folder)
-
-
 class _Merged:
     """One shot's keys over the defaults, and its errors (cross-key rules read it)."""
 
@@ -396,7 +389,7 @@ def _paths(m: _Merged, base_dir: str, output_root: str) -> dict[str, str | None]
     else:
         output = os.path.join(output_root, name) if isinstance(name, str) else None
     if output is not None:
-        problem = output_problem(output)
+        problem = folder_problem(output)
         if problem:
             m.err(f"output folder {output} cannot be written: {problem}: choose another "
                   "'output' (or output_root)")

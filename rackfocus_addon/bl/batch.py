@@ -37,7 +37,6 @@ import dataclasses
 import errno
 import os
 import re
-import shutil
 import signal
 import threading
 import time
@@ -64,6 +63,7 @@ from ..errors import RackFocusError
 from ..estimate.model import load_model, runtime_problem
 from ..frames import format_frame_list
 from ..image_files import image_problem
+from ..limits import is_disk_full
 from ..plan import make_plan
 from ..request import PullRequest
 from ..resume import (
@@ -86,8 +86,7 @@ from .solve_anchors import read_solve
 from .subjects import marker_frame, resolve_camera, resolve_subject
 from .user_presets import apply_preset, find_preset
 
-#: Free space (bytes) below which a frame that Blender failed to write counts as a full disk.
-LOW_SPACE_BYTES = 1 << 20
+
 class ShotFailure(RuntimeError):
     """A shot that could not finish (a frame that could not be written); the message says what
     was kept and what to do."""
@@ -385,12 +384,7 @@ def write_frame(scene: bpy.types.Scene, frame: int, path: str) -> None:
     problem = image_problem(path) if os.path.isfile(path) else "missing"
     if problem is None:
         return
-    folder = os.path.dirname(path)
-    try:
-        free = shutil.disk_usage(folder).free
-    except OSError:
-        free = None
-    if free is not None and free < LOW_SPACE_BYTES:
+    if is_disk_full(None, os.path.dirname(path)):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
     raise OSError(errno.EIO, f"Blender wrote no complete file for frame {frame} ({problem})",
                   path)

@@ -14,7 +14,7 @@ their noise). Measured: bench/bench_plate.py ``--render``; tests/bl/test_plate_r
 plate with and without these settings and compares the pixels.
 
 Denoising (OpenImageDenoise) changes pixels by design, so it is never switched on here: the
-bench measures how many samples a clean frame needs with it, and :func:`denoiser_note` says
+bench measures how many samples a clean frame needs with it, and :func:`has_denoiser` says
 whether this Blender has it (Debian's is built without).
 """
 
@@ -116,12 +116,3 @@ def has_denoiser() -> bool:
     except ImportError:
         return False
     return bool(getattr(_cycles, "with_openimagedenoise", False))
-
-
-def denoiser_note() -> str:
-    """One line on denoising for plate renders, for reports."""
-    if has_denoiser():
-        return ("OpenImageDenoise available: turn on Denoise (Render Properties > Sampling) to "
-                "render a clean plate in fewer samples")
-    return ("this Blender has no OpenImageDenoise (built without it, as Debian's is): plates "
-            "render without a denoiser")

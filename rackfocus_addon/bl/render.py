@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import plot
 from ..errors import RackFocusError
-from ..limits import disk_full_error, is_disk_full, png_complete
+from ..image_files import image_problem
+from ..limits import disk_full_error, is_disk_full
 from ..progress import Progress
 from . import compat, plate_render, records
 from .files import blender_stdout_silenced
@@ -75,7 +76,7 @@ def render_frames(scene: bpy.types.Scene, out_dir: str, frames: Sequence[int],
             # Blender prints 'Saved: ...' on stdout, where `render --json` has its one object.
             with blender_stdout_silenced():
                 bpy.ops.render.render(write_still=True, scene=scene.name)
-            if not png_complete(path):  # Blender reports no failed write: a full disk
+            if image_problem(path) is not None:  # Blender reports no failed write
                 _refuse_partial_frame(scene, path, out_dir, len(frames) - i)
             paths.append(path)
             if progress is not None:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 from ..errors import RackFocusError
 from ..frames import parse_frame_list
-from ..shot_schema import output_problem
+from ..limits import folder_problem
 
 PROG = "rackfocus"
 #: Blender's largest render width or height in pixels.
@@ -200,7 +200,7 @@ def _plain(value: float) -> str:
 
 def _writable_folder(folder: str, shown: str) -> None:
     """Raise unless files can be created in ``folder`` (or in the folders made on the way)."""
-    problem = output_problem(folder)
+    problem = folder_problem(folder)
     if problem:
         raise RackFocusError(f"Cannot write {shown}: {problem}")
 

@@ -82,7 +82,8 @@ class Transform:
         return Transform(self.scale * other.scale, self.shift * other.scale + other.shift)
 
 
-def _mad_sigma(r: np.ndarray) -> float:
+def mad_sigma(r: np.ndarray) -> float:
+    """Robust standard deviation (1.4826 x the median absolute deviation)."""
     return 1.4826 * float(np.median(np.abs(r - np.median(r))))
 
 
@@ -111,7 +112,7 @@ def robust_affine(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
         sw = np.sqrt(w)
         sol, *_ = np.linalg.lstsq(design * sw[:, None], y * sw, rcond=None)
         r = y - design @ sol
-        sigma = max(_mad_sigma(r[base > 0]), floor)
+        sigma = max(mad_sigma(r[base > 0]), floor)
         u = np.abs(r) / sigma
         if step < 2:
             w = base * np.where(u <= HUBER_C, 1.0, HUBER_C / np.maximum(u, 1e-30))
@@ -294,7 +295,7 @@ def _irls(cols: np.ndarray, y: np.ndarray, robust: bool) -> np.ndarray:
     w = np.ones_like(y)
     for step in range(8):
         r = y - cols @ p
-        sigma = max(_mad_sigma(r), ANCHOR_NOISE)
+        sigma = max(mad_sigma(r), ANCHOR_NOISE)
         t = np.abs(r) / (sigma * (HUBER_C if step < 2 else TUKEY_C))
         w = (np.where(t <= 1.0, 1.0, 1.0 / np.maximum(t, 1.0)) if step < 2
              else np.where(t < 1.0, (1.0 - t * t) ** 2, 0.0))

@@ -99,13 +99,6 @@ def verify_file(path: str, expected_sha256: str, delete: bool = True) -> str:
 
 # --- a loaded network -------------------------------------------------------------------------
 
-_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
-
-
-def _dim(value) -> int | None:
-    return int(value) if isinstance(value, int | np.integer) and value > 0 else None
-
-
 @dataclass(frozen=True)
 class Signature:
     """What a network takes and gives, read from the session (never from the file name).
@@ -134,13 +127,13 @@ def read_signature(session, name: str = "the model") -> Signature:
                              f"input(s) ({names})")
     inp, out = inputs[0], outputs[0]
     shape = list(inp.shape)
-    if inp.type not in _TYPES or out.type not in _TYPES:
+    if inp.type not in video.INPUT_TYPES or out.type not in video.INPUT_TYPES:
         raise RackFocusError(f"{name} does not have the {want}: input '{inp.name}' is "
                              f"{inp.type}, output '{out.name}' is {out.type}")
     channels_at = {4: 1, 5: 2}.get(len(shape))
-    ok = channels_at is not None and _dim(shape[0]) in (None, 1)
+    ok = channels_at is not None and video.positive_dim(shape[0]) in (None, 1)
     if ok:
-        ok = _dim(shape[channels_at]) in (None, 3)
+        ok = video.positive_dim(shape[channels_at]) in (None, 3)
     out_rank = len(out.shape)
     layout = "frame" if len(shape) == 4 else "video"
     if ok:
@@ -148,9 +141,9 @@ def read_signature(session, name: str = "the model") -> Signature:
     if not ok:
         raise RackFocusError(f"{name} does not have the {want}: input '{inp.name}' is "
                              f"{shape}, output '{out.name}' is {list(out.shape)}")
-    frames = _dim(shape[1]) if layout == "video" else None
-    return Signature(inp.name, out.name, layout, _TYPES[inp.type], frames,
-                     _dim(shape[-2]), _dim(shape[-1]))
+    frames = video.positive_dim(shape[1]) if layout == "video" else None
+    return Signature(inp.name, out.name, layout, video.INPUT_TYPES[inp.type], frames,
+                     video.positive_dim(shape[-2]), video.positive_dim(shape[-1]))
 
 
 class LoadedModel(preprocess.NetworkInput):

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .align import MAX_FIT_SAMPLES, Transform, phase_correlation, robust_affine, sample_grid
+from .align import (
+    MAX_FIT_SAMPLES,
+    Transform,
+    mad_sigma,
+    phase_correlation,
+    robust_affine,
+    sample_grid,
+)
 
 #: Coarsest pyramid level's width (pixels): phase correlation there finds shifts up to half of
 #: it (at 64 px wide, a third of the frame's width) in one step.
@@ -156,13 +163,8 @@ def _grid(h: int, w: int, count: int) -> tuple[np.ndarray, np.ndarray]:
     return xs.ravel().astype(np.float64), ys.ravel().astype(np.float64)
 
 
-def _mad(r: np.ndarray) -> float:
-    """Robust standard deviation (1.4826 x the median absolute deviation)."""
-    return 1.4826 * float(np.median(np.abs(r - np.median(r))))
-
-
 def _robust_weights(r: np.ndarray, floor: float) -> np.ndarray:
-    sigma = max(_mad(r), floor)
+    sigma = max(mad_sigma(r), floor)
     t = r / (TUKEY_C * sigma)
     return np.where(np.abs(t) < 1.0, (1.0 - t * t) ** 2, 0.0)
 
@@ -211,7 +213,7 @@ def _refine(prev: np.ndarray, cur: np.ndarray, m: np.ndarray) -> tuple[np.ndarra
         if max(abs(step[0]) + abs(step[1]) + abs(step[2]),
                abs(step[3]) + abs(step[4]) + abs(step[5])) < CONVERGED_PX:
             break
-    match = 1.0 - min((_mad(r) / max(_mad(gain * c[ok]), 1e-30)) ** 2, 1.0)
+    match = 1.0 - min((mad_sigma(r) / max(mad_sigma(gain * c[ok]), 1e-30)) ** 2, 1.0)
     return m, match
 
 

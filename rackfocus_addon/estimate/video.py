@@ -47,7 +47,7 @@ from . import preprocess, registry
 from .align import MAX_FIT_SAMPLES, Transform, robust_affine
 
 Frames = list[tuple[int, np.ndarray]]
-_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+INPUT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
 # --- the windows -----------------------------------------------------------------------------
@@ -266,7 +266,8 @@ def combined_sha256(checksums: Sequence[str]) -> str:
     return hashlib.sha256("+".join(checksums).encode()).hexdigest()
 
 
-def _dim(value) -> int | None:
+def positive_dim(value) -> int | None:
+    """A fixed, positive tensor dimension, or None (dynamic or unknown)."""
     return int(value) if isinstance(value, int | np.integer) and value > 0 else None
 
 
@@ -292,7 +293,7 @@ def _io(session, what: str, label: str):
         raise RackFocusError(f"{label} does not have the {what}: it takes {len(inputs)} "
                              "input(s)")
     inp, out = inputs[0], outputs[0]
-    if inp.type not in _TYPES or out.type not in _TYPES:
+    if inp.type not in INPUT_TYPES or out.type not in INPUT_TYPES:
         raise RackFocusError(f"{label} does not have the {what}: input '{inp.name}' is "
                              f"{inp.type}, output '{out.name}' is {out.type}")
     return inp, out
@@ -305,22 +306,23 @@ def read_split_signature(encoder, head, label: str = "The video model") -> Split
     head_in, head_out = _io(head, spec.head_signature, f"{label}'s head")
     e_shape, f_shape = list(enc_in.shape), list(enc_out.shape)
     h_shape, o_shape = list(head_in.shape), list(head_out.shape)
-    if len(e_shape) != 4 or _dim(e_shape[1]) not in (None, 3) or len(f_shape) != 5:
+    if len(e_shape) != 4 or positive_dim(e_shape[1]) not in (None, 3) or len(f_shape) != 5:
         raise RackFocusError(f"{label}'s encoder does not have the {spec.encoder_signature}: "
                              f"input '{enc_in.name}' is {e_shape}, output '{enc_out.name}' is "
                              f"{f_shape}")
-    if len(h_shape) != 6 or _dim(h_shape[0]) not in (None, 1) or len(o_shape) not in (4, 5):
+    if len(h_shape) != 6 or positive_dim(h_shape[0]) not in (None, 1) or len(o_shape) not in (4, 5):
         raise RackFocusError(f"{label}'s head does not have the {spec.head_signature}: input "
                              f"'{head_in.name}' is {h_shape}, output '{head_out.name}' is "
                              f"{o_shape}")
     for axis, name in ((1, "layers"), (2, "channels")):
-        a, b = _dim(f_shape[axis]), _dim(h_shape[axis + 1])
+        a, b = positive_dim(f_shape[axis]), positive_dim(h_shape[axis + 1])
         if a and b and a != b:
             raise RackFocusError(f"{label}: the encoder gives {a} {name} a frame but the head "
                                  f"takes {b}: the two files are not from one export")
     return SplitSignature(enc_in.name, enc_out.name, head_in.name, head_out.name,
-                          _TYPES[enc_in.type], _TYPES[head_in.type], _dim(h_shape[1]),
-                          _dim(e_shape[2]), _dim(e_shape[3]))
+                          INPUT_TYPES[enc_in.type], INPUT_TYPES[head_in.type],
+                          positive_dim(h_shape[1]), positive_dim(e_shape[2]),
+                          positive_dim(e_shape[3]))
 
 
 def _run(session, output: str, feeds: dict, what: str) -> np.ndarray:

@@ -66,3 +66,15 @@ def create_pull(scene, camera, marks, easing=None, space="distance", mode="rig",
     request = PullRequest(tuple(marks), easing or Easing(), space, mode, replace,
                           realism or Realism(), readability or Readability())
     return pull.write_pull(scene, camera, request, progress)
+
+
+def cg_plate_still(root: str, width: int, height: int) -> tuple[str, str]:
+    """(footage, metric depth) of the demo's CG scene rendered once at ``width`` x ``height``
+    into ``root``, from a factory-empty file: the still the plate tests import."""
+    from rackfocus_addon.bl import demo_plate
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    demo_plate.build_cg_scene(scene, width, height, frames=1)
+    colors, depths = demo_plate.render_footage(scene, root, samples=4)
+    return colors[0], depths[0]

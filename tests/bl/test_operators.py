@@ -389,16 +389,18 @@ def test_overlay_planes_sit_at_focus_and_limits(scene):
     cam = scene.camera
     cam.data.dof.focus_distance = 3.0
     cam.data.dof.aperture_fstop = 2.8
-    quads = overlay.planes(cam, scene)
-    for corner in quads["focus"]:
+    focus, near_m, far_m, _text = overlay.focus_readout(cam)
+    for corner in overlay.plane_corners(cam, scene, focus):
         assert corner.y == pytest.approx(3.0)  # the camera looks down +Y
-    near, far = quads["near"][0].y, quads["far"][0].y
+    near = overlay.plane_corners(cam, scene, near_m)[0].y
+    far = overlay.plane_corners(cam, scene, far_m)[0].y
     assert near < 3.0 < far
     from rackfocus_addon import optics
     coc = optics.standard_coc_mm(36.0, 24.0)
     assert (near, far) == pytest.approx(optics.dof_limits_m(3.0, 50.0, 2.8, coc))
     cam.data.dof.focus_object = add_empty(scene, "T", (0.3, 5.0, 0.2))
-    assert overlay.planes(cam, scene)["focus"][0].y == pytest.approx(5.0)  # view-axis depth
+    focus = overlay.focus_readout(cam)[0]
+    assert overlay.plane_corners(cam, scene, focus)[0].y == pytest.approx(5.0)  # view axis
     assert not overlay.is_drawing()  # never in background mode
     assert not math.isinf(near)
     cam.data.dof.use_dof = True

@@ -11,6 +11,7 @@ import numpy as np
 import oracles
 import pytest
 
+from helpers import cg_plate_still
 from rackfocus_addon import plate_mesh
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
 from rackfocus_addon.plate_request import PlateRequest
@@ -20,12 +21,7 @@ W, H = 96, 54
 
 @pytest.fixture(scope="module")
 def shot(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("shot"))
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    demo_plate.build_cg_scene(scene, W, H, frames=1)
-    colors, depths = demo_plate.render_footage(scene, root, samples=4)
-    return colors[0], depths[0]
+    return cg_plate_still(str(tmp_path_factory.mktemp("shot")), W, H)
 
 
 def _layers(scene, result):

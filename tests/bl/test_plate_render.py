@@ -9,7 +9,7 @@ import bpy
 import numpy as np
 import pytest
 
-from helpers import add_camera
+from helpers import add_camera, cg_plate_still
 from rackfocus_addon import cli
 from rackfocus_addon.bl import demo_plate, footage, plate, plate_render, records
 from rackfocus_addon.bl import render as render_engine
@@ -20,12 +20,7 @@ W, H = 48, 27
 
 @pytest.fixture(scope="module")
 def shot(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("shot"))
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    demo_plate.build_cg_scene(scene, W, H, frames=1)
-    colors, depths = demo_plate.render_footage(scene, root, samples=4)
-    return colors[0], depths[0]
+    return cg_plate_still(str(tmp_path_factory.mktemp("shot")), W, H)
 
 
 def _render(scene, path: str) -> np.ndarray:
@@ -118,5 +113,3 @@ def test_denoiser_is_detected_not_assumed():
     import _cycles
 
     assert plate_render.has_denoiser() == bool(_cycles.with_openimagedenoise)
-    note = plate_render.denoiser_note()
-    assert ("no OpenImageDenoise" in note) != plate_render.has_denoiser()

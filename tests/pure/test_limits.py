@@ -113,15 +113,3 @@ def test_python_dash_m_without_bpy_is_one_line():
         "scripts/setup_venvs.sh and use .venv/bin/python -m rackfocus_addon, or run "
         "blender -b FILE -c rackfocus"]
     assert done.stdout == ""
-
-
-def test_a_png_cut_short_is_not_complete(tmp_path):
-    whole = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + bytes(17)
-             + b"\0\0\0\0IEND\xaeB`\x82")
-    (tmp_path / "a.png").write_bytes(whole)
-    (tmp_path / "b.png").write_bytes(whole[:-3])
-    (tmp_path / "c.png").write_bytes(b"")
-    assert limits.png_complete(str(tmp_path / "a.png"))
-    assert not limits.png_complete(str(tmp_path / "b.png"))
-    assert not limits.png_complete(str(tmp_path / "c.png"))
-    assert not limits.png_complete(str(tmp_path / "missing.png"))

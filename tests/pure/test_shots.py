@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rackfocus_addon import presets, shot_schema, shots
+from rackfocus_addon import limits, presets, shots
 from rackfocus_addon.easing import Easing
 from rackfocus_addon.marks import parse_mark
 from rackfocus_addon.request import PullRequest
@@ -275,7 +275,7 @@ output = "taken/renders/a"
     assert len(errors) == 1
     assert "shot 'a': output folder" in errors[0]
     assert f"{folder / 'taken'} is a file, not a folder" in errors[0]
-    assert shot_schema.output_problem(str(folder / "new" / "deeper")) is None
+    assert limits.folder_problem(str(folder / "new" / "deeper")) is None
 
 
 def test_top_level_problems(folder):
