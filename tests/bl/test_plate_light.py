@@ -25,8 +25,8 @@ def shot(tmp_path_factory):
 
 
 def _layers(scene, result):
-    """The plate and its fill, shown in the viewport (where the tests read their meshes) at the
-    full density: the light plate, as rendered."""
+    """The plate and its fill, their viewport (where the tests read their meshes) at the full
+    density: a uniform grid there is the one rendered too."""
     layers = [scene.objects[result.plate], scene.objects[result.fill]]
     for obj in layers:
         plate.set_plate_input(obj, "Viewport Density", 1.0)
@@ -156,16 +156,18 @@ def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_p
     assert len(_mesh(scene.objects[uniform.plate])[2]) == want
 
 
-def test_viewport_shows_the_light_plate_only_at_the_full_density(empty_scene, shot, tmp_path):
-    """A viewport (which a file opened for a render evaluates too) shows the uniform grid at
-    its lighter viewport density; at the full density it shows the light plate, as rendered."""
+def test_viewport_shows_the_light_plate_as_rendered(empty_scene, shot, tmp_path):
+    """A viewport (which a file opened for a render evaluates too) shows the light plate, as
+    rendered and lighter than the uniform grid at its viewport density; a uniform grid is
+    thinned to the viewport density there."""
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     obj = scene.objects[result.plate]
     bpy.context.view_layer.update()
     margin = plate_mesh.default_fill_px(W)
     grid = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, plate.DEFAULT_VIEWPORT_DENSITY)
+    light = len(_mesh(obj)[2])
+    assert light == len(_mesh(_layers(scene, result)[0])[2]) < grid["faces"]
+    plate.set_plate_input(obj, "Viewport Density", plate.DEFAULT_VIEWPORT_DENSITY)
+    _adaptive([obj], False)
     assert len(_mesh(obj)[2]) == grid["faces"]
-    full = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 1.0)["faces"]
-    light = len(_mesh(_layers(scene, result)[0])[2])
-    assert grid["faces"] < light < full
