@@ -60,6 +60,8 @@ from . import footage as footage_io
 
 RECORD = "rackfocus_plate"
 GROUP_NAME = "RackFocus Plate"
+#: Layout of the shared node group; a file's older group is left to its plates, a new one made.
+GROUP_VERSION = 10
 UV_ATTR = "rf_uv"
 #: Point attribute (u * depth, v * depth, depth): linear in camera space, so it interpolates
 #: exactly across a face whose corners lie at different depths; the material divides it back
@@ -477,10 +479,11 @@ _INPUTS = (
 def ensure_node_group() -> bpy.types.NodeTree:
     """The shared plate node group (built once per file)."""
     group = bpy.data.node_groups.get(GROUP_NAME)
-    if group is not None and group.bl_idname == "GeometryNodeTree" and group.get("rf_version") == 10:
+    if (group is not None and group.bl_idname == "GeometryNodeTree"
+            and group.get("rf_version") == GROUP_VERSION):
         return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
-    group["rf_version"] = 10
+    group["rf_version"] = GROUP_VERSION
     _build_group(group)
     return group
 
