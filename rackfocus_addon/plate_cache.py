@@ -209,7 +209,7 @@ FILL_TYPES = ("h", "h", "h", "h")
 def cache_bytes(frames: int, width: int, height: int, movie: bool = False,
                 light: bool = True) -> int:
     """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
-    light plate's mesh image (32 a face, two layers; a face a pixel at most), a movie's decoded
+    light plate's mesh image (:func:`plate_lod.mesh_bytes`), a movie's decoded
     PNG frames (3 at most) and a header per file; ``light``: with the mesh image."""
     per_px = 20 + (3 if movie else 0)
     mesh = plate_lod.mesh_bytes(width, height) if light else 0
