@@ -33,6 +33,7 @@ and its fill 0.18 M, against 2.6 M pixels (bench/bench_plate.py).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -71,11 +72,11 @@ def _untorn(lu: np.ndarray, lv: np.ndarray, limit: float) -> np.ndarray:
         return np.abs(lu - lv) <= limit
 
 
-def _torn_pairs(z: np.ndarray, tear: float) -> tuple[np.ndarray, np.ndarray]:
+def _torn_pairs(z: np.ndarray, ln: np.ndarray, tear: float) -> tuple[np.ndarray, np.ndarray]:
     """(H, W) bool each: pixel (r, c) torn from its right neighbour, and from the one above
-    (a filled pixel next to an empty one tears too; two empty ones do not)."""
+    (a filled pixel next to an empty one tears too; two empty ones do not); ``ln``: the depth's
+    :func:`_logs`."""
     limit = math.log1p(tear)
-    ln = _logs(z)
     filled = z > 0
     right = np.zeros(z.shape, dtype=bool)
     up = np.zeros(z.shape, dtype=bool)
@@ -92,34 +93,45 @@ def mesh_bytes(width: int, height: int) -> int:
     return 8 * width * height + 16 * MESH_ROW
 
 
-def side_corners(z: np.ndarray, tear: float = DEFAULT_TEAR) -> np.ndarray:
-    """(4, H, W) float64: the depth of each pixel's corners (bottom-left, bottom-right,
+def side_corners(z: np.ndarray, tear: float = DEFAULT_TEAR, ln: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """(4, H, W) float32: the depth of each pixel's corners (bottom-left, bottom-right,
     top-right, top-left; rows bottom first) on its own side of any tear: the mean of the filled
     pixels around the corner that are joined to this pixel through untorn pixel edges (the
     uniform plate's vertex once its torn edges are split; edge pixels repeat outside the frame).
-    0 on empty pixels."""
-    p = np.pad(np.asarray(z, dtype=np.float64), 1, mode="edge")
-    lp = _logs(p)
-    # Around corner point (x, y): a, b the pixels below it (left, right), c, d those above
-    # (right, left); each of the (H + 1, W + 1) corner points.
-    a, b, c, d = p[:-1, :-1], p[:-1, 1:], p[1:, 1:], p[1:, :-1]
-    la, lb, lc, ld = lp[:-1, :-1], lp[:-1, 1:], lp[1:, 1:], lp[1:, :-1]
+    0 on empty pixels. ``ln``: the depth's :func:`_logs` if already made."""
+    p = np.pad(np.asarray(z, dtype=np.float32), 1, mode="edge")
+    lp = np.pad(_logs(z) if ln is None else ln, 1, mode="edge")
     limit = math.log1p(tear)
-    ab, bc, cd, da = (_untorn(u, v, limit) for u, v in ((la, lb), (lb, lc), (lc, ld), (ld, la)))
-
-    def group(ia, ib, ic, id_):
-        # Summed in one order for every pixel of the corner: an untorn corner is then the
+    across = _untorn(lp[:, :-1], lp[:, 1:], limit)  # (H + 2, W + 1): pixel joined to its right
+    along = _untorn(lp[:-1], lp[1:], limit)  # (H + 1, W + 2): pixel joined to the one above
+    hgt, wid = z.shape
+    out = np.empty((4, hgt, wid), dtype=np.float32)
+    # Around the corner at offset (dx, dy) of the pixel: the ring a, b (below it, left and
+    # right), c, d (above it, right and left), the pixel itself at ring position ``own``.
+    for k, (dx, dy, own) in enumerate(((0, 0, 2), (1, 0, 3), (1, 1, 0), (0, 1, 1))):
+        rows, cols = slice(dy, dy + hgt), slice(dx, dx + wid)  # point rows/columns, padded
+        ring = (p[rows, cols], p[rows, dx + 1:dx + 1 + wid],
+                p[dy + 1:dy + 1 + hgt, dx + 1:dx + 1 + wid], p[dy + 1:dy + 1 + hgt, cols])
+        joined = (across[rows, cols], along[rows, dx + 1:dx + 1 + wid],
+                  across[dy + 1:dy + 1 + hgt, cols], along[rows, cols])  # ab, bc, cd, da
+        left, right = joined[(own + 3) % 4], joined[own]  # the pixel's two ring edges
+        member = [None] * 4
+        member[own] = ring[own] > 0
+        member[(own + 3) % 4] = left
+        member[(own + 1) % 4] = right
+        member[(own + 2) % 4] = ((left & joined[(own + 2) % 4])
+                                 | (right & joined[(own + 1) % 4]))
+        # Summed in ring order for every pixel of the corner: an untorn corner is then the
         # same float for all its faces, and their shared vertices coincide exactly.
-        total = a * ia + b * ib + c * ic + d * id_
-        count = ia.astype(np.float64) + ib + ic + id_
-        return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-
-    filled = [u > 0 for u in (a, b, c, d)]
-    g_a = group(filled[0], ab, (ab & bc) | (da & cd), da)
-    g_b = group(ab, filled[1], bc, (ab & da) | (bc & cd))
-    g_c = group((bc & ab) | (cd & da), bc, filled[2], cd)
-    g_d = group(da, (da & ab) | (cd & bc), cd, filled[3])
-    return np.stack([g_c[:-1, :-1], g_d[:-1, 1:], g_a[1:, 1:], g_b[1:, :-1]])
+        total = np.zeros((hgt, wid), dtype=np.float32)
+        count = np.zeros((hgt, wid), dtype=np.float32)
+        for value, m in zip(ring, member):
+            total += np.where(m, value, np.float32(0))
+            count += m
+        np.divide(total, count, out=out[k], where=count > 0)
+        out[k][count == 0] = 0.0
+    return out
 
 
 def _box_error(z: np.ndarray, side: np.ndarray, sx: int, sy: int, jb: np.ndarray,
@@ -143,10 +155,19 @@ def _box_error(z: np.ndarray, side: np.ndarray, sx: int, sy: int, jb: np.ndarray
     return np.abs(err, out=err).max(axis=(1, 2))
 
 
-def _tiles(a: np.ndarray, t: int) -> np.ndarray:
-    """(H, W) -> (n, t, t): the frame as its t by t tiles, row by row from the bottom."""
+def _tiles(a: np.ndarray, t: int, tx: int | None = None) -> np.ndarray:
+    """(H, W) -> (n, t, tx): the frame as its tiles of t rows by tx (default t) columns, row by
+    row from the bottom."""
     h, w = a.shape
-    return np.ascontiguousarray(a.reshape(h // t, t, w // t, t).swapaxes(1, 2)).reshape(-1, t, t)
+    tx = t if tx is None else tx
+    return np.ascontiguousarray(a.reshape(h // t, t, w // tx, tx).swapaxes(1, 2)).reshape(
+        -1, t, tx)
+
+
+def _untiles(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    """The inverse of :func:`_tiles`: (n, t, tx) -> (H, W)."""
+    t, tx = a.shape[1:]
+    return a.reshape(h // t, w // tx, t, tx).swapaxes(1, 2).reshape(h, w)
 
 
 #: Face shapes tried, largest first: (log2 width, log2 height), squares before the elongated
@@ -169,34 +190,37 @@ def faces(z: np.ndarray, tear: float = DEFAULT_TEAR, tolerance: float = DEFAULT_
     1/z across the picture: a tilted wall or the ground plane coarsens as far as a frontal one.
     Dyadic, so that a T-junction's edge always has its ends on a coarser grid than the junction
     itself (stitching settles in a few rounds)."""
-    side = side_corners(z, tear)
-    right, up = _torn_pairs(z, tear)
+    ln = _logs(z)
+    side = side_corners(z, tear, ln)
     t = 1 << max_level
-    tiles_x = z.shape[1] // t
+    hgt, wid = z.shape
+    inner = _inner_tears(z, ln, tear, max_level)
     # Faces never cross the coarsest blocks: work on those tiles, (n, t, t), and only on the
     # tiles that still have free pixels (most of a frame is taken by its first, largest faces).
-    free, right, up = (_tiles(m, t) for m in (z > 0, right, up))
-    local = np.arange(t)
-    active = np.flatnonzero(free.any(axis=(1, 2)))
+    free = _tiles(z > 0, t)
+    ids = np.full(free.shape, -1, dtype=np.int64)
+    left = free.sum(axis=(1, 2))  # free pixels a tile
+    active = np.flatnonzero(left)
+    tiles_x = wid // t
     rects = []
+    count = 0
     for a, b in (ab for ab in _SHAPES if max(ab) <= max_level):
         sx, sy = 1 << a, 1 << b
-        shape = (active.size, t // sy, sy, t // sx, sx)
-        ok = free[active].reshape(shape).all(axis=(2, 4))
-        if a:
-            ok &= ~(right[active] & (local % sx != sx - 1)).reshape(shape).any(axis=(2, 4))
-        if b:
-            ok &= ~(up[active] & (local[:, None] % sy != sy - 1)).reshape(shape).any(axis=(2, 4))
+        ok = free[active].reshape(active.size, t // sy, sy, t // sx, sx).all(axis=4).all(axis=2)
+        ok &= ~_tiles(inner[a, b], t // sy, t // sx)[active]
         k, jt, it = np.nonzero(ok)
         ty, tx = np.divmod(active[k], tiles_x)
         jb, ib = ty * (t // sy) + jt, tx * (t // sx) + it  # on the frame's grid of such boxes
         if a or b:
             flat = _box_error(z, side, sx, sy, jb, ib) <= tolerance
             k, jt, it, jb, ib = k[flat], jt[flat], it[flat], jb[flat], ib[flat]
-        taken = np.zeros(ok.shape, dtype=bool)
-        taken[k, jt, it] = True
-        free[active] &= ~np.repeat(np.repeat(taken, sy, axis=1), sx, axis=2)
-        active = active[free[active].any(axis=(1, 2))]
+        tile = active[k]
+        free.reshape(-1, t // sy, sy, t // sx, sx)[tile, jt, :, it, :] = False
+        ids.reshape(-1, t // sy, sy, t // sx, sx)[tile, jt, :, it, :] = (
+            count + np.arange(tile.size))[:, None, None]
+        count += tile.size
+        left -= np.bincount(tile, minlength=left.size) * (sx * sy)
+        active = active[left[active] > 0]
         rects.append(np.stack([ib * sx, jb * sy, np.full(ib.size, sx), np.full(ib.size, sy)],
                               axis=1))
         if active.size == 0:
@@ -204,8 +228,37 @@ def faces(z: np.ndarray, tear: float = DEFAULT_TEAR, tolerance: float = DEFAULT_
     rect = np.concatenate(rects).astype(np.int64) if rects else np.zeros((0, 4), np.int64)
     x, y, w, h = rect.T
     depth = np.stack([side[0][y, x], side[1][y, x + w - 1], side[2][y + h - 1, x + w - 1],
-                      side[3][y + h - 1, x]], axis=1)
-    return rect, stitch(z, rect, depth, tear)
+                      side[3][y + h - 1, x]], axis=1).astype(np.float64)
+    ids = _untiles(ids, hgt, wid)
+    return rect, stitch(z, rect, depth, tear, ids, ln)
+
+
+def _inner_tears(z: np.ndarray, ln: np.ndarray, tear: float, max_level: int) -> dict:
+    """{(a, b): (H / 2**b, W / 2**a) bool}: a tear runs inside the box of ``2**a`` by ``2**b``
+    pixels there (a pixel torn from its neighbour inside the box), from pyramids: a box holds
+    one if either half does or one crosses the line between its halves."""
+    right, up = _torn_pairs(z, ln, tear)
+    rows_any = [right]  # right torn, any over blocks of 2**b rows
+    cols_any = [up]  # up torn, any over blocks of 2**a columns
+    for _ in range(max_level):
+        rows_any.append(rows_any[-1][0::2] | rows_any[-1][1::2])
+        cols_any.append(cols_any[-1][:, 0::2] | cols_any[-1][:, 1::2])
+    out = {}
+    for b in range(max_level + 1):
+        across = np.zeros((z.shape[0] >> b, z.shape[1]), dtype=bool)  # a = 0: none inside
+        for a in range(max_level + 1):
+            if a:
+                half = 1 << (a - 1)
+                across = across[:, 0::2] | across[:, 1::2] | rows_any[b][:, half - 1::2 * half]
+            out[a, b] = across
+    for a in range(max_level + 1):
+        along = np.zeros((z.shape[0], z.shape[1] >> a), dtype=bool)
+        for b in range(max_level + 1):
+            if b:
+                half = 1 << (b - 1)
+                along = along[0::2] | along[1::2] | cols_any[a][half - 1::2 * half]
+            out[a, b] = out[a, b] | along
+    return out
 
 
 def face_ids(shape: tuple[int, int], rect: np.ndarray) -> np.ndarray:
@@ -235,14 +288,15 @@ _CORNERS = (
 )
 
 
-def _t_junctions(z: np.ndarray, rect: np.ndarray, tear: float):
+def _t_junctions(z: np.ndarray, rect: np.ndarray, tear: float, ids: np.ndarray | None = None,
+                 ln: np.ndarray | None = None):
     """The T-junctions to stitch: (corner index, edge end 1, edge end 2, position along the
     edge) arrays, corner indices ``face * 4 + corner``; only where the corner's own pixel and
     the pixel across the edge are untorn (a tear leaves the two sides apart)."""
-    ids = face_ids(z.shape, rect)
+    ids = face_ids(z.shape, rect) if ids is None else ids
     hgt, wid = z.shape
     limit = math.log1p(tear)
-    ln = _logs(z)
+    ln = _logs(z) if ln is None else ln
     x, y, w, h = rect.T
     out = []
     for c, (point, own, lines) in enumerate(_CORNERS):
@@ -266,13 +320,14 @@ def _t_junctions(z: np.ndarray, rect: np.ndarray, tear: float):
 
 
 def stitch(z: np.ndarray, rect: np.ndarray, depth: np.ndarray, tear: float = DEFAULT_TEAR,
-           rounds: int = 64) -> np.ndarray:
+           ids: np.ndarray | None = None, ln: np.ndarray | None = None, rounds: int = 64
+           ) -> np.ndarray:
     """``depth`` with every face corner that lies inside another face's edge (a T-junction) moved
     onto that edge: its depth the 1/z interpolation of the edge's ends, which is where the
     straight edge crosses the corner's camera ray, so the plate has no cracks from any point of
     the lens. An edge's ends may be T-junctions themselves, on a coarser grid each time (faces
     are dyadic): a few rounds reach the fixed point."""
-    target, end1, end2, t = _t_junctions(z, rect, tear)
+    target, end1, end2, t = _t_junctions(z, rect, tear, ids, ln)
     flat = depth.reshape(-1).copy()
     for _ in range(rounds):
         new = 1.0 / ((1.0 - t) / flat[end1] + t / flat[end2])
@@ -297,9 +352,14 @@ def mesh_planes(depth_m: np.ndarray, fill_z: np.ndarray, tear: float = DEFAULT_T
                 max_level: int = MAX_LEVEL) -> list[np.ndarray]:
     """The mesh cache image's planes R, G, B, A, top row first, float32 (see module doc), from
     the frame's depth and fill depth (H, W) top row first, metres (fill 0: none)."""
+    def layer(z_top):
+        return faces(_canvas(z_top, margin, max_level), tear, tolerance, max_level)
+
+    # The two layers on two threads: numpy lets go of Python's lock in its array work.
+    with ThreadPoolExecutor(2, thread_name_prefix="rackfocus-mesh") as pool:
+        layers = list(pool.map(layer, (depth_m, fill_z)))
     texels = []
-    for z_top, sign in ((depth_m, 1), (fill_z, -1)):
-        rect, depth = faces(_canvas(z_top, margin, max_level), tear, tolerance, max_level)
+    for (rect, depth), sign in zip(layers, (1, -1)):
         rect = rect.astype(np.float64)
         rect[:, :2] -= margin
         rect[:, 2] *= sign

@@ -112,7 +112,7 @@ def test_side_corners_take_their_own_side_of_a_tear():
                             seen.add(j)
                             todo.append(j)
                 want = np.mean([p[ring[i]] for i in seen])
-                assert side[k, r, q] == pytest.approx(want, rel=1e-12)
+                assert side[k, r, q] == pytest.approx(want, rel=1e-6)  # float32
 
 
 def _point(x, y, depth, w, h):
