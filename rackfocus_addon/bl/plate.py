@@ -690,9 +690,8 @@ def _material(name: str, image: bpy.types.Image, clip: footage_io.Clip, scene,
     tree.nodes.clear()
     b = _Builder(tree)
     attr = b.node("ShaderNodeAttribute", attribute_name=UVW_ATTR, attribute_type="GEOMETRY")
-    uvw = b.node("ShaderNodeSeparateXYZ", attr.outputs["Vector"])
-    uv = b.node("ShaderNodeCombineXYZ", b.math("DIVIDE", uvw.outputs[0], uvw.outputs[2]),
-                b.math("DIVIDE", uvw.outputs[1], uvw.outputs[2]), 0.0)
+    depth = b.node("ShaderNodeSeparateXYZ", attr.outputs["Vector"]).outputs[2]
+    uv = b.node("ShaderNodeVectorMath", attr.outputs["Vector"], depth, operation="DIVIDE")
     tex = b.node("ShaderNodeTexImage", uv.outputs[0], interpolation="Closest",
                  extension="EXTEND")
     tex.image = image
