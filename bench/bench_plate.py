@@ -23,7 +23,7 @@ fresh process (``import_plate`` as the CLI runs it), which reports the time per 
 memory (VmHWM, Blender included); printed beside the targets, with the clip's peak against one
 frame's. ``--code DIR`` measures another checkout's ``rackfocus_addon`` (e.g. the code before).
 
-Render: a real-like 1080p (or 4K) plate rendered at 1, 8 and 16 samples (Cycles CPU, f/2, no
+Render: a real-like 1080p and 4K plate rendered at 1, 8 and 16 samples (Cycles CPU, f/2, no
 denoiser, no adaptive sampling), each in a fresh process with its peak memory, back to back with
 the floor: the footage as emission on one flat quad, same camera and DOF. Variants: the light
 plate with the render settings made for it, the uniform grid, Blender's default settings.
@@ -589,7 +589,7 @@ def main(argv=None) -> int:
                         help=argparse.SUPPRESS)
     parser.add_argument("--render", action="store_true",
                         help="plate render time at 1, 8, 16 spp against the flat-quad floor")
-    parser.add_argument("--render-cases", default="1080p", help="of 1080p, 4K")
+    parser.add_argument("--render-cases", default="1080p,4K", help="of 1080p, 4K")
     parser.add_argument("--render-samples", default="1,8,16")
     parser.add_argument("--render-variants", default=",".join(RENDER_VARIANTS))
     parser.add_argument("--render-case", nargs=3, metavar=("BLEND", "VARIANT", "SAMPLES"),

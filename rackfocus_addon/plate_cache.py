@@ -43,7 +43,7 @@ def write_cache(folder: str, frames: Iterable[tuple[np.ndarray, np.ndarray]], to
 
     depth: R metric depth, G fill-layer depth (0: none), B 1 where the depth was not measured
     (filled from neighbours), A 1. fill: RGB fill colour. mesh (``light`` only: no other
-    density reads it): the light plate's block levels and corner depths (:mod:`plate_lod`).
+    density reads it): the light plate's faces, rectangles and corner depths (:mod:`plate_lod`).
     """
     writer = CacheWriter()
     try:
@@ -69,7 +69,8 @@ def _cache_frames(folder, frames, total, converter, radius, tear, progress, writ
         writer.put(os.path.join(folder, f"fill_{i + 1:04d}.exr"), fill, FILL_TYPES)
         if light:
             writer.put(os.path.join(folder, f"mesh_{i + 1:04d}.exr"),
-                       plate_lod.mesh_planes(depth[0], depth[1], tear), plate_lod.MESH_TYPES)
+                       plate_lod.mesh_planes(depth[0], depth[1], tear, margin=radius),
+                       plate_lod.MESH_TYPES)
         del depth, fill
         tick(progress, "writing depth and background fill", i + 1, total)
     writer.wait()  # then the memory kept for the frames is given back
@@ -208,11 +209,10 @@ FILL_TYPES = ("h", "h", "h", "h")
 def cache_bytes(frames: int, width: int, height: int, movie: bool = False,
                 light: bool = True) -> int:
     """Bytes a clip's cache needs at most: depth uncompressed (12 a pixel), fill (8 at most), the
-    light plate's mesh image (12, on a frame padded to whole 32 px blocks), a movie's decoded
+    light plate's mesh image (:func:`plate_lod.mesh_bytes`), a movie's decoded
     PNG frames (3 at most) and a header per file; ``light``: with the mesh image."""
-    wp, hp = plate_lod.padded_size(width, height)
     per_px = 20 + (3 if movie else 0)
-    mesh = 12 * (wp + 1) * (hp + 1) if light else 0
+    mesh = plate_lod.mesh_bytes(width, height) if light else 0
     return frames * (width * height * per_px + mesh + 3 * 4096)
 
 

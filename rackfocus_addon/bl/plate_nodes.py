@@ -1,14 +1,13 @@
 """The light plate in Geometry Nodes: the adaptive branch of the plate node group.
 
-The cache's mesh image (:mod:`plate_lod`, one per frame) holds each pixel's block level and each
-pixel corner's depth, for both layers. For every level k the branch makes a grid of blocks of
-``2**k`` pixels over the frame and its margin, keeps the faces whose block has that level (the
-tiling), and joins the pieces. Full-density faces (level 0) are torn where depth jumps exactly as
-the uniform plate tears them; their torn vertices take the mean depth of their own faces. Every
-other vertex takes its depth from the corner map, where T-junctions already lie on the coarse
-edges they split (no cracks from any point of the lens). Then, as in the uniform plate, every
-vertex moves along its camera ray to that depth. Sampling images by frame keeps it free of Python
-at render time.
+The cache's mesh image (:mod:`plate_lod`, one per frame) lists the plate's faces, both layers:
+two texels a face, its rectangle in pixels (x, y, width, height; the fill layer's width
+negative) and its corners' depths (bottom-left, bottom-right, top-right, top-left), where torn
+corners already hold their own side's depth and T-junctions already lie on the edges they split.
+The branch makes one point a face of this layer, instances a unit quad on each, scaled to its
+rectangle, and moves every corner along its camera ray to its depth. No full-resolution grid is
+made, so the work and memory follow the faces, not the pixels; sampling images by frame keeps
+it free of Python at render time.
 
 ``b`` is the plate module's node builder (``node``, ``math``, ``set``, ``on_domain``); ``inp``
 the group input's sockets by name.
@@ -18,10 +17,7 @@ from __future__ import annotations
 
 import math
 
-from .. import plate_lod
-
 UV_ATTR = "rf_uv"
-TORN_ATTR = "rf_torn"
 
 
 def _vec(b, op: str, a, c):
@@ -51,64 +47,6 @@ def _pick(b, fill, main_value, fill_value):
     return sw.outputs[0]
 
 
-def _texels(b, inp):
-    """(Wp + 1, Hp + 1, 1): the mesh image's size in texels."""
-    s = float(1 << plate_lod.MAX_LEVEL)
-
-    def padded(n):
-        return b.math("ADD", b.math("MULTIPLY", b.math("CEIL", b.math("DIVIDE", n, s)), s), 1.0)
-
-    return _xyz(b, padded(inp["Width"]), padded(inp["Height"]), 1.0)
-
-
-def _piece(b, inp, k: int, frame, texels):
-    """Level ``k``'s faces: a grid of ``2**k`` px blocks, positions in pixels (bottom-left
-    origin), only the blocks whose level is ``k``."""
-    s = float(1 << k)
-    margin = inp["Margin"]
-
-    def lo(n):  # the block edge at or below -margin
-        return b.math("MULTIPLY", b.math("FLOOR", b.math("DIVIDE", b.math("MULTIPLY", margin,
-                                                                            -1.0), s)), s)
-
-    def hi(n):  # the block edge at or above n + margin
-        return b.math("MULTIPLY", b.math("CEIL", b.math("DIVIDE", b.math("ADD", n, margin), s)),
-                      s)
-
-    x0, x1, y0, y1 = lo(None), hi(inp["Width"]), lo(None), hi(inp["Height"])
-    wide, high = b.math("SUBTRACT", x1, x0), b.math("SUBTRACT", y1, y0)
-    grid = b.node("GeometryNodeMeshGrid", wide, high,
-                  b.math("ADD", b.math("DIVIDE", wide, s), 1.0),
-                  b.math("ADD", b.math("DIVIDE", high, s), 1.0))
-    centre = _xyz(b, b.math("MULTIPLY", b.math("ADD", x0, x1), 0.5),
-                  b.math("MULTIPLY", b.math("ADD", y0, y1), 0.5))
-    pos = b.node("GeometryNodeInputPosition").outputs[0]
-    snapped = _vec(b, "FLOOR", _vec(b, "ADD", _vec(b, "ADD", pos, centre), (0.5, 0.5, 0.0)), None)
-    placed = b.node("GeometryNodeSetPosition", grid.outputs[0], None, snapped)
-    # A block's level, read at its first pixel (the face centre + 1/4 px lies in it at any k).
-    face_c = b.on_domain("FACE", b.node("GeometryNodeInputPosition").outputs[0], "FLOAT_VECTOR")
-    at = _vec(b, "DIVIDE", _vec(b, "ADD", face_c, (0.25, 0.25, 0.0)), texels)
-    color, alpha = _sample(b, inp["Mesh"], at, frame)
-    levels = b.node("FunctionNodeSeparateColor", color)
-    level = _pick(b, inp["Fill Layer"], levels.outputs["Blue"], alpha)
-    other = b.node("FunctionNodeCompare", level, float(k), data_type="FLOAT",
-                   operation="NOT_EQUAL")
-    other.inputs["Epsilon"].default_value = 0.25
-    kept = b.node("GeometryNodeDeleteGeometry", placed.outputs[0], other.outputs[0],
-                  domain="FACE", mode="ALL")
-    return kept.outputs[0]
-
-
-def _face_depth(b, inp, frame):
-    """Each face's depth: its pixel's (the face centre's) in the depth image, this layer's."""
-    face_c = b.on_domain("FACE", b.node("GeometryNodeInputPosition").outputs[0], "FLOAT_VECTOR")
-    uv = _vec(b, "DIVIDE", face_c, _xyz(b, inp["Width"], inp["Height"], 1.0))
-    color, _ = _sample(b, inp["Depth"], uv, frame)
-    sep = b.node("FunctionNodeSeparateColor", color)
-    return b.on_domain("FACE", _pick(b, inp["Fill Layer"], sep.outputs["Red"],
-                                     sep.outputs["Green"]))
-
-
 def tear_condition(b, inp, face_depth):
     """True on edges whose two faces differ in log depth by more than ln(1 + tear): the
     edge's mean of the faces' log depth squared less its squared mean, times 4, is the squared
@@ -122,58 +60,106 @@ def tear_condition(b, inp, face_depth):
                   data_type="FLOAT", operation="GREATER_THAN")
 
 
-def _torn(b, inp, geometry, frame):
-    """Full-density faces split where depth jumps by more than the tear ratio (as the uniform
-    plate: the two faces of an edge differ in log depth by more than ln(1 + tear)); the torn
-    edges are marked (``TORN_ATTR``) for the vertex depths."""
-    torn = tear_condition(b, inp, _face_depth(b, inp, frame))
-    mark = b.node("GeometryNodeStoreNamedAttribute", geometry, None, data_type="FLOAT",
-                  domain="EDGE")
-    mark.inputs["Name"].default_value = TORN_ATTR
-    b.set(mark.inputs["Value"], torn.outputs[0])
-    flag = b.node("GeometryNodeInputNamedAttribute", data_type="FLOAT")
-    flag.inputs["Name"].default_value = TORN_ATTR
-    split = b.node("GeometryNodeSplitEdges", mark.outputs[0], flag.outputs["Attribute"])
-    return split.outputs[0]
+RECT_ATTR = "rf_rect"
+#: Every face reaches this far (pixels) past its rectangle, under its neighbours: faces meet at
+#: T-junctions whose vertex lies on the long edge only to float precision, and a ray through
+#: such a hairline gap would see the world (1 lens sample in 16 at one pixel, seen in Blender
+#: 4.2). A hundredth of a pixel closes them and changes no pixel: the footage is looked up where
+#: each ray hits.
+SKIRT_PX = 0.01
+DEPTHS_ATTR = "rf_depths"
+
+
+def _named(b, name: str, data_type: str):
+    n = b.node("GeometryNodeInputNamedAttribute", data_type=data_type)
+    n.inputs["Name"].default_value = name
+    return n.outputs["Attribute"]
+
+
+def _store(b, geometry, name: str, value, data_type: str, domain: str = "POINT"):
+    n = b.node("GeometryNodeStoreNamedAttribute", geometry, None, data_type=data_type,
+               domain=domain)
+    n.inputs["Name"].default_value = name
+    b.set(n.inputs["Value"], value)
+    return n.outputs[0]
+
+
+def _texel(b, image, frame, index, size):
+    """(Color, Alpha) of texel ``index`` (row by row from the bottom) of ``image``."""
+    col = b.math("MODULO", index, size.outputs["Width"])
+    row = b.math("FLOOR", b.math("DIVIDE", index, size.outputs["Width"]))
+    uv = _xyz(b, b.math("DIVIDE", b.math("ADD", col, 0.5), size.outputs["Width"]),
+              b.math("DIVIDE", b.math("ADD", row, 0.5), size.outputs["Height"]))
+    return _sample(b, image, uv, frame)
+
+
+def _faces(b, inp, frame):
+    """One point a face of this layer at its rectangle's centre, with the rectangle (x, y,
+    width, height) and its corner depths stored as colour attributes."""
+    size = b.node("GeometryNodeImageInfo", inp["Mesh"], frame)
+    count = b.math("FLOOR", b.math("MULTIPLY", b.math(
+        "MULTIPLY", size.outputs["Width"], size.outputs["Height"]), 0.5))
+    points = b.node("GeometryNodePoints", count)
+    first = b.math("MULTIPLY", b.node("GeometryNodeInputIndex").outputs[0], 2.0)
+    rect, rect_a = _texel(b, inp["Mesh"], frame, first, size)
+    depth, depth_a = _texel(b, inp["Mesh"], frame, b.math("ADD", first, 1.0), size)
+    xywh = b.node("FunctionNodeSeparateColor", rect)
+    width = xywh.outputs["Blue"]
+    rect = b.node("FunctionNodeCombineColor", xywh.outputs["Red"], xywh.outputs["Green"],
+                  b.math("ABSOLUTE", width), rect_a).outputs[0]
+    depth = b.node("FunctionNodeCombineColor", *b.node(
+        "FunctionNodeSeparateColor", depth).outputs[:3], depth_a).outputs[0]
+    geometry = _store(b, points.outputs[0], RECT_ATTR, rect, "FLOAT_COLOR")
+    geometry = _store(b, geometry, DEPTHS_ATTR, depth, "FLOAT_COLOR")
+    # This layer's faces: width > 0 on the plate, < 0 on its fill (0: unused texels).
+    side = b.math("MULTIPLY", width, _pick(b, inp["Fill Layer"], 1.0, -1.0))
+    other = b.node("FunctionNodeCompare", side, 0.0, data_type="FLOAT", operation="LESS_EQUAL")
+    kept = b.node("GeometryNodeDeleteGeometry", geometry, other.outputs[0], domain="POINT",
+                  mode="ALL")
+    r = b.node("FunctionNodeSeparateColor", _named(b, RECT_ATTR, "FLOAT_COLOR"))
+    x, y, w, h = (r.outputs[k] for k in ("Red", "Green", "Blue", "Alpha"))
+    centre = _xyz(b, b.math("ADD", x, b.math("MULTIPLY", w, 0.5)),
+                  b.math("ADD", y, b.math("MULTIPLY", h, 0.5)))
+    placed = b.node("GeometryNodeSetPosition", kept.outputs[0], None, centre)
+    return placed.outputs[0], _xyz(b, b.math("ADD", w, 2 * SKIRT_PX),
+                                   b.math("ADD", h, 2 * SKIRT_PX), 1.0)
 
 
 def adaptive_plate(b, inp, frame):
     """The light plate's geometry (faces, ``UV_ATTR``, camera-space positions)."""
-    texels = _texels(b, inp)
-    pieces = [_piece(b, inp, k, frame, texels) for k in range(plate_lod.MAX_LEVEL + 1)]
-    pieces[0] = _torn(b, inp, pieces[0], frame)
-    join = b.node("GeometryNodeJoinGeometry")
-    for piece in reversed(pieces):
-        b.tree.links.new(piece, join.inputs[0])
+    points, scale = _faces(b, inp, frame)
+    quad = b.node("GeometryNodeMeshGrid", 1.0, 1.0, 2, 2)
+    faces = b.node("GeometryNodeInstanceOnPoints", points, None, quad.outputs[0])
+    b.set(faces.inputs["Scale"], scale)
+    real = b.node("GeometryNodeRealizeInstances", faces.outputs[0])
     pos = b.node("GeometryNodeInputPosition").outputs[0]
     uv = _vec(b, "DIVIDE", pos, _xyz(b, inp["Width"], inp["Height"], 1.0))
-    store = b.node("GeometryNodeStoreNamedAttribute", join.outputs[0], None,
-                   data_type="FLOAT_VECTOR", domain="POINT")
-    store.inputs["Name"].default_value = UV_ATTR
-    b.set(store.inputs["Value"], uv)
-    # Vertex depth: torn vertices the mean of their faces, the others the corner map.
-    at = _vec(b, "DIVIDE", _vec(b, "ADD", pos, (0.5, 0.5, 0.0)), texels)
-    color, _ = _sample(b, inp["Mesh"], at, frame)
-    corner = b.node("FunctionNodeSeparateColor", color)
-    corner_z = _pick(b, inp["Fill Layer"], corner.outputs["Red"], corner.outputs["Green"])
-    flag = b.node("GeometryNodeInputNamedAttribute", data_type="FLOAT")
-    flag.inputs["Name"].default_value = TORN_ATTR
-    is_torn = b.node("FunctionNodeCompare", flag.outputs["Attribute"], 0.0, data_type="FLOAT",
-                     operation="GREATER_THAN")
-    z = b.node("GeometryNodeSwitch", input_type="FLOAT")
-    b.set(z.inputs[0], is_torn.outputs[0])
-    b.set(z.inputs[1], corner_z)
-    b.set(z.inputs[2], _face_depth(b, inp, frame))
-    z = z.outputs[0]
+    store = _store(b, real.outputs[0], UV_ATTR, uv, "FLOAT_VECTOR")
+    # Each corner's depth: which corner it is of its rectangle (bottom-left, bottom-right,
+    # top-right, top-left), from its place in it.
+    r = b.node("FunctionNodeSeparateColor", _named(b, RECT_ATTR, "FLOAT_COLOR"))
+    d = b.node("FunctionNodeSeparateColor", _named(b, DEPTHS_ATTR, "FLOAT_COLOR"))
+    p = b.node("ShaderNodeSeparateXYZ", pos)
+    right = b.node("FunctionNodeCompare", b.math("SUBTRACT", p.outputs[0], r.outputs["Red"]),
+                   b.math("MULTIPLY", r.outputs["Blue"], 0.5), data_type="FLOAT",
+                   operation="GREATER_THAN")
+    top = b.node("FunctionNodeCompare", b.math("SUBTRACT", p.outputs[1], r.outputs["Green"]),
+                 b.math("MULTIPLY", r.outputs["Alpha"], 0.5), data_type="FLOAT",
+                 operation="GREATER_THAN")
+    bottom_z = _pick(b, right.outputs[0], d.outputs["Red"], d.outputs["Green"])
+    top_z = _pick(b, right.outputs[0], d.outputs["Alpha"], d.outputs["Blue"])
+    z = _pick(b, top.outputs[0], bottom_z, top_z)
     slope = b.math("DIVIDE", inp["Sensor"], inp["Focal"])
     aspect = b.math("DIVIDE", inp["Height"], inp["Width"])
     xyz = b.node("ShaderNodeSeparateXYZ", uv)
     px = b.math("MULTIPLY", b.math("MULTIPLY", b.math("SUBTRACT", xyz.outputs[0], 0.5), slope), z)
     py = b.math("MULTIPLY", b.math("MULTIPLY", b.math("MULTIPLY", b.math(
         "SUBTRACT", xyz.outputs[1], 0.5), slope), aspect), z)
-    final = b.node("GeometryNodeSetPosition", store.outputs[0], None,
+    final = b.node("GeometryNodeSetPosition", store, None,
                    _xyz(b, px, py, b.math("MULTIPLY", z, -1.0)))
-    # The tear marks were for the vertex depths only (4 bytes an edge: 10 MB a 1080p layer).
-    done = b.node("GeometryNodeRemoveAttribute", final.outputs[0])
-    done.inputs["Name"].default_value = TORN_ATTR
-    return done.outputs[0]
+    out = final.outputs[0]
+    for name in (RECT_ATTR, DEPTHS_ATTR):  # read, no longer needed (16 bytes a vertex each)
+        done = b.node("GeometryNodeRemoveAttribute", out)
+        done.inputs["Name"].default_value = name
+        out = done.outputs[0]
+    return out

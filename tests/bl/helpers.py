@@ -78,3 +78,27 @@ def cg_plate_still(root: str, width: int, height: int) -> tuple[str, str]:
     demo_plate.build_cg_scene(scene, width, height, frames=1)
     colors, depths = demo_plate.render_footage(scene, root, samples=4)
     return colors[0], depths[0]
+
+
+def real_like_still(root: str, width: int, height: int) -> tuple[str, str]:
+    """(footage, metric depth) of ``oracles.real_like_frame`` written into ``root``: 8-bit sRGB
+    PNG and float EXR with its unmeasured pixels (NaN or 0), as a real shot gives them."""
+    import oracles
+
+    from rackfocus_addon import plate_cache
+
+    color, depth = oracles.real_like_frame(width, height, seed=5)
+    srgb = np.where(color <= 0.0031308, 12.92 * color,
+                    1.055 * np.power(np.maximum(color, 0.0031308), 1 / 2.4) - 0.055)
+    px = np.ones((height, width, 4), dtype=np.float32)
+    px[..., :3] = srgb
+    img = bpy.data.images.new("real_like", width, height)
+    img.pixels.foreach_set(px[::-1].ravel())
+    footage = os.path.join(root, "real_like_0001.png")
+    img.filepath_raw = footage
+    img.file_format = "PNG"
+    img.save()
+    bpy.data.images.remove(img)
+    depth_path = os.path.join(root, "real_like_depth_0001.exr")
+    plate_cache.write_cache_exr(depth_path, np.stack([depth, depth, depth, np.ones_like(depth)]))
+    return footage, depth_path

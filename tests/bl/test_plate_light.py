@@ -11,7 +11,7 @@ import numpy as np
 import oracles
 import pytest
 
-from helpers import cg_plate_still
+from helpers import cg_plate_still, real_like_still
 from rackfocus_addon import plate_mesh
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
 from rackfocus_addon.plate_request import PlateRequest
@@ -24,9 +24,14 @@ def shot(tmp_path_factory):
     return cg_plate_still(str(tmp_path_factory.mktemp("shot")), W, H)
 
 
+@pytest.fixture(scope="module")
+def real_like(tmp_path_factory):
+    return real_like_still(str(tmp_path_factory.mktemp("real_like")), 192, 128)
+
+
 def _layers(scene, result):
-    """The plate and its fill, shown in the viewport (where the tests read their meshes) at the
-    full density: the light plate, as rendered."""
+    """The plate and its fill, their viewport (where the tests read their meshes) at the full
+    density: a uniform grid there is the one rendered too."""
     layers = [scene.objects[result.plate], scene.objects[result.fill]]
     for obj in layers:
         plate.set_plate_input(obj, "Viewport Density", 1.0)
@@ -79,6 +84,63 @@ def test_light_plate_is_lighter_and_returns_the_footage(empty_scene, shot, tmp_p
     demo_plate.render_still(scene, str(tmp_path / "rt.png"), "PNG")
     out = footage.read_pixels(str(tmp_path / "rt.png"), data=True)[0][..., :3]
     assert oracles.psnr(out, footage.read_pixels(shot[0], data=True)[0][..., :3]) >= 45.0
+
+
+def _world_probe(scene):
+    """The world's background colour socket (a probe world: green, then magenta)."""
+    world = compat.new_node_world("Probe")
+    scene.world = world
+    return world.node_tree.nodes["Background"].inputs["Color"]
+
+
+def _world_seen(scene, background, path):
+    """Per pixel, the share of its lens samples that saw the world (same seed, two worlds)."""
+    shots = []
+    for colour in ((0.0, 1.0, 0.0, 1.0), (1.0, 0.0, 1.0, 1.0)):
+        background.default_value = colour
+        shots.append(_render(scene, path))
+    return np.abs(shots[0] - shots[1]).mean(axis=-1), shots[0]
+
+
+def test_light_plate_on_real_like_footage(empty_scene, real_like, tmp_path):
+    """Footage as a real shot gives it (fences, foliage, spokes, wires, 7 % unmeasured depth):
+    the light plate has a fraction of the uniform grid's faces, returns the footage with DOF
+    off, lets the world through nowhere more than the uniform grid at any focus, and renders
+    the uniform grid's picture with DOF on."""
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(*real_like, cache_dir=str(tmp_path)))
+    layers = _layers(scene, result)
+    light = sum(len(_mesh(o)[2]) for o in layers)
+    _adaptive(layers, False)
+    uniform = sum(len(_mesh(o)[2]) for o in layers)
+    _adaptive(layers, True)
+    print(f"faces (both layers): light {light}, uniform {uniform}")
+    assert light < 0.35 * uniform
+    background = _world_probe(scene)
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 16
+    scene.cycles.use_denoising = False
+    scene.cycles.use_adaptive_sampling = False
+    cam = scene.camera.data
+    cam.dof.use_dof = False
+    demo_plate.render_still(scene, str(tmp_path / "off.png"), "PNG")  # 8-bit, as the footage
+    out = footage.read_pixels(str(tmp_path / "off.png"), data=True)[0][..., :3]
+    source = footage.read_pixels(real_like[0], data=True)[0][..., :3]
+    assert oracles.psnr(out, source) >= 50.0
+    cam.dof.use_dof, cam.dof.aperture_fstop = True, 1.4
+    inner = (slice(4, -4), slice(4, -4))  # away from the frame's border
+    for focus in (1.0, 4.0, 30.0):
+        cam.dof.focus_distance = focus
+        seen, pictures = {}, {}
+        for adaptive in (True, False):
+            _adaptive(layers, adaptive)
+            seen[adaptive], pictures[adaptive] = _world_seen(
+                scene, background, str(tmp_path / f"r{focus}_{adaptive}.exr"))
+        match = oracles.psnr(pictures[True], pictures[False])
+        print(f"focus {focus}: world seen, light {seen[True].sum():.3f}, uniform "
+              f"{seen[False].sum():.3f}; light against uniform {match:.1f} dB")
+        assert seen[True][inner].max() <= seen[False][inner].max() + 1e-6, focus
+        assert match >= 35.0, focus
 
 
 def test_light_plate_has_no_holes_at_any_focus(empty_scene, shot, tmp_path):
@@ -156,16 +218,18 @@ def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_p
     assert len(_mesh(scene.objects[uniform.plate])[2]) == want
 
 
-def test_viewport_shows_the_light_plate_only_at_the_full_density(empty_scene, shot, tmp_path):
-    """A viewport (which a file opened for a render evaluates too) shows the uniform grid at
-    its lighter viewport density; at the full density it shows the light plate, as rendered."""
+def test_viewport_shows_the_light_plate_as_rendered(empty_scene, shot, tmp_path):
+    """A viewport (which a file opened for a render evaluates too) shows the light plate, as
+    rendered and lighter than the uniform grid at its viewport density; a uniform grid is
+    thinned to the viewport density there."""
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     obj = scene.objects[result.plate]
     bpy.context.view_layer.update()
     margin = plate_mesh.default_fill_px(W)
     grid = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, plate.DEFAULT_VIEWPORT_DENSITY)
+    light = len(_mesh(obj)[2])
+    assert light == len(_mesh(_layers(scene, result)[0])[2]) < grid["faces"]
+    plate.set_plate_input(obj, "Viewport Density", plate.DEFAULT_VIEWPORT_DENSITY)
+    _adaptive([obj], False)
     assert len(_mesh(obj)[2]) == grid["faces"]
-    full = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 1.0)["faces"]
-    light = len(_mesh(_layers(scene, result)[0])[2])
-    assert grid["faces"] < light < full

@@ -1,12 +1,17 @@
-"""The light plate's quadtree: it tiles the frame, stays fine at depth edges, coarsens flat
-surfaces, and has no cracks (every T-junction vertex lies on the coarse edge it splits)."""
+"""The light plate's faces: they tile the frame once, hold no tear inside, coarsen flat
+surfaces, keep each corner on its own side of a tear, and have no cracks (every T-junction
+vertex lies on the edge it splits)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 
 from rackfocus_addon import plate_lod, plate_mesh
+
+TEAR = plate_mesh.DEFAULT_TEAR
 
 
 def scene_depth(w: int = 256, h: int = 160) -> np.ndarray:
@@ -21,56 +26,93 @@ def scene_depth(w: int = 256, h: int = 160) -> np.ndarray:
     return z.astype(np.float32)
 
 
-def bottom_first_padded(z: np.ndarray) -> np.ndarray:
-    h, w = z.shape
-    wp, hp = plate_lod.padded_size(w, h)
-    return np.pad(z[::-1].astype(np.float64), ((0, hp - h), (0, wp - w)), mode="edge")
+def fill_depth(z: np.ndarray) -> np.ndarray:
+    """A fill layer: only near edges, empty (0) elsewhere."""
+    return np.where(plate_mesh.edge_band(z, 12), z * 1.5, 0.0).astype(np.float32)
 
 
-def test_blocks_tile_the_frame_once_and_are_balanced():
-    z = bottom_first_padded(scene_depth())
-    level = plate_lod.block_levels(z)
-    leaves = plate_lod.leaf_blocks(level)
+def canvas(z_top: np.ndarray, margin: int = 0) -> np.ndarray:
+    return plate_lod._canvas(z_top, margin, plate_lod.MAX_LEVEL)
+
+
+def torn(a: float, b: float) -> bool:
+    return not (a > 0 and b > 0 and abs(math.log(a) - math.log(b)) <= math.log1p(TEAR))
+
+
+@pytest.mark.parametrize("layer", ["main", "fill"])
+def test_faces_tile_the_filled_pixels_once_and_are_dyadic(layer):
+    """Every filled pixel in one face, empty ones in none; faces ``2**a`` by ``2**b`` pixels
+    from a multiple of their size."""
+    z = canvas(scene_depth() if layer == "main" else fill_depth(scene_depth()))
+    rect, _ = plate_lod.faces(z)
     cover = np.zeros(z.shape, dtype=int)
-    for x, y, s in leaves:
-        cover[y:y + s, x:x + s] += 1
-        assert x % s == 0 and y % s == 0
-        assert (level[y:y + s, x:x + s] == np.log2(s)).all()
-    assert (cover == 1).all()
-    # 2:1 balance with every 8-neighbour.
-    pad = np.pad(level, 1, mode="edge").astype(int)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            other = pad[1 + dy:1 + dy + z.shape[0], 1 + dx:1 + dx + z.shape[1]]
-            assert np.abs(other - level).max() <= 1
+    for x, y, w, h in rect:
+        cover[y:y + h, x:x + w] += 1
+        assert w & (w - 1) == 0 and h & (h - 1) == 0 and x % w == 0 and y % h == 0
+    assert (cover[z > 0] == 1).all() and (cover[z <= 0] == 0).all()
     # Far fewer faces than pixels, and the coarsest blocks are used.
-    assert len(leaves) < 0.2 * z.size and level.max() >= plate_lod.MAX_LEVEL - 1
+    assert len(rect) < 0.12 * (z > 0).sum() and rect[:, 2].max() == 1 << plate_lod.MAX_LEVEL
 
 
-def test_depth_edges_stay_at_full_density_and_flat_blocks_are_exact():
-    z = bottom_first_padded(scene_depth())
-    level = plate_lod.block_levels(z)
-    near_tear = plate_mesh.edge_band(z, 1)
-    assert near_tear.any() and (level[near_tear] == 0).all()
-    # Every pixel of a coarse block is within the tolerance of the block's flat faces.
-    corners = plate_lod.corner_depths(z)
-    for x, y, s in plate_lod.leaf_blocks(level):
-        if s == 1:
-            continue
-        inv = 1.0 / corners[[y, y, y + s, y + s], [x, x + s, x, x + s]]
-        f = (np.arange(s) + 0.5) / s
-        fy, fx = f[:, None], f[None, :]
-        interp = (inv[0] * (1 - fy) * (1 - fx) + inv[1] * (1 - fy) * fx + inv[2] * fy * (1 - fx)
-                  + inv[3] * fy * fx)
-        err = np.abs(z[y:y + s, x:x + s] * interp - 1.0).max()
-        assert err <= plate_lod.DEFAULT_TOLERANCE + 1e-6
+def test_no_face_holds_a_tear_and_faces_are_flat():
+    z = canvas(scene_depth())
+    rect, depth = plate_lod.faces(z)
+    tears = 0
+    for (x, y, w, h), c in zip(rect, depth):
+        block = z[y:y + h, x:x + w]
+        for a, b in zip(block[:, :-1].ravel(), block[:, 1:].ravel()):
+            assert not torn(a, b)
+        for a, b in zip(block[:-1].ravel(), block[1:].ravel()):
+            assert not torn(a, b)
+        # Every pixel within the tolerance of the face's 1/z-bilinear depth, twice it at most
+        # once its corners are moved onto neighbours' edges (stitched).
+        fy = ((np.arange(h) + 0.5) / h)[:, None]
+        fx = ((np.arange(w) + 0.5) / w)[None, :]
+        inv = 1.0 / c
+        interp = ((inv[0] * (1 - fx) + inv[1] * fx) * (1 - fy)
+                  + (inv[3] * (1 - fx) + inv[2] * fx) * fy)
+        assert np.abs(block * interp - 1.0).max() <= 2 * plate_lod.DEFAULT_TOLERANCE
+    horiz, vert = plate_mesh.discontinuities(z)
+    tears = horiz.sum() + vert.sum()
+    assert tears > 100  # the scene has edges, all of them between faces
 
 
 def test_tolerance_zero_on_noise_keeps_full_density():
     rng = np.random.default_rng(1)
     z = 5.0 * (1.0 + 0.01 * rng.standard_normal((64, 64)))
-    level = plate_lod.block_levels(z, tolerance=1e-4)
-    assert (level == 0).mean() > 0.9
+    rect, _ = plate_lod.faces(z, tolerance=1e-4)
+    assert len(rect) > 0.9 * z.size
+
+
+def test_side_corners_take_their_own_side_of_a_tear():
+    """Against brute force: each pixel corner is the mean of the pixels around it reachable
+    from this pixel through untorn pixel edges (empty pixels never)."""
+    rng = np.random.default_rng(3)
+    z = np.where(rng.random((12, 14)) < 0.5, 2.0, 6.0) * (1 + 0.005 * rng.random((12, 14)))
+    z[rng.random(z.shape) < 0.1] = 0.0
+    side = plate_lod.side_corners(z)
+    p = np.pad(z, 1, mode="edge")
+    h, w = z.shape
+    for r in range(h):
+        for q in range(w):
+            for k, (cx, cy) in enumerate(((0, 0), (1, 0), (1, 1), (0, 1))):
+                if z[r, q] <= 0:
+                    assert side[k, r, q] == 0.0
+                    continue
+                # The four pixels around corner point (q + cx, r + cy), in padded coordinates,
+                # as a ring: below-left, below-right, above-right, above-left.
+                px, py = q + cx, r + cy
+                ring = [(py, px), (py, px + 1), (py + 1, px + 1), (py + 1, px)]
+                own = ring.index((r + 1, q + 1))
+                seen, todo = {own}, [own]
+                while todo:
+                    i = todo.pop()
+                    for j in ((i + 1) % 4, (i + 3) % 4):
+                        if j not in seen and not torn(p[ring[i]], p[ring[j]]):
+                            seen.add(j)
+                            todo.append(j)
+                want = np.mean([p[ring[i]] for i in seen])
+                assert side[k, r, q] == pytest.approx(want, rel=1e-6)  # float32
 
 
 def _point(x, y, depth, w, h):
@@ -79,51 +121,76 @@ def _point(x, y, depth, w, h):
 
 
 @pytest.mark.parametrize("layer", ["main", "fill"])
-def test_no_cracks_every_t_junction_lies_on_its_coarse_edge(layer):
-    z_top = scene_depth()
-    if layer == "fill":  # a fill layer: only near edges, empty (0) elsewhere
-        band = plate_mesh.edge_band(z_top, 12)
-        z_top = np.where(band, z_top * 1.5, 0.0).astype(np.float32)
-    corners, level = plate_lod.layer_maps(z_top)
-    level = level[:-1, :-1]
-    h, w = z_top.shape
-    leaves = plate_lod.leaf_blocks(np.where(level < 0, -1 - level, level))
-    leaves = leaves[level[leaves[:, 1], leaves[:, 0]] >= 0]  # filled blocks only
-    vertex = np.zeros(corners.shape, dtype=bool)
-    for x, y, s in leaves:
-        vertex[[y, y, y + s, y + s], [x, x + s, x, x + s]] = True
+def test_no_cracks_every_t_junction_lies_on_its_edge(layer):
+    """Brute force: every face corner strictly inside another face's edge, where the two faces
+    meet untorn, is on that edge's straight line in camera space."""
+    z = canvas(scene_depth() if layer == "main" else fill_depth(scene_depth()))
+    rect, depth = plate_lod.faces(z)
+    h_px, w_px = z.shape
+    corners = {}  # corner point -> [(face, corner index)]
+    for f, (x, y, w, h) in enumerate(rect):
+        for k, pt in enumerate(((x, y), (x + w, y), (x + w, y + h), (x, y + h))):
+            corners.setdefault(pt, []).append((f, k))
     checked = 0
-    for x, y, s in leaves:
-        if s == 1:
-            continue
-        for (ax, ay), (bx, by) in (((x, y), (x + s, y)), ((x, y + s), (x + s, y + s)),
-                                   ((x, y), (x, y + s)), ((x + s, y), (x + s, y + s))):
-            pa = _point(ax, ay, corners[ay, ax], w, h)
-            pb = _point(bx, by, corners[by, bx], w, h)
-            for t in range(1, s):
-                mx, my = ax + (bx - ax) * t // s, ay + (by - ay) * t // s
-                if not vertex[my, mx]:
-                    continue
-                assert t == s // 2  # balanced: at most the middle
-                pm = _point(mx, my, corners[my, mx], w, h)
-                off = np.linalg.norm(np.cross(pm - pa, pb - pa)) / np.linalg.norm(pb - pa)
-                assert off < 2e-7 * np.linalg.norm(pm), (x, y, s, off)  # float32 depths
-                checked += 1
+    for f, (x, y, w, h) in enumerate(rect):
+        c = depth[f]
+        # (edge ends with their corner depths, the pixel row/column just inside, outside)
+        for (ax, ay, za), (bx, by, zb), inside, outside in (
+                ((x, y, c[0]), (x + w, y, c[1]), y, y - 1),
+                ((x, y + h, c[3]), (x + w, y + h, c[2]), y + h - 1, y + h),
+                ((x, y, c[0]), (x, y + h, c[3]), x, x - 1),
+                ((x + w, y, c[1]), (x + w, y + h, c[2]), x + w - 1, x + w)):
+            horizontal = ay == by
+            length = (bx - ax) if horizontal else (by - ay)
+            pa, pb = _point(ax, ay, za, w_px, h_px), _point(bx, by, zb, w_px, h_px)
+            for t in range(1, length):
+                pt = (ax + t, ay) if horizontal else (ax, ay + t)
+                for g, k in corners.get(pt, []):
+                    if horizontal:
+                        if not 0 <= outside < h_px:
+                            continue
+                        # The other face's pixel at the corner, across this edge.
+                        gx = pt[0] if k in (0, 3) else pt[0] - 1
+                        a, b = z[inside, gx], z[outside, gx]
+                    else:
+                        if not 0 <= outside < w_px:
+                            continue
+                        gy = pt[1] if k in (0, 1) else pt[1] - 1
+                        a, b = z[gy, inside], z[gy, outside]
+                    if torn(a, b):
+                        continue
+                    pm = _point(pt[0], pt[1], depth[g][k], w_px, h_px)
+                    off = np.linalg.norm(np.cross(pm - pa, pb - pa)) / np.linalg.norm(pb - pa)
+                    assert off < 1e-9 * np.linalg.norm(pm), (f, g, off)
+                    checked += 1
     assert checked > 20
 
 
 def test_mesh_planes_layout():
     z = scene_depth()
-    fill = np.where(plate_mesh.edge_band(z, 6), z * 1.2, 0.0).astype(np.float32)
-    planes = plate_lod.mesh_planes(z, fill)
-    wp, hp = plate_lod.padded_size(256, 160)
-    assert [p.shape for p in planes] == [(hp + 1, wp + 1)] * 4
-    assert all(p.dtype == np.float32 for p in planes)
-    # Top row first, like every cache plane: the frame's top-left corner is at [hp - 90, 0].
-    main_c = planes[0]
-    assert main_c[hp - 160, 0] == pytest.approx(9.0)
-    levels = range(-1 - plate_lod.MAX_LEVEL, plate_lod.MAX_LEVEL + 1)
-    assert set(np.unique(planes[3])) <= set(map(float, levels))
-    frame_levels = planes[3][hp - 159:hp + 1, :256]  # the frame's pixels, top row first
-    assert (frame_levels[fill == 0] < 0).all() and (frame_levels[fill > 0] >= 0).all()
-    assert (frame_levels <= -4).any()  # empty blocks are coarse too
+    fill = fill_depth(z)
+    margin = 5
+    planes = plate_lod.mesh_planes(z, fill, margin=margin)
+    assert len(planes) == 4 and all(p.dtype == np.float32 for p in planes)
+    rows = planes[0].shape[0]
+    assert planes[0].shape == (rows, plate_lod.MESH_ROW)
+    texels = np.stack(planes, axis=-1)[::-1].reshape(-1, 2, 4)  # bottom row first, pairs
+    used = texels[texels[:, 0, 2] != 0]
+    assert (texels[len(used):] == 0).all()  # the unused texels after the faces are zero
+    main, fill_faces = used[used[:, 0, 2] > 0], used[used[:, 0, 2] < 0]
+    want_main, want_main_depth = plate_lod.faces(canvas(z, margin))
+    assert len(main) == len(want_main) and len(fill_faces) == len(plate_lod.faces(
+        canvas(fill, margin))[0])
+    np.testing.assert_array_equal(main[:, 0, :2], want_main[:, :2] - margin)  # frame pixels
+    np.testing.assert_array_equal(main[:, 0, 2:], want_main[:, 2:])
+    np.testing.assert_allclose(main[:, 1], want_main_depth, rtol=1e-6)
+    # The frame's bottom-left pixel (the last row of z, top row first): in one face, whose
+    # depth there is the pixel's.
+    x, y, w, h = main[:, 0].T
+    at = np.flatnonzero((x <= 0) & (x + w > 0) & (y <= 0) & (y + h > 0))
+    assert at.size == 1
+    (x, y, w, h), c = main[at[0]]
+    fx, fy = (0.5 - x) / w, (0.5 - y) / h
+    inv = 1.0 / c
+    here = ((inv[0] * (1 - fx) + inv[1] * fx) * (1 - fy) + (inv[3] * (1 - fx) + inv[2] * fx) * fy)
+    assert 1.0 / here == pytest.approx(z[-1, 0], rel=plate_lod.DEFAULT_TOLERANCE)
