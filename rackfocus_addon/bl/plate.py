@@ -477,11 +477,13 @@ _INPUTS = (
 
 
 def ensure_node_group() -> bpy.types.NodeTree:
-    """The shared plate node group (built once per file)."""
-    group = bpy.data.node_groups.get(GROUP_NAME)
-    if (group is not None and group.bl_idname == "GeometryNodeTree"
-            and group.get("rf_version") == GROUP_VERSION):
-        return group
+    """The shared plate node group (built once per file). A file whose plates came from an older
+    version keeps their group (named alike, ``.001``...) for them; this version's is found by
+    its ``rf_version``, whatever its suffix, so re-importing never adds another."""
+    for group in bpy.data.node_groups:
+        if (group.bl_idname == "GeometryNodeTree" and group.name.startswith(GROUP_NAME)
+                and group.get("rf_version") == GROUP_VERSION):
+            return group
     group = bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree")
     group["rf_version"] = GROUP_VERSION
     _build_group(group)

@@ -233,3 +233,17 @@ def test_viewport_shows_the_light_plate_as_rendered(empty_scene, shot, tmp_path)
     plate.set_plate_input(obj, "Viewport Density", plate.DEFAULT_VIEWPORT_DENSITY)
     _adaptive([obj], False)
     assert len(_mesh(obj)[2]) == grid["faces"]
+
+
+def test_a_file_with_an_older_plate_group_gets_one_new_group(empty_scene, shot, tmp_path):
+    """Plates of an older version keep their node group (and its cache format); importing
+    again and again adds one group of this version, not one per import."""
+    old = bpy.data.node_groups.new(plate.GROUP_NAME, "GeometryNodeTree")
+    old["rf_version"] = plate.GROUP_VERSION - 1
+    for i in range(3):
+        plate.import_plate(empty_scene, PlateRequest(shot[0], shot[1],
+                                                     cache_dir=str(tmp_path / str(i))))
+    groups = [g for g in bpy.data.node_groups if g.name.startswith(plate.GROUP_NAME)]
+    assert sorted(g.get("rf_version") for g in groups) == [plate.GROUP_VERSION - 1,
+                                                           plate.GROUP_VERSION]
+    assert old.name == plate.GROUP_NAME and len(old.nodes) == 0
