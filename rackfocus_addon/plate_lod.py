@@ -22,7 +22,7 @@ the lens, not only from the camera (:func:`stitch`). Faces hold no tear and torn
 their own side's depth, so the plate tears exactly where the uniform plate does.
 
 On a real-like 1080p frame (many depth edges, 7 % unmeasured depth) the plate has 0.16 M faces
-and its fill 0.18 M, against 2.6 M pixels (bench/bench_plate.py).
+and its fill 0.18 M, against 2.5 M pixels (bench/bench_plate.py).
 
 :func:`mesh_planes` lists both layers' faces in one cache image per frame (``mesh_####.exr``),
 ``MESH_ROW`` texels wide, as many rows as they need, two texels a face from the bottom row:
@@ -261,17 +261,6 @@ def _inner_tears(z: np.ndarray, ln: np.ndarray, tear: float, max_level: int) -> 
     return out
 
 
-def face_ids(shape: tuple[int, int], rect: np.ndarray) -> np.ndarray:
-    """(H, W) int64: the face covering each pixel (index into ``rect``), -1 where none."""
-    ids = np.full(shape, -1, dtype=np.int64)
-    x, y, w, h = rect.T
-    area = w * h
-    face = np.repeat(np.arange(len(rect)), area)
-    k = np.arange(face.size) - np.repeat(np.cumsum(area) - area, area)
-    ids[y[face] + k // w[face], x[face] + k % w[face]] = face
-    return ids
-
-
 #: Per face corner (bottom-left, bottom-right, top-right, top-left): the corner point and own
 #: pixel as offsets (dx, dy) from the face's (x, y) in units of (w, h) and pixels, then two
 #: lines through the point: (the two pixels across it that one face must cover, the pixel
@@ -288,15 +277,13 @@ _CORNERS = (
 )
 
 
-def _t_junctions(z: np.ndarray, rect: np.ndarray, tear: float, ids: np.ndarray | None = None,
-                 ln: np.ndarray | None = None):
+def _t_junctions(z: np.ndarray, rect: np.ndarray, tear: float, ids: np.ndarray,
+                 ln: np.ndarray):
     """The T-junctions to stitch: (corner index, edge end 1, edge end 2, position along the
     edge) arrays, corner indices ``face * 4 + corner``; only where the corner's own pixel and
     the pixel across the edge are untorn (a tear leaves the two sides apart)."""
-    ids = face_ids(z.shape, rect) if ids is None else ids
     hgt, wid = z.shape
     limit = math.log1p(tear)
-    ln = _logs(z) if ln is None else ln
     x, y, w, h = rect.T
     out = []
     for c, (point, own, lines) in enumerate(_CORNERS):
@@ -319,14 +306,14 @@ def _t_junctions(z: np.ndarray, rect: np.ndarray, tear: float, ids: np.ndarray |
     return [np.concatenate(v) for v in zip(*out)]
 
 
-def stitch(z: np.ndarray, rect: np.ndarray, depth: np.ndarray, tear: float = DEFAULT_TEAR,
-           ids: np.ndarray | None = None, ln: np.ndarray | None = None, rounds: int = 64
-           ) -> np.ndarray:
+def stitch(z: np.ndarray, rect: np.ndarray, depth: np.ndarray, tear: float, ids: np.ndarray,
+           ln: np.ndarray, rounds: int = 64) -> np.ndarray:
     """``depth`` with every face corner that lies inside another face's edge (a T-junction) moved
     onto that edge: its depth the 1/z interpolation of the edge's ends, which is where the
     straight edge crosses the corner's camera ray, so the plate has no cracks from any point of
     the lens. An edge's ends may be T-junctions themselves, on a coarser grid each time (faces
-    are dyadic): a few rounds reach the fixed point."""
+    are dyadic): a few rounds reach the fixed point. ``ids``: each pixel's face (-1: none),
+    ``ln``: the depth's :func:`_logs`."""
     target, end1, end2, t = _t_junctions(z, rect, tear, ids, ln)
     flat = depth.reshape(-1).copy()
     for _ in range(rounds):
