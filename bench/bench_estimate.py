@@ -136,30 +136,9 @@ def timed(fn, runs: int) -> tuple[float, object]:
 def clip_figures(kind: str, chained: bool, frames: int) -> tuple[float, float, float]:
     """(chained scale drift per frame, worst frame's median relative depth error, flicker) of
     one moving shot, anchors (a near and a far measured pixel) on frame 0 only."""
-    truths, lumas = eo.moving_shot(kind, frames)
-    estimates, params = eo.fake_estimates(truths, seed=7, noise=0.0)
-    if chained:
-        transforms = [link.transform for link in motion.chain(estimates, lumas)]
-    else:
-        transforms = align.stabilise(estimates)
-    z0 = truths[0]
-    samples = []
-    for q in (10.0, 70.0):
-        r, c = np.unravel_index(int(np.nanargmin(np.abs(z0 - np.nanpercentile(z0, q)))),
-                                z0.shape)
-        samples.append(align.AnchorSample(f"{c},{r}", float(estimates[0][r, c]),
-                                          float(z0[r, c]), 0))
-    alignment = align.align_segment(0, frames, samples)
-    errors, ratios = [], []
-    for k, (t, e, z) in enumerate(zip(transforms, estimates, truths)):
-        inv = alignment.inverse_depth(t.apply(e.astype(np.float64)), k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = 1.0 / inv
-            errors.append(float(np.nanmedian(np.abs(d - z) / z)))
-            ratios.append(float(np.nanmedian(d / z)))
-    chained_scale = [t.scale * a / params[0][0] for t, (a, _b) in zip(transforms, params)]
-    drift = float(np.polyfit(np.arange(frames), chained_scale, 1)[0])
-    return drift, max(errors), float(np.mean(np.abs(np.diff(ratios))))
+    clip = eo.metric_clip(kind, frames, chained)
+    drift = float(np.polyfit(np.arange(frames), clip["scale"], 1)[0])
+    return drift, float(clip["errors"].max()), float(np.mean(np.abs(np.diff(clip["ratios"]))))
 
 
 def print_clips(frames: int) -> None:

@@ -68,6 +68,36 @@ def create_pull(scene, camera, marks, easing=None, space="distance", mode="rig",
     return pull.write_pull(scene, camera, request, progress)
 
 
+def saved_two_subject_shot(scene, folder) -> str:
+    """The two-subject scene, 24 frames, saved as ``folder``/shot.blend: the CLI tests' input."""
+    two_subject_scene(scene)
+    scene.frame_end = 24
+    path = os.path.join(str(folder), "shot.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    return path
+
+
+def evaluated_plate(obj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(camera-space vertices (n, 3), the plate's UV attribute (n, 3), faces (m, 4) as vertex
+    indices) of an evaluated plate layer; every face a quad."""
+    from rackfocus_addon.bl import plate
+
+    dg = bpy.context.evaluated_depsgraph_get()
+    mesh = obj.evaluated_get(dg).to_mesh()
+    n = len(mesh.vertices)
+    co = np.empty(n * 3)
+    mesh.vertices.foreach_get("co", co)
+    uv = np.empty(n * 3)
+    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
+    loops = np.empty(len(mesh.loops), dtype=np.int64)
+    mesh.loops.foreach_get("vertex_index", loops)
+    sizes = np.empty(len(mesh.polygons), dtype=np.int64)
+    mesh.polygons.foreach_get("loop_total", sizes)
+    obj.evaluated_get(dg).to_mesh_clear()
+    assert (sizes == 4).all()
+    return co.reshape(n, 3), uv.reshape(n, 3), loops.reshape(-1, 4)
+
+
 def cg_plate_still(root: str, width: int, height: int) -> tuple[str, str]:
     """(footage, metric depth) of the demo's CG scene rendered once at ``width`` x ``height``
     into ``root``, from a factory-empty file: the still the plate tests import."""

@@ -612,20 +612,7 @@ marks = ["Near@1", "Far@4"]
 
 def test_an_estimated_depth_shot_estimates_once_then_builds_its_plate(empty_scene, tmp_path,
                                                                      run_cli, capsys):
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
-    from onnx import TensorProto, helper
-
-    # A tiny network with Depth Anything V2's signature: disparity = mean of the input + 3.
-    x = helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3, "h", "w"])
-    y = helper.make_tensor_value_info("predicted_depth", TensorProto.FLOAT, [1, "h", "w"])
-    nodes = [helper.make_node("ReduceMean", ["pixel_values"], ["m"], axes=[1], keepdims=0),
-             helper.make_node("Add", ["m", "b"], ["predicted_depth"])]
-    graph = helper.make_graph(nodes, "tiny", [x], [y],
-                              [helper.make_tensor("b", TensorProto.FLOAT, [], [3.0])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(tmp_path / "tiny.onnx"))
+    _tiny_da2(tmp_path / "tiny.onnx")
 
     demo_plate.build_cg_scene(empty_scene, 32, 18, frames=2)
     colors, _depths = demo_plate.render_footage(empty_scene, str(tmp_path / "footage"),

@@ -8,7 +8,7 @@ import sys
 import bpy
 import pytest
 
-from helpers import two_subject_scene
+from helpers import saved_two_subject_shot
 from rackfocus_addon.bl import pull
 from rackfocus_addon.bl.scene_eval import effective_focus_m
 from rackfocus_addon.cli import main
@@ -18,11 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture
 def shot(empty_scene, tmp_path):
-    two_subject_scene(empty_scene)
-    empty_scene.frame_end = 24
-    path = str(tmp_path / "shot.blend")
-    bpy.ops.wm.save_as_mainfile(filepath=path)
-    return path
+    return saved_two_subject_shot(empty_scene, tmp_path)
 
 
 def test_pull_verb_writes_a_pull_and_saves(shot, tmp_path, capsys):

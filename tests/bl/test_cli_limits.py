@@ -26,7 +26,7 @@ from test_estimation import write_png as write_raw_png
 from test_plate_input import make_shot, snapshot
 from tiny_models import tiny_model
 
-from helpers import two_subject_scene
+from helpers import saved_two_subject_shot
 from rackfocus_addon import limits
 from rackfocus_addon.cli import main
 from rackfocus_addon.estimate import model as estimate_model
@@ -41,11 +41,7 @@ def error_line(captured) -> str:
 
 @pytest.fixture
 def shot(empty_scene, tmp_path):
-    two_subject_scene(empty_scene)
-    empty_scene.frame_end = 24
-    path = str(tmp_path / "shot.blend")
-    bpy.ops.wm.save_as_mainfile(filepath=path)
-    return path
+    return saved_two_subject_shot(empty_scene, tmp_path)
 
 
 @pytest.fixture

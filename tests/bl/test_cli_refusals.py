@@ -14,7 +14,7 @@ import bpy
 import numpy as np
 import pytest
 
-from helpers import add_camera, create_pull, two_subject_scene
+from helpers import add_camera, create_pull, saved_two_subject_shot, two_subject_scene
 from rackfocus_addon import cli
 from rackfocus_addon.bl import pull as pull_engine
 from rackfocus_addon.bl.files import save_blend
@@ -29,11 +29,7 @@ from rackfocus_addon.plate_request import PlateRequest
 
 @pytest.fixture
 def shot(empty_scene, tmp_path):
-    two_subject_scene(empty_scene)
-    empty_scene.frame_end = 24
-    path = str(tmp_path / "shot.blend")
-    bpy.ops.wm.save_as_mainfile(filepath=path)
-    return path
+    return saved_two_subject_shot(empty_scene, tmp_path)
 
 
 def error_line(capsys) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import oracles
 import pytest
 
-from helpers import add_camera
+from helpers import add_camera, evaluated_plate
 from rackfocus_addon import cli, plate_cache, plate_mesh
 from rackfocus_addon import depth as depth_maths
 from rackfocus_addon.bl import demo_plate, footage, plate
@@ -86,19 +86,6 @@ def render(scene, path):
     return path
 
 
-def evaluated_points(obj):
-    dg = bpy.context.evaluated_depsgraph_get()
-    mesh = obj.evaluated_get(dg).to_mesh()
-    n = len(mesh.vertices)
-    co = np.empty(n * 3)
-    mesh.vertices.foreach_get("co", co)
-    uv = np.empty(n * 3)
-    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
-    faces = len(mesh.polygons)
-    obj.evaluated_get(dg).to_mesh_clear()
-    return co.reshape(n, 3), uv.reshape(n, 3), faces
-
-
 def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot["color"], shot["depth"],
@@ -130,18 +117,8 @@ def test_round_trip_returns_the_source_pixels(empty_scene, shot, tmp_path):
 
 def face_pixels(obj) -> np.ndarray:
     """(column, row) of the footage pixel under each evaluated face's centre (top-left origin)."""
-    dg = bpy.context.evaluated_depsgraph_get()
-    mesh = obj.evaluated_get(dg).to_mesh()
-    n = len(mesh.vertices)
-    uv = np.empty(n * 3)
-    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
-    loops = np.empty(len(mesh.loops), dtype=np.int64)
-    mesh.loops.foreach_get("vertex_index", loops)
-    sizes = np.empty(len(mesh.polygons), dtype=np.int64)
-    mesh.polygons.foreach_get("loop_total", sizes)
-    obj.evaluated_get(dg).to_mesh_clear()
-    assert (sizes == 4).all()
-    centre = uv.reshape(n, 3)[loops.reshape(-1, 4)].mean(axis=1)
+    _, uv, faces = evaluated_plate(obj)
+    centre = uv[faces].mean(axis=1)
     cols = np.clip(np.floor(centre[:, 0] * W), 0, W - 1).astype(int)
     rows = np.clip(np.floor((1.0 - centre[:, 1]) * H), 0, H - 1).astype(int)
     return np.stack([cols, rows], axis=1)
@@ -242,12 +219,13 @@ def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot
     bpy.context.view_layer.update()
     obj = scene.objects[result.plate]
     # The viewport shows a lighter grid (0.5 vertices per pixel); renders use the full density.
-    _, _, light = evaluated_points(obj)
+    light = len(evaluated_plate(obj)[2])
     nx, ny = plate_mesh.grid_size(W + 6, H + 6, 0.5)
     assert light == (nx - 1) * (ny - 1)
     plate.set_plate_input(obj, "Viewport Density", 2.0)
     bpy.context.view_layer.update()
-    co, uv, faces = evaluated_points(obj)
+    co, uv, faces = evaluated_plate(obj)
+    faces = len(faces)
     margin = 3 / W, 3 / H
     nx, ny = plate_mesh.grid_size(W + 6, H + 6, 2.0)
     assert faces == (nx - 1) * (ny - 1)
@@ -267,7 +245,8 @@ def test_plate_geometry_lies_on_camera_rays_and_tears_at_edges(empty_scene, shot
     np.testing.assert_allclose(-co[centre, 2], z[H - 1 - j[centre] // 2, i[centre] // 2],
                                rtol=1e-5)
     # The fill layer only exists behind foreground edges, at background depth.
-    fco, _, ffaces = evaluated_points(scene.objects[result.fill])
+    fco, _, ffaces = evaluated_plate(scene.objects[result.fill])
+    ffaces = len(ffaces)
     assert 0 < ffaces < faces // 4
     assert -fco[:, 2].min() > 3.0
 

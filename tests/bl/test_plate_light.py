@@ -11,7 +11,7 @@ import numpy as np
 import oracles
 import pytest
 
-from helpers import cg_plate_still, real_like_still
+from helpers import cg_plate_still, evaluated_plate, real_like_still
 from rackfocus_addon import plate_mesh
 from rackfocus_addon.bl import compat, demo_plate, footage, plate
 from rackfocus_addon.plate_request import PlateRequest
@@ -44,21 +44,6 @@ def _adaptive(layers, on: bool) -> None:
     bpy.context.view_layer.update()
 
 
-def _mesh(obj):
-    """(camera-space vertices, uv, faces as vertex index lists) of the evaluated plate."""
-    dg = bpy.context.evaluated_depsgraph_get()
-    mesh = obj.evaluated_get(dg).to_mesh()
-    n = len(mesh.vertices)
-    co = np.empty(n * 3)
-    mesh.vertices.foreach_get("co", co)
-    uv = np.empty(n * 3)
-    mesh.attributes[plate.UV_ATTR].data.foreach_get("vector", uv)
-    loops = np.empty(len(mesh.loops), dtype=np.int64)
-    mesh.loops.foreach_get("vertex_index", loops)
-    obj.evaluated_get(dg).to_mesh_clear()
-    return co.reshape(n, 3), uv.reshape(n, 3), loops.reshape(-1, 4)
-
-
 def _render(scene, path):
     demo_plate.render_still(scene, path, "OPEN_EXR")
     return footage.read_pixels(path, data=True)[0][..., :3]
@@ -69,11 +54,11 @@ def test_light_plate_is_lighter_and_returns_the_footage(empty_scene, shot, tmp_p
     result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     layers = _layers(scene, result)
     bpy.context.view_layer.update()
-    light = [len(_mesh(o)[2]) for o in layers]
+    light = [len(evaluated_plate(o)[2]) for o in layers]
     for obj in layers:
         plate.set_plate_input(obj, "Viewport Density", 1.0)  # the uniform grid as rendered
     _adaptive(layers, False)
-    uniform = [len(_mesh(o)[2]) for o in layers]
+    uniform = [len(evaluated_plate(o)[2]) for o in layers]
     _adaptive(layers, True)
     print(f"faces (plate, fill): light {light}, uniform {uniform}")
     assert light[0] < 0.6 * uniform[0] and light[1] <= uniform[1]
@@ -110,9 +95,9 @@ def test_light_plate_on_real_like_footage(empty_scene, real_like, tmp_path):
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(*real_like, cache_dir=str(tmp_path)))
     layers = _layers(scene, result)
-    light = sum(len(_mesh(o)[2]) for o in layers)
+    light = sum(len(evaluated_plate(o)[2]) for o in layers)
     _adaptive(layers, False)
-    uniform = sum(len(_mesh(o)[2]) for o in layers)
+    uniform = sum(len(evaluated_plate(o)[2]) for o in layers)
     _adaptive(layers, True)
     print(f"faces (both layers): light {light}, uniform {uniform}")
     assert light < 0.35 * uniform
@@ -180,7 +165,7 @@ def test_light_plate_tears_at_depth_edges_and_lies_on_camera_rays(empty_scene, s
     scene = empty_scene
     result = plate.import_plate(scene, PlateRequest(shot[0], shot[1], cache_dir=str(tmp_path)))
     bpy.context.view_layer.update()
-    co, uv, faces = _mesh(_layers(scene, result)[0])
+    co, uv, faces = evaluated_plate(_layers(scene, result)[0])
     depth = -co[:, 2]
     # Every vertex on its camera ray (the camera sees exactly the frame).
     np.testing.assert_allclose(co[:, 0] / depth * 50.0 / 36.0 + 0.5, uv[:, 0], atol=1e-5)
@@ -215,7 +200,7 @@ def test_mesh_image_only_where_the_light_plate_reads_it(empty_scene, shot, tmp_p
     bpy.context.view_layer.update()
     margin = plate_mesh.default_fill_px(W)  # the grid spans the frame and this margin
     want = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, 0.5)["faces"]
-    assert len(_mesh(scene.objects[uniform.plate])[2]) == want
+    assert len(evaluated_plate(scene.objects[uniform.plate])[2]) == want
 
 
 def test_viewport_shows_the_light_plate_as_rendered(empty_scene, shot, tmp_path):
@@ -228,11 +213,11 @@ def test_viewport_shows_the_light_plate_as_rendered(empty_scene, shot, tmp_path)
     bpy.context.view_layer.update()
     margin = plate_mesh.default_fill_px(W)
     grid = plate_mesh.plate_stats(W + 2 * margin, H + 2 * margin, plate.DEFAULT_VIEWPORT_DENSITY)
-    light = len(_mesh(obj)[2])
-    assert light == len(_mesh(_layers(scene, result)[0])[2]) < grid["faces"]
+    light = len(evaluated_plate(obj)[2])
+    assert light == len(evaluated_plate(_layers(scene, result)[0])[2]) < grid["faces"]
     plate.set_plate_input(obj, "Viewport Density", plate.DEFAULT_VIEWPORT_DENSITY)
     _adaptive([obj], False)
-    assert len(_mesh(obj)[2]) == grid["faces"]
+    assert len(evaluated_plate(obj)[2]) == grid["faces"]
 
 
 def test_a_file_with_an_older_plate_group_gets_one_new_group(empty_scene, shot, tmp_path):

@@ -14,28 +14,9 @@ FRAMES = 48
 
 def metric_clip(kind, chained=True, frames=FRAMES, noise=0.0):
     """(per-frame median relative depth error, chained scale / true scale per frame) of a
-    moving shot through the pure pipeline: chain, two anchors on frame 0, back to metres."""
-    truths, lumas = eo.moving_shot(kind, frames)
-    estimates, params = eo.fake_estimates(truths, seed=7, noise=noise)
-    if chained:
-        transforms = [link.transform for link in motion.chain(estimates, lumas)]
-    else:
-        transforms = align.stabilise(estimates)
-    z0 = truths[0]
-    samples = []
-    near, far = np.nanpercentile(z0, (10.0, 70.0))
-    for target in (near, far):  # a near pixel and a far one, measured
-        r, c = np.unravel_index(int(np.nanargmin(np.abs(z0 - target))), z0.shape)
-        samples.append(align.AnchorSample(f"{c},{r}", float(transforms[0].apply(
-            float(estimates[0][r, c]))), float(z0[r, c]), 0))
-    alignment = align.align_segment(0, frames, samples)
-    errors = []
-    for k, (t, e, z) in enumerate(zip(transforms, estimates, truths)):
-        inv = alignment.inverse_depth(t.apply(e.astype(np.float64)), k)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            errors.append(float(np.nanmedian(np.abs(1.0 / inv - z) / z)))
-    ratio = [t.scale * a / params[0][0] for t, (a, _b) in zip(transforms, params)]
-    return np.array(errors), np.array(ratio)
+    moving shot through the pure pipeline (:func:`estimate_oracles.metric_clip`)."""
+    clip = eo.metric_clip(kind, frames, chained, noise)
+    return clip["errors"], clip["scale"]
 
 
 def test_motion_is_measured_for_pan_push_in_and_shake():
