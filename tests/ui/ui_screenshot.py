@@ -554,6 +554,49 @@ def material_preview():
     area.spaces.active.shading.type = "MATERIAL"
 
 
+def _luminance(rgb) -> float:
+    """WCAG relative luminance of an sRGB colour (0-1 floats)."""
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def check_legend_contrast():
+    """On a bright lit scene (Material Preview, the white floor behind the corner text) the
+    legend's blue still reads at WCAG AA (4.5:1) against the backing as drawn."""
+    from rack_focus.operators import overlay
+
+    pixels, width = viewport_pixels(), viewport_width()
+    _win, area = view3d()
+    height = next(r for r in area.regions if r.type == "WINDOW").height
+    scale = bpy.context.preferences.system.ui_scale
+    x0, y0, x1, y1 = (int(round(v)) for v in overlay.text_box(bpy.context.scene.camera, scale))
+    pad = int(6 * scale)
+
+    def lum(xs, ys):  # median luminance of pixels (x, y from the region's bottom)
+        values = sorted(_luminance([pixels[((height - 1 - y) * width + x) * 3 + c] / 255.0
+                                    for c in range(3)]) for x in xs for y in ys)
+        return values[len(values) // 2]
+
+    rows = range(y0 + 2, y1 - 2)
+    backing = lum(range(x0 + 1, x0 + pad - 1), rows)  # the pad left of the text: no glyphs
+    behind = lum(range(x1 + 4, x1 + 24), rows)  # the scene right of the box
+    # The legend's blue run as drawn: the brightest of its glyphs' pixels (their cores).
+    import blf
+
+    blf.size(0, 13 * scale)
+    start = int(20 * scale + blf.dimensions(0, "\u2014 focus")[0]
+                + blf.dimensions(0, "   ")[0]) + 2
+    base = int(40 * scale)  # the legend is the last line
+    text = max(_luminance([pixels[((height - 1 - y) * width + x) * 3 + c] / 255.0
+                           for c in range(3)])
+               for x in range(start, x1 - pad) for y in range(base, base + int(10 * scale)))
+    ratio = (max(text, backing) + 0.05) / (min(text, backing) + 0.05)
+    print(f"RF-UI: legend contrast {ratio:.1f}:1 (text {text:.3f}, backing {backing:.3f}, "
+          f"scene behind {behind:.3f})", flush=True)
+    assert behind > 0.4, f"the scene behind the corner text is not bright ({behind:.3f})"
+    assert ratio >= 4.5, f"the legend reads at {ratio:.1f}:1 over a bright scene (< 4.5)"
+
+
 def refused_dialog():
     """A refused Import Plate opened again shows what was typed (the last shot: the dialog
     stays open)."""
@@ -581,7 +624,7 @@ for _name, _fn in FLOW:
     if _name == "05a_stale_readout":
         STEPS += [docs_frame, screenshot]
 STEPS += [lambda: bpy.context.scene.frame_set(13), material_preview,
-          *[lambda: None] * 12, _shot("11_material_preview"),
+          *[lambda: None] * 12, _shot("11_material_preview"), check_legend_contrast,
           refused_dialog, _shot("12_refused_dialog_reopened")]
 
 
