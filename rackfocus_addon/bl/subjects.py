@@ -121,6 +121,7 @@ class PixelSubject(Subject):
         self.camera = camera
         self.reader = reader
         self.ref = ref
+        reader.watch(*ref.coords)
         super().__init__(ref, point=self.position())
 
     def camera_local(self, frame: int) -> np.ndarray:
@@ -158,11 +159,21 @@ def check_pixel_marks(subjects: Sequence[Subject], marks: Iterable[tuple[int, in
 
 
 class DepthReader:
-    """Metric depth per frame from a plate's cached depth EXRs (read on demand, kept).
+    """Metric depth per frame from a plate's cached depth EXRs, read on demand.
 
     The cache's blue channel is 1 where the depth was not measured (NaN, inf, <= 0 in the source:
     filled from neighbours); caches written before it existed read as measured everywhere.
+
+    Only the last :data:`KEEP_FRAMES` frames' planes stay in memory, and every value read is
+    remembered: a pull walks the clip frame by frame (once to key the point, again to measure
+    the focus), and kept whole frames grew by 20 MB a 1080p frame per pixel mark (2.3 GB for
+    two marks on a 48-frame clip, so a minute of footage would not fit). The pixels of every
+    subject sharing the reader (:meth:`watch`) are sampled when a frame is read, so marks on
+    one plate read each file once between them.
     """
+
+    #: Frames whose depth and unmeasured planes are kept (a pull reads them in order).
+    KEEP_FRAMES = 2
 
     def __init__(self, plate_obj: bpy.types.Object) -> None:
         record = records.read(plate_obj, plate.RECORD) or {}
@@ -176,7 +187,9 @@ class DepthReader:
         if image is None:
             raise RackFocusError(f"Plate '{plate_obj.name}' has lost its depth image")
         self.first = os.path.abspath(bpy.path.abspath(image.filepath, library=image.library))
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # oldest first
+        self._values: dict[tuple[int, int, float, float], float] = {}
+        self._watched: dict[tuple[float, float], None] = {}
 
     @property
     def frame_range(self) -> tuple[int, int]:
@@ -214,13 +227,26 @@ class DepthReader:
 
     def depth_at(self, frame: int, x: float, y: float) -> float:
         """Planar depth (metres) under pixel (x, y) (origin top-left) at ``frame``."""
-        self._check_inside(x, y)
-        return depth_maths.sample_at(self._frame(frame)[0], x, y)
+        return self._value(frame, 0, x, y)
 
     def measured_at(self, frame: int, x: float, y: float) -> bool:
         """Whether the depth under pixel (x, y) at ``frame`` was measured (not filled in)."""
+        return self._value(frame, 1, x, y) < 0.5
+
+    def watch(self, x: float, y: float) -> None:
+        """Sample pixel (x, y) in every frame read from now on (a subject on this plate)."""
         self._check_inside(x, y)
-        return depth_maths.sample_at(self._frame(frame)[1], x, y) < 0.5
+        self._watched[(x, y)] = None
+
+    def _value(self, frame: int, plane: int, x: float, y: float) -> float:
+        self._check_inside(x, y)
+        key = (self.index(frame), plane, x, y)
+        if key not in self._values:
+            planes = self._frame(frame)
+            for px, py in (*self._watched, (x, y)):
+                for k, values in enumerate(planes):
+                    self._values[(key[0], k, px, py)] = depth_maths.sample_at(values, px, py)
+        return self._values[key]
 
     def _check_inside(self, x: float, y: float) -> None:
         if not (0 <= round(x) < self.width and 0 <= round(y) < self.height):
@@ -235,17 +261,20 @@ class DepthReader:
             if not os.path.isfile(path):
                 raise RackFocusError(f"Plate depth file is missing: {path}")
             px, _ = footage_io.read_pixels(path, data=True)
+            while len(self._cache) >= self.KEEP_FRAMES:
+                del self._cache[next(iter(self._cache))]
             self._cache[index] = (px[..., 0].copy(), px[..., 2].copy())
         return self._cache[index]
 
 
 def resolve_subject(scene: bpy.types.Scene, camera: bpy.types.Object,
-                    ref: SubjectRef) -> Subject:
-    """Find the scene thing that ``ref`` names, or raise a :class:`RackFocusError` that says why."""
+                    ref: SubjectRef, readers: dict | None = None) -> Subject:
+    """Find the scene thing that ``ref`` names, or raise a :class:`RackFocusError` that says why.
+    ``readers``: depth readers by plate name, shared by the pixel marks resolved with it."""
     if ref.kind == "point":
         return Subject(ref, point=ref.coords)
     if ref.kind == "pixel":
-        return _pixel_subject(scene, camera, ref)
+        return _pixel_subject(scene, camera, ref, {} if readers is None else readers)
     if ref.kind == "bone":
         whole = scene.objects.get(f"{ref.name}:{ref.bone}")
         if scene.objects.get(ref.name) is None and whole is not None:
@@ -271,7 +300,9 @@ def resolve_subject(scene: bpy.types.Scene, camera: bpy.types.Object,
 
 def resolve_subjects(scene: bpy.types.Scene, camera: bpy.types.Object,
                      refs: Iterable[SubjectRef]) -> list[Subject]:
-    return [resolve_subject(scene, camera, ref) for ref in refs]
+    """:func:`resolve_subject` of each; pixel marks on one plate share its depth reader."""
+    readers: dict[str, DepthReader] = {}
+    return [resolve_subject(scene, camera, ref, readers) for ref in refs]
 
 
 def _checked(camera, ref: SubjectRef, obj, bone: str = "") -> Subject:
@@ -311,7 +342,7 @@ def _missing_object(scene, ref: SubjectRef) -> str:
     return message + did_you_mean(ref.name, names)
 
 
-def _pixel_subject(scene, camera, ref: SubjectRef) -> PixelSubject:
+def _pixel_subject(scene, camera, ref: SubjectRef, readers: dict) -> PixelSubject:
     if len(ref.coords) != 2:
         raise RackFocusError(f"{ref.label()} is not a pixel mark: write px:X,Y@FRAME")
     found = [p for p in plate.plates(camera) if scene.objects.get(p.name) is not None]
@@ -319,4 +350,6 @@ def _pixel_subject(scene, camera, ref: SubjectRef) -> PixelSubject:
         raise RackFocusError(
             f"Mark on {ref.label()} needs a depth plate in front of camera '{camera.name}': "
             "import one first (rackfocus plate / Import Plate)")
-    return PixelSubject(ref, scene, camera, DepthReader(found[0]))
+    if found[0].name not in readers:
+        readers[found[0].name] = DepthReader(found[0])
+    return PixelSubject(ref, scene, camera, readers[found[0].name])

@@ -20,7 +20,7 @@ import pytest
 from helpers import add_camera, evaluated_plate
 from rackfocus_addon import cli, plate_cache, plate_mesh
 from rackfocus_addon import depth as depth_maths
-from rackfocus_addon.bl import demo_plate, footage, plate
+from rackfocus_addon.bl import demo_plate, footage, plate, subjects
 from rackfocus_addon.bl import pull as pull_engine
 from rackfocus_addon.bl.scene_eval import effective_focus_m
 from rackfocus_addon.bl.subjects import resolve_subject
@@ -350,6 +350,45 @@ def test_rig_pixel_marks_follow_a_moving_camera_and_a_sequence(empty_scene, shot
         depth = -(np.linalg.inv(np.array(cam.matrix_world)) @ np.append(subject.position(), 1))[2]
         want = depth if frame == scene.frame_start else 8.0
         assert effective_focus_m(scene, cam, frame) == pytest.approx(want, rel=1e-4)
+
+
+def test_pixel_depth_is_read_once_a_frame_and_few_frames_are_kept(empty_scene, shot, tmp_path,
+                                                                 monkeypatch):
+    """A pull walks a pixel's depth through the clip twice (keys, then focus): each cache file
+    is read once, the values are the file's, and only ``KEEP_FRAMES`` frames' planes stay in
+    memory, so a long clip does not grow it (it kept every frame: 20 MB a 1080p frame)."""
+    scene = empty_scene
+    result = plate.import_plate(scene, PlateRequest(shot["seq_color"][0], shot["seq_depth"][0],
+                                                    cache_dir=str(tmp_path)))
+    cam = scene.objects[result.camera]
+    reads = []
+    real = footage.read_pixels
+
+    def counted(path, **kwargs):
+        reads.append(path)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(footage, "read_pixels", counted)
+    subject = resolve_subject(scene, cam, SubjectRef("pixel", coords=(19, 21)))
+    reader = subject.reader
+    frames = list(range(scene.frame_start, scene.frame_end + 1))
+    first = [subject.camera_local(f) for f in frames]
+    again = [subject.camera_local(f) for f in reversed(frames)][::-1]
+    assert len(frames) == 3 and len(reads) == len(set(reads)) == 3, reads
+    assert len(reader._cache) == subjects.DepthReader.KEEP_FRAMES == 2
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    # Two marks on the plate, each walked through the clip: still one read a frame.
+    reads.clear()
+    pair = subjects.resolve_subjects(scene, cam, [SubjectRef("pixel", coords=(19, 21)),
+                                                  SubjectRef("pixel", coords=(3, 3))])
+    walked = [[s.camera_local(f) for f in frames] for s in pair]
+    assert len(reads) == 3, reads
+    assert all(np.array_equal(a, b) for a, b in zip(walked[0], first))
+    monkeypatch.undo()
+    for frame in frames:
+        px, _ = footage.read_pixels(reader.file_for(frame), data=True)
+        assert reader.depth_at(frame, 19, 21) == float(px[21, 19, 0])
+        assert reader.measured_at(frame, 19, 21) == (px[21, 19, 2] < 0.5)
 
 
 def test_pixel_marks_without_a_plate_say_why(empty_scene):
