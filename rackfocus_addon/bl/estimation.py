@@ -531,13 +531,13 @@ class Estimation:
 
     # Footage.
     def _srgb(self, clip: footage_io.Clip, index: int) -> np.ndarray:
-        px, _bits = footage_io.read_pixels(clip.files[index])
+        px, _bits = footage_io.read_display(clip.files[index])
         if px.shape[:2] != (clip.height, clip.width):
             raise RackFocusError(
                 f"Footage frame {os.path.basename(clip.files[index])} is {px.shape[1]}x"
                 f"{px.shape[0]}, the clip is {clip.width}x{clip.height}: every frame must "
                 "have the same size")
-        return preprocess.linear_to_srgb(px[..., :3])
+        return px
 
     def _unpacked(self, clip: footage_io.Clip, source_sig: str) -> footage_io.Clip:
         """A movie's frames as a PNG sequence in ``footage/`` (decoded once per movie)."""

@@ -15,6 +15,7 @@ import bpy
 import numpy as np
 
 from ..errors import RackFocusError
+from ..estimate import preprocess
 from ..limits import blender_fps, check_png
 from .files import blender_stdout_silenced, c_stderr_quiet
 
@@ -189,6 +190,25 @@ def read_pixels(file: str, data: bool = False) -> tuple[np.ndarray, int]:
     ``data=True`` reads raw values (depth: no colour transform). Otherwise colour is returned as
     scene-linear: byte images in sRGB are decoded with the sRGB transfer function.
     """
+    px, bits, srgb = _read(file, data)
+    if srgb:
+        px[..., :3] = srgb_to_linear(px[..., :3])
+    return px, bits
+
+
+def read_display(file: str) -> tuple[np.ndarray, int]:
+    """(colour (H, W, 3) float32 display sRGB in 0..1, top row first, bits per channel): what a
+    depth network sees. A byte sRGB file's values as they are (no round trip through linear,
+    two power functions a pixel); anything else from scene-linear, clipped."""
+    px, bits, srgb = _read(file, False)
+    if srgb:
+        return px[..., :3], bits
+    return preprocess.linear_to_srgb(px[..., :3]), bits
+
+
+def _read(file: str, data: bool) -> tuple[np.ndarray, int, bool]:
+    """(pixels (H, W, 4) float32 top row first as stored, bits per channel, whether they are
+    sRGB-encoded bytes)."""
     img = _load(file)
     try:
         if data:
@@ -201,10 +221,7 @@ def read_pixels(file: str, data: bool = False) -> tuple[np.ndarray, int]:
         srgb = not data and not img.is_float and img.colorspace_settings.name == "sRGB"
     finally:
         bpy.data.images.remove(img)
-    px = px.reshape(h, w, 4)[::-1].copy()
-    if srgb:
-        px[..., :3] = srgb_to_linear(px[..., :3])
-    return px, bits
+    return px.reshape(h, w, 4)[::-1].copy(), bits, srgb
 
 
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:

@@ -105,31 +105,55 @@ def upsample_inverse_depth(low: np.ndarray, guide: np.ndarray,
     # sides of a jump inside it, and the smooth samples beyond a blurred one), each compared
     # with the footage at its own centre (as Kopf et al.'s joint bilateral upsampling samples
     # the guide).
-    py = (ys + 0.5) * (h / big_h) - 0.5
-    px = (xs + 0.5) * (w / big_w) - 0.5
+    # float32 and flat indices throughout: on a frame that is all edges (a noisy network)
+    # this is most of the upsampling's time.
+    py = ((ys + 0.5) * (h / big_h) - 0.5).astype(np.float32)
+    px = ((xs + 0.5) * (w / big_w) - 0.5).astype(np.float32)
     offsets = np.arange(-1, 3)
     ny = np.clip(np.floor(py).astype(np.int64)[:, None, None] + offsets[None, :, None], 0, h - 1)
     nx = np.clip(np.floor(px).astype(np.int64)[:, None, None] + offsets[None, None, :], 0, w - 1)
     ny, nx = np.broadcast_arrays(ny, nx)
     ny = ny.reshape(ys.size, -1)
     nx = nx.reshape(ys.size, -1)
+    low_at = ny * w + nx  # the 16 samples' flat indices
     gy = np.minimum(((ny + 0.5) * (big_h / h)).astype(np.int64), big_h - 1)
     gx = np.minimum(((nx + 0.5) * (big_w / w)).astype(np.int64), big_w - 1)
-    c2 = ((guide[gy, gx] - guide[ys, xs][:, None, :]) ** 2).sum(axis=2)
-    d2 = (ny - py[:, None]) ** 2 + (nx - px[:, None]) ** 2
-    wgt = np.exp(-0.5 * d2 / SIGMA_SPACE_LOW_PX ** 2 - 0.5 * c2 / sigma_color ** 2)
+    guide_at = gy * big_w + gx
+    del gy, gx
+    flat_guide = guide.reshape(-1, 3)
+    own = flat_guide[ys * big_w + xs]
+    expo = np.zeros(low_at.shape, dtype=np.float32)
+    for c in range(3):
+        diff = flat_guide[:, c][guide_at]
+        diff -= own[:, c, None]
+        diff *= diff
+        expo += diff
+    del guide_at
+    expo *= np.float32(-0.5 / sigma_color ** 2)
+    dy = ny.astype(np.float32) - py[:, None]
+    dx = nx.astype(np.float32) - px[:, None]
+    del ny, nx
+    dy *= dy
+    dx *= dx
+    dy += dx
+    del dx
+    dy *= np.float32(-0.5 / SIGMA_SPACE_LOW_PX ** 2)
+    expo += dy
+    del dy
+    wgt = np.exp(expo, out=expo)
     # Samples on a jump mix both sides (the network's receptive field blurs them): prefer the
     # plateaus on either side.
-    wgt = wgt * np.where(_mixed(vals, valid, edge_ratio)[ny, nx], MIXED_WEIGHT, 1.0)
-    ok = valid[ny, nx]
-    wgt = np.where(ok, wgt, 0.0)
-    v = vals[ny, nx]
+    mixed = _mixed(vals, valid, edge_ratio).ravel()[low_at]
+    wgt[mixed] *= np.float32(MIXED_WEIGHT)
+    ok = valid.ravel()[low_at]
+    wgt[~ok] = 0.0
+    v = vals.ravel()[low_at]
     best = np.argmax(wgt, axis=1)
     anchor = v[np.arange(ys.size), best]
     same = ok & (np.abs(v - anchor[:, None]) <= edge_ratio * anchor[:, None])
-    ws = np.where(same, wgt, 0.0)
-    total = ws.sum(axis=1)
+    wgt[~same] = 0.0
+    total = wgt.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        picked = np.where(total > 0.0, (ws * v).sum(axis=1) / np.maximum(total, 1e-30), np.nan)
+        picked = np.where(total > 0.0, (wgt * v).sum(axis=1) / np.maximum(total, 1e-30), np.nan)
     out[ys, xs] = picked.astype(np.float32)
     return out

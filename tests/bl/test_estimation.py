@@ -70,6 +70,25 @@ def write_clip(folder, frames=4, shots=None, height=H):
     return os.path.join(folder, "shot_0001.png")
 
 
+def test_footage_reaches_the_network_as_its_file_holds_it(tmp_path):
+    """An 8-bit sRGB frame's values go to the network as stored (byte / 255, no round trip
+    through linear); float footage is encoded to display sRGB and clipped."""
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (H, W, 3)) / 255.0
+    png = str(tmp_path / "f.png")
+    write_png(png, rgb)
+    shown, bits = footage.read_display(png)
+    assert bits == 8 and shown.dtype == np.float32
+    np.testing.assert_allclose(shown, rgb, atol=1e-6)  # Blender decodes byte / 255
+    linear = np.concatenate([rng.random((H, W, 3)) * 1.5, np.ones((H, W, 1))], axis=2)
+    exr = str(tmp_path / "f.exr")
+    footage.write_exr(exr, linear)
+    shown, bits = footage.read_display(exr)
+    assert bits == 32
+    np.testing.assert_allclose(shown, preprocess.linear_to_srgb(linear[..., :3]), atol=1e-6)
+    assert shown.max() <= 1.0
+
+
 def read_depth(path):
     px, bits = footage.read_pixels(path, data=True)
     assert bits == 32
