@@ -101,12 +101,20 @@ def upsample_inverse_depth(low: np.ndarray, guide: np.ndarray,
     if ys.size == 0:
         return out
     ys = edge_rows[ys]
-    # Joint bilateral on those pixels: the 4 x 4 low-resolution samples around the cell (both
-    # sides of a jump inside it, and the smooth samples beyond a blurred one), each compared
-    # with the footage at its own centre (as Kopf et al.'s joint bilateral upsampling samples
-    # the guide).
-    # float32 and flat indices throughout: on a frame that is all edges (a noisy network)
-    # this is most of the upsampling's time.
+    out[ys, xs] = _joint_bilateral(vals, valid, guide, ys, xs, edge_ratio, sigma_color)
+    return out
+
+
+def _joint_bilateral(vals: np.ndarray, valid: np.ndarray, guide: np.ndarray, ys: np.ndarray,
+                     xs: np.ndarray, edge_ratio: float, sigma_color: float) -> np.ndarray:
+    """Inverse depth at footage pixels (``ys``, ``xs``) from the 4 x 4 low-resolution samples
+    around each (both sides of a jump inside its cell, and the smooth samples beyond a blurred
+    one), each compared with the footage at its own centre (as Kopf et al.'s joint bilateral
+    upsampling samples the guide); only the samples on the best one's side are averaged.
+    float32 and flat indices throughout: on a frame that is all edges (a noisy network) this
+    is most of the upsampling's time."""
+    h, w = vals.shape
+    big_h, big_w = guide.shape[:2]
     py = ((ys + 0.5) * (h / big_h) - 0.5).astype(np.float32)
     px = ((xs + 0.5) * (w / big_w) - 0.5).astype(np.float32)
     offsets = np.arange(-1, 3)
@@ -155,5 +163,4 @@ def upsample_inverse_depth(low: np.ndarray, guide: np.ndarray,
     total = wgt.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         picked = np.where(total > 0.0, (wgt * v).sum(axis=1) / np.maximum(total, 1e-30), np.nan)
-    out[ys, xs] = picked.astype(np.float32)
-    return out
+    return picked.astype(np.float32)
