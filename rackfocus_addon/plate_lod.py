@@ -243,7 +243,7 @@ def faces(z: np.ndarray, tear: float = DEFAULT_TEAR, tolerance: float = DEFAULT_
     # Faces never cross the coarsest blocks: work on those tiles, (n, t, t), and only on the
     # tiles that still have free pixels (most of a frame is taken by its first, largest faces).
     free = _tiles(z > 0, t)
-    ids = np.full(free.shape, -1, dtype=np.int64)
+    ids = np.full(free.shape, -1, dtype=np.int32)  # face numbers: 4 bytes a pixel, not 8
     left = free.sum(axis=(1, 2))  # free pixels a tile
     active = np.flatnonzero(left)
     tiles_x = wid // t
