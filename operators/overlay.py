@@ -244,17 +244,23 @@ def _draw_backing(x0: float, y0: float, x1: float, y1: float) -> None:
     gpu.state.blend_set("NONE")
 
 
-def text_box(camera, scale: float) -> tuple[float, float, float, float]:
-    """The corner text's backing in region pixels from the bottom left (x0, y0, x1, y1)."""
+def text_layout(camera, scale: float) -> tuple[tuple[float, float, float, float], list]:
+    """The corner text as drawn: its backing (x0, y0, x1, y1) and its runs (text, colour, x, y)
+    in region pixels from the bottom left (the UI test reads the legend's contrast there)."""
     import blf
 
     lines = _text_lines(camera)
     blf.size(0, 13 * scale)
     step, pad = 18 * scale, 6 * scale
-    widths = [sum(blf.dimensions(0, run)[0] for run, _c in line) for line in lines]
-    x, y = 20 * scale, 40 * scale + step * (len(lines) - 1)
-    return (x - pad, y - step * (len(lines) - 1) - pad, x + max(widths) + pad,
-            y + 13 * scale + pad)
+    x, top = 20 * scale, 40 * scale + step * (len(lines) - 1)
+    runs, right = [], x
+    for row, line in enumerate(lines):
+        cx, y = x, top - step * row
+        for run, color in line:
+            runs.append((run, color, cx, y))
+            cx += blf.dimensions(0, run)[0]
+        right = max(right, cx)
+    return (x - pad, top - step * (len(lines) - 1) - pad, right + pad, top + 13 * scale + pad), runs
 
 
 def _draw_text() -> None:
@@ -265,22 +271,12 @@ def _draw_text() -> None:
         return
     import blf
 
-    camera = context.scene.camera
-    scale = context.preferences.system.ui_scale
-    lines = _text_lines(camera)
-    box = text_box(camera, scale)
+    box, runs = text_layout(context.scene.camera, context.preferences.system.ui_scale)
     _draw_backing(*box)
-    blf.size(0, 13 * scale)
-    step = 18 * scale
-    x, y = 20 * scale, 40 * scale + step * (len(lines) - 1)
-    for line in lines:
-        cx = x
-        for run, color in line:
-            blf.color(0, *color)
-            blf.position(0, cx, y, 0)
-            blf.draw(0, run)
-            cx += blf.dimensions(0, run)[0]
-        y -= step
+    for run, color, x, y in runs:
+        blf.color(0, *color)
+        blf.position(0, x, y, 0)
+        blf.draw(0, run)
     draw_counts["text"] += 1
 
 

@@ -62,7 +62,7 @@ RECORD = "rackfocus_plate"
 GROUP_NAME = "RackFocus Plate"
 #: Layout of the shared node group; a file's older group is left to its plates, a new one made.
 GROUP_VERSION = 10
-UV_ATTR = "rf_uv"
+UV_ATTR = plate_nodes.UV_ATTR
 #: Point attribute (u * depth, v * depth, depth): linear in camera space, so it interpolates
 #: exactly across a face whose corners lie at different depths; the material divides it back
 #: into the footage's UV at every hit (``UV_ATTR`` interpolated is off by up to a tenth of a

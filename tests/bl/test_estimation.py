@@ -519,8 +519,7 @@ def test_alignment_and_stabilisation_on_a_rendered_moving_camera(tmp_path, empty
     focal = 50.0 / 36.0 * W
     estimates, _params = eo.fake_estimates(truths, seed=11, noise=0.01)
     size = preprocess.model_size(W, H)
-    tensors = [preprocess.to_tensor(preprocess.linear_to_srgb(
-        footage.read_pixels(c)[0][..., :3]), *size) for c in colors]
+    tensors = [preprocess.to_tensor(footage.read_display(c)[0], *size) for c in colors]
     # Anchors on the first and last frames: on the wall, the box and the sphere.
     anchors = []
     for k in (0, frames - 1):

@@ -12,6 +12,7 @@ screenshot. Any Python error (in an operator or while drawing a panel) makes Ble
 import importlib.util
 import math
 import os
+import statistics
 import struct
 import sys
 import traceback
@@ -569,27 +570,20 @@ def check_legend_contrast():
     _win, area = view3d()
     height = next(r for r in area.regions if r.type == "WINDOW").height
     scale = bpy.context.preferences.system.ui_scale
-    x0, y0, x1, y1 = (int(round(v)) for v in overlay.text_box(bpy.context.scene.camera, scale))
+    box, runs = overlay.text_layout(bpy.context.scene.camera, scale)
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
     pad = int(6 * scale)
 
-    def lum(xs, ys):  # median luminance of pixels (x, y from the region's bottom)
-        values = sorted(_luminance([pixels[((height - 1 - y) * width + x) * 3 + c] / 255.0
-                                    for c in range(3)]) for x in xs for y in ys)
-        return values[len(values) // 2]
+    def lums(xs, ys):  # luminance of pixels (x, y from the region's bottom), sorted
+        return sorted(_luminance([pixels[((height - 1 - y) * width + x) * 3 + c] / 255.0
+                                  for c in range(3)]) for x in xs for y in ys)
 
     rows = range(y0 + 2, y1 - 2)
-    backing = lum(range(x0 + 1, x0 + pad - 1), rows)  # the pad left of the text: no glyphs
-    behind = lum(range(x1 + 4, x1 + 24), rows)  # the scene right of the box
+    backing = statistics.median(lums(range(x0 + 1, x0 + pad - 1), rows))  # pad: no glyphs
+    behind = statistics.median(lums(range(x1 + 4, x1 + 24), rows))  # the scene beside the box
     # The legend's blue run as drawn: the brightest of its glyphs' pixels (their cores).
-    import blf
-
-    blf.size(0, 13 * scale)
-    start = int(20 * scale + blf.dimensions(0, "\u2014 focus")[0]
-                + blf.dimensions(0, "   ")[0]) + 2
-    base = int(40 * scale)  # the legend is the last line
-    text = max(_luminance([pixels[((height - 1 - y) * width + x) * 3 + c] / 255.0
-                           for c in range(3)])
-               for x in range(start, x1 - pad) for y in range(base, base + int(10 * scale)))
+    (lx, ly), = [(x, y) for _r, color, x, y in runs if color[:3] == overlay.LIMIT_COLOR[:3]]
+    text = lums(range(int(lx) + 2, x1 - pad), range(int(ly), int(ly + 10 * scale)))[-1]
     ratio = (max(text, backing) + 0.05) / (min(text, backing) + 0.05)
     print(f"RF-UI: legend contrast {ratio:.1f}:1 (text {text:.3f}, backing {backing:.3f}, "
           f"scene behind {behind:.3f})", flush=True)
